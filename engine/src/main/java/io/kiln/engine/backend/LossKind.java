@@ -1,0 +1,22 @@
+package io.kiln.engine.backend;
+
+/**
+ * The losses a backend computes fused with their gradient. Outputs are {@code [n, k]}; labels are class
+ * indices stored as floats, {@code [n]}. Each loss is the mean over the batch of a per-sample loss.
+ */
+public enum LossKind {
+    /** -log softmax(s)_y. Correct when argmax s == y. */
+    SOFTMAX_CROSS_ENTROPY,
+    /** Multiclass SVM (Weston-Watkins): sum over j != y of max(0, s_j - s_y + 1). Correct when argmax s == y. */
+    MULTICLASS_HINGE,
+    /**
+     * Binary logistic regression on one output z (k == 1) and labels 0 or 1: log(1 + e^-z) for y = 1,
+     * log(1 + e^z) for y = 0. Correct when (z &gt; 0) == (y == 1).
+     */
+    LOGISTIC,
+    /**
+     * Mean squared error averaged over the k outputs: (1/k) sum_j (s_j - t_j)^2 with t the one-hot vector of
+     * y when k &gt; 1, or t = y itself when k == 1. Correct when argmax s == y (k &gt; 1) or round(s) == y (k == 1).
+     */
+    MSE
+}

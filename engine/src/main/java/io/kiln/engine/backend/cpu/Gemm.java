@@ -1,0 +1,309 @@
+package io.kiln.engine.backend.cpu;
+
+import java.lang.management.ManagementFactory;
+import java.util.Arrays;
+
+/**
+ * Single-threaded row-major SGEMM on plain arrays: C = alpha * op(A) * op(B) + beta * C over a tile of C.
+ *
+ * <p>Organisation (see {@code docs/cpu-backend.md}): the columns of C are cut into blocks of at most
+ * {@link #NC_MAX} and k into blocks of at most {@link #KC_MAX}, both split evenly. For each (column
+ * block, k block) the panel of op(B) is packed into separate row arrays of length nc (absorbing transB and
+ * any offset), zero-padded to a multiple of 4 rows; for every 4 rows of C the matching 4 x kc piece of
+ * op(A) is packed too (absorbing transA). A micro-kernel then accumulates the 4 rows of C in 4 scratch
+ * arrays: its inner loop runs over j with every array indexed by the same j, e.g.
+ * {@code acc_r[j] = fma(a_r3, b3[j], fma(a_r2, b2[j], fma(a_r1, b1[j], fma(a_r0, b0[j], acc_r[j]))))}
+ * for the 4 rows r, which C2's superword pass turns into AVX2 FMA code. The accumulators go back to C
+ * with alpha, and beta for the first k block (beta == 0 never reads C).
+ *
+ * <p>Which micro-kernel vectorises well depends on the JIT (the loop must stay under C2's unrolling node
+ * budget), so one is chosen per JVM: {@link Kernel#FMA_4X4} on JDK 25 and later, {@link Kernel#FMA_4X2}
+ * before, {@link Kernel#MUL_ADD_1X4} where Math.fma is not a hardware instruction (it would be slow
+ * software). The system property {@code kiln.cpu.kernel} overrides the choice.
+ */
+final class Gemm {
+    /** Largest column block (length of the vectorised inner loop). */
+    static final int NC_MAX = Integer.getInteger("kiln.cpu.nc", 768);
+    /** Largest depth of a packed panel. */
+    static final int KC_MAX = Integer.getInteger("kiln.cpu.kc", 128) + 3 & ~3;
+
+    enum Kernel {
+        /** 4 rows x 4 k per pass, Math.fma. */
+        FMA_4X4,
+        /** 4 rows x 2 k per pass, Math.fma. */
+        FMA_4X2,
+        /** 1 row x 4 k per pass, multiply and add (for JVMs without fused multiply-add hardware). */
+        MUL_ADD_1X4
+    }
+
+    static final Kernel DEFAULT_KERNEL = chooseKernel();
+
+    private Gemm() {
+    }
+
+    private static Kernel chooseKernel() {
+        String forced = System.getProperty("kiln.cpu.kernel");
+        if (forced != null) {
+            return Kernel.valueOf(forced.trim().toUpperCase(java.util.Locale.ROOT));
+        }
+        if (!hardwareFma()) {
+            return Kernel.MUL_ADD_1X4;
+        }
+        return Runtime.version().feature() >= 25 ? Kernel.FMA_4X4 : Kernel.FMA_4X2;
+    }
+
+    /** Whether HotSpot compiles Math.fma to an instruction (UseFMA); false when that cannot be told. */
+    private static boolean hardwareFma() {
+        try {
+            com.sun.management.HotSpotDiagnosticMXBean bean =
+                    ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+            return bean != null && Boolean.parseBoolean(bean.getVMOption("UseFMA").getValue());
+        } catch (RuntimeException | LinkageError e) {
+            return false;
+        }
+    }
+
+    /** Per-thread scratch: the packed panels, the accumulator rows and buffers for im2col. */
+    static final class Scratch {
+        float[][] panel = new float[0][];
+        int panelWidth;
+        final float[] apack = new float[4 * KC_MAX];
+        float[] acc0 = new float[0], acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        private float[] col = new float[0];
+
+        /** Ensures kcp panel rows and 4 accumulators of at least nc floats. */
+        void ensure(int kcp, int nc) {
+            if (panel.length < kcp || panelWidth < nc) {
+                int rows = Math.max(kcp, panel.length), width = Math.max(nc, panelWidth);
+                panel = new float[rows][width];
+                panelWidth = width;
+            }
+            if (acc0.length < nc) {
+                acc0 = new float[nc];
+                acc1 = new float[nc];
+                acc2 = new float[nc];
+                acc3 = new float[nc];
+            }
+        }
+
+        /** A reusable buffer of at least {@code size} floats (contents undefined). */
+        float[] col(int size) {
+            if (col.length < size) {
+                col = new float[size];
+            }
+            return col;
+        }
+    }
+
+    /**
+     * Computes rows [i0, i1) and columns [j0, j1) of C = alpha op(A) op(B) + beta C, where A starts at
+     * aOff and is [m, k] ([k, m] when transA), B starts at bOff and is [k, n] ([n, k] when transB), and C
+     * starts at cOff and is [m, n]. Requires k > 0.
+     */
+    static void tile(Kernel kernel, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                     float[] a, int aOff, float[] b, int bOff, float beta, float[] c, int cOff,
+                     int i0, int i1, int j0, int j1, Scratch s) {
+        int width = j1 - j0;
+        int nBlocks = (width + NC_MAX - 1) / NC_MAX;
+        int ncStep = ((width + nBlocks - 1) / nBlocks + 7) & ~7;
+        int kBlocks = (k + KC_MAX - 1) / KC_MAX;
+        int kcStep = ((k + kBlocks - 1) / kBlocks + 3) & ~3;
+        s.ensure(kcStep, Math.min(ncStep, width));
+        float[][] panel = s.panel;
+        float[] ap = s.apack;
+        for (int jb = j0; jb < j1; jb += ncStep) {
+            int ncb = Math.min(ncStep, j1 - jb);
+            for (int pb = 0; pb < k; pb += kcStep) {
+                int kcb = Math.min(kcStep, k - pb);
+                int kcp = (kcb + 3) & ~3;
+                packB(transB, n, k, b, bOff, pb, kcb, jb, ncb, panel);
+                for (int pp = kcb; pp < kcp; pp++) {
+                    Arrays.fill(panel[pp], 0, ncb, 0f);
+                }
+                boolean first = pb == 0;
+                int i = i0;
+                for (; i < i1; i += 4) {
+                    int rows = Math.min(4, i1 - i);
+                    packA(transA, m, k, a, aOff, i, rows, pb, kcb, kcp, ap);
+                    if (rows == 4) {
+                        switch (kernel) {
+                            case FMA_4X4 -> fma4x4(panel, kcp, ncb, ap, s.acc0, s.acc1, s.acc2, s.acc3);
+                            case FMA_4X2 -> fma4x2(panel, kcp, ncb, ap, s.acc0, s.acc1, s.acc2, s.acc3);
+                            case MUL_ADD_1X4 -> {
+                                mulAdd1x4(panel, kcp, ncb, ap, 0, s.acc0);
+                                mulAdd1x4(panel, kcp, ncb, ap, 1, s.acc1);
+                                mulAdd1x4(panel, kcp, ncb, ap, 2, s.acc2);
+                                mulAdd1x4(panel, kcp, ncb, ap, 3, s.acc3);
+                            }
+                        }
+                    } else {
+                        float[][] accs = {s.acc0, s.acc1, s.acc2};
+                        for (int r = 0; r < rows; r++) {
+                            if (kernel == Kernel.MUL_ADD_1X4) {
+                                mulAdd1x4(panel, kcp, ncb, ap, r, accs[r]);
+                            } else {
+                                fma1x4(panel, kcp, ncb, ap, r, accs[r]);
+                            }
+                        }
+                    }
+                    int o = cOff + i * n + jb;
+                    writeBack(s.acc0, c, o, ncb, alpha, beta, first);
+                    if (rows > 1) {
+                        writeBack(s.acc1, c, o + n, ncb, alpha, beta, first);
+                    }
+                    if (rows > 2) {
+                        writeBack(s.acc2, c, o + 2 * n, ncb, alpha, beta, first);
+                    }
+                    if (rows > 3) {
+                        writeBack(s.acc3, c, o + 3 * n, ncb, alpha, beta, first);
+                    }
+                }
+            }
+        }
+    }
+
+    /** panel[pp][jj] = op(B)[pb + pp][jb + jj] for pp < kcb, jj < ncb. */
+    private static void packB(boolean transB, int n, int k, float[] b, int bOff, int pb, int kcb, int jb, int ncb,
+                              float[][] panel) {
+        if (!transB) {
+            for (int pp = 0; pp < kcb; pp++) {
+                System.arraycopy(b, bOff + (pb + pp) * n + jb, panel[pp], 0, ncb);
+            }
+        } else {
+            // B is stored [n, k]: read along k (contiguous), four panel rows at a time
+            int pp = 0;
+            for (; pp + 4 <= kcb; pp += 4) {
+                float[] r0 = panel[pp], r1 = panel[pp + 1], r2 = panel[pp + 2], r3 = panel[pp + 3];
+                int base = bOff + jb * k + pb + pp;
+                for (int jj = 0; jj < ncb; jj++) {
+                    int o = base + jj * k;
+                    r0[jj] = b[o];
+                    r1[jj] = b[o + 1];
+                    r2[jj] = b[o + 2];
+                    r3[jj] = b[o + 3];
+                }
+            }
+            for (; pp < kcb; pp++) {
+                float[] r = panel[pp];
+                int base = bOff + jb * k + pb + pp;
+                for (int jj = 0; jj < ncb; jj++) {
+                    r[jj] = b[base + jj * k];
+                }
+            }
+        }
+    }
+
+    /** ap[pp * 4 + r] = op(A)[i + r][pb + pp], zero for r >= rows or pp >= kcb. */
+    private static void packA(boolean transA, int m, int k, float[] a, int aOff, int i, int rows, int pb, int kcb,
+                              int kcp, float[] ap) {
+        Arrays.fill(ap, 0, 4 * kcp, 0f);
+        for (int r = 0; r < rows; r++) {
+            if (transA) {
+                int o = aOff + pb * m + i + r;
+                for (int pp = 0; pp < kcb; pp++) {
+                    ap[pp * 4 + r] = a[o + pp * m];
+                }
+            } else {
+                int o = aOff + (i + r) * k + pb;
+                for (int pp = 0; pp < kcb; pp++) {
+                    ap[pp * 4 + r] = a[o + pp];
+                }
+            }
+        }
+    }
+
+    static void fma4x4(float[][] panel, int kcp, int ncb, float[] ap,
+                       float[] c0, float[] c1, float[] c2, float[] c3) {
+        Arrays.fill(c0, 0, ncb, 0f);
+        Arrays.fill(c1, 0, ncb, 0f);
+        Arrays.fill(c2, 0, ncb, 0f);
+        Arrays.fill(c3, 0, ncb, 0f);
+        for (int pp = 0; pp < kcp; pp += 4) {
+            int q = pp * 4;
+            float a00 = ap[q], a10 = ap[q + 1], a20 = ap[q + 2], a30 = ap[q + 3];
+            float a01 = ap[q + 4], a11 = ap[q + 5], a21 = ap[q + 6], a31 = ap[q + 7];
+            float a02 = ap[q + 8], a12 = ap[q + 9], a22 = ap[q + 10], a32 = ap[q + 11];
+            float a03 = ap[q + 12], a13 = ap[q + 13], a23 = ap[q + 14], a33 = ap[q + 15];
+            float[] b0 = panel[pp], b1 = panel[pp + 1], b2 = panel[pp + 2], b3 = panel[pp + 3];
+            for (int j = 0; j < ncb; j++) {
+                float x0 = b0[j], x1 = b1[j], x2 = b2[j], x3 = b3[j];
+                c0[j] = Math.fma(a03, x3, Math.fma(a02, x2, Math.fma(a01, x1, Math.fma(a00, x0, c0[j]))));
+                c1[j] = Math.fma(a13, x3, Math.fma(a12, x2, Math.fma(a11, x1, Math.fma(a10, x0, c1[j]))));
+                c2[j] = Math.fma(a23, x3, Math.fma(a22, x2, Math.fma(a21, x1, Math.fma(a20, x0, c2[j]))));
+                c3[j] = Math.fma(a33, x3, Math.fma(a32, x2, Math.fma(a31, x1, Math.fma(a30, x0, c3[j]))));
+            }
+        }
+    }
+
+    static void fma4x2(float[][] panel, int kcp, int ncb, float[] ap,
+                       float[] c0, float[] c1, float[] c2, float[] c3) {
+        Arrays.fill(c0, 0, ncb, 0f);
+        Arrays.fill(c1, 0, ncb, 0f);
+        Arrays.fill(c2, 0, ncb, 0f);
+        Arrays.fill(c3, 0, ncb, 0f);
+        for (int pp = 0; pp < kcp; pp += 2) {
+            int q = pp * 4;
+            float a00 = ap[q], a10 = ap[q + 1], a20 = ap[q + 2], a30 = ap[q + 3];
+            float a01 = ap[q + 4], a11 = ap[q + 5], a21 = ap[q + 6], a31 = ap[q + 7];
+            float[] b0 = panel[pp], b1 = panel[pp + 1];
+            for (int j = 0; j < ncb; j++) {
+                float x0 = b0[j], x1 = b1[j];
+                c0[j] = Math.fma(a01, x1, Math.fma(a00, x0, c0[j]));
+                c1[j] = Math.fma(a11, x1, Math.fma(a10, x0, c1[j]));
+                c2[j] = Math.fma(a21, x1, Math.fma(a20, x0, c2[j]));
+                c3[j] = Math.fma(a31, x1, Math.fma(a30, x0, c3[j]));
+            }
+        }
+    }
+
+    static void fma1x4(float[][] panel, int kcp, int ncb, float[] ap, int r, float[] c0) {
+        Arrays.fill(c0, 0, ncb, 0f);
+        for (int pp = 0; pp < kcp; pp += 4) {
+            int q = pp * 4 + r;
+            float a0 = ap[q], a1 = ap[q + 4], a2 = ap[q + 8], a3 = ap[q + 12];
+            float[] b0 = panel[pp], b1 = panel[pp + 1], b2 = panel[pp + 2], b3 = panel[pp + 3];
+            for (int j = 0; j < ncb; j++) {
+                c0[j] = Math.fma(a3, b3[j], Math.fma(a2, b2[j], Math.fma(a1, b1[j], Math.fma(a0, b0[j], c0[j]))));
+            }
+        }
+    }
+
+    static void mulAdd1x4(float[][] panel, int kcp, int ncb, float[] ap, int r, float[] c0) {
+        Arrays.fill(c0, 0, ncb, 0f);
+        for (int pp = 0; pp < kcp; pp += 4) {
+            int q = pp * 4 + r;
+            float a0 = ap[q], a1 = ap[q + 4], a2 = ap[q + 8], a3 = ap[q + 12];
+            float[] b0 = panel[pp], b1 = panel[pp + 1], b2 = panel[pp + 2], b3 = panel[pp + 3];
+            for (int j = 0; j < ncb; j++) {
+                c0[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];
+            }
+        }
+    }
+
+    private static void writeBack(float[] acc, float[] c, int o, int len, float alpha, float beta, boolean first) {
+        if (!first || beta == 1f) {
+            for (int j = 0; j < len; j++) {
+                c[o + j] += alpha * acc[j];
+            }
+        } else if (beta == 0f) {
+            for (int j = 0; j < len; j++) {
+                c[o + j] = alpha * acc[j];
+            }
+        } else {
+            for (int j = 0; j < len; j++) {
+                c[o + j] = beta * c[o + j] + alpha * acc[j];
+            }
+        }
+    }
+
+    /** C = beta * C over len elements (beta == 0 writes zeros without reading). */
+    static void scaleC(float beta, float[] c, int off, int len) {
+        if (beta == 0f) {
+            Arrays.fill(c, off, off + len, 0f);
+        } else if (beta != 1f) {
+            for (int i = off; i < off + len; i++) {
+                c[i] *= beta;
+            }
+        }
+    }
+}

@@ -1,0 +1,252 @@
+package io.kiln.engine.backend.cpu;
+
+import static io.kiln.engine.backend.cpu.CpuTestSupport.assertClose;
+import static io.kiln.engine.backend.cpu.CpuTestSupport.data;
+import static io.kiln.engine.backend.cpu.CpuTestSupport.random;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kiln.engine.backend.ConvGeometry;
+import io.kiln.engine.backend.PoolGeometry;
+import io.kiln.engine.backend.PoolMode;
+import io.kiln.engine.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/** Convolution and pooling against direct loops written from the definitions. */
+class CpuConvPoolTest {
+    private static final CpuBackend SERIAL = new CpuBackend(1);
+    private static final CpuBackend PARALLEL = new CpuBackend(2);
+
+    @AfterAll
+    static void close() {
+        SERIAL.close();
+        PARALLEL.close();
+    }
+
+    private static List<ConvGeometry> convGeometries() {
+        List<ConvGeometry> gs = new ArrayList<>();
+        for (int stride : new int[] {1, 2}) {
+            for (int pad : new int[] {0, 1}) {
+                gs.add(ConvGeometry.square(3, 2, 7, 9, 4, 3, stride, pad));
+                gs.add(ConvGeometry.square(1, 3, 9, 5, 5, 3, stride, pad));   // one image: parallel inside the product
+                gs.add(ConvGeometry.square(5, 1, 8, 8, 6, 2, stride, pad));
+            }
+        }
+        gs.add(new ConvGeometry(2, 3, 11, 6, 5, 3, 2, 2, 1, 1, 0));       // non-square kernel, stride and padding
+        gs.add(new ConvGeometry(3, 4, 5, 7, 3, 1, 1, 1, 1, 0, 0));        // pointwise (no im2col)
+        gs.add(new ConvGeometry(2, 4, 5, 7, 3, 1, 1, 2, 2, 0, 0));        // strided 1x1
+        gs.add(ConvGeometry.square(4, 8, 12, 12, 16, 3, 1, 1));          // larger: panels of more than one block row
+        gs.add(new ConvGeometry(2, 2, 6, 6, 3, 5, 5, 1, 1, 2, 2));        // 5x5, pad 2
+        return gs;
+    }
+
+    /** Input value at (img, ci, ih, iw), zero outside the image. */
+    private static double xAt(ConvGeometry g, float[] x, int img, int ci, int ih, int iw) {
+        if (ih < 0 || ih >= g.h() || iw < 0 || iw >= g.w()) {
+            return 0;
+        }
+        return x[((img * g.c() + ci) * g.h() + ih) * g.w() + iw];
+    }
+
+    static double[] refForward(ConvGeometry g, float[] x, float[] w) {
+        int oh = g.outH(), ow = g.outW();
+        double[] y = new double[g.n() * g.k() * oh * ow];
+        for (int img = 0; img < g.n(); img++) {
+            for (int f = 0; f < g.k(); f++) {
+                for (int i = 0; i < oh; i++) {
+                    for (int j = 0; j < ow; j++) {
+                        double s = 0;
+                        for (int ci = 0; ci < g.c(); ci++) {
+                            for (int r = 0; r < g.kernelH(); r++) {
+                                for (int q = 0; q < g.kernelW(); q++) {
+                                    double wv = w[((f * g.c() + ci) * g.kernelH() + r) * g.kernelW() + q];
+                                    s += wv * xAt(g, x, img, ci, i * g.strideH() - g.padH() + r, j * g.strideW() - g.padW() + q);
+                                }
+                            }
+                        }
+                        y[((img * g.k() + f) * oh + i) * ow + j] = s;
+                    }
+                }
+            }
+        }
+        return y;
+    }
+
+    /** dx and dw by scattering each output gradient over the inputs and filters it touched. */
+    static double[][] refBackward(ConvGeometry g, float[] x, float[] w, float[] dy) {
+        int oh = g.outH(), ow = g.outW();
+        double[] dx = new double[x.length], dw = new double[w.length];
+        for (int img = 0; img < g.n(); img++) {
+            for (int f = 0; f < g.k(); f++) {
+                for (int i = 0; i < oh; i++) {
+                    for (int j = 0; j < ow; j++) {
+                        double d = dy[((img * g.k() + f) * oh + i) * ow + j];
+                        for (int ci = 0; ci < g.c(); ci++) {
+                            for (int r = 0; r < g.kernelH(); r++) {
+                                for (int q = 0; q < g.kernelW(); q++) {
+                                    int ih = i * g.strideH() - g.padH() + r, iw = j * g.strideW() - g.padW() + q;
+                                    if (ih < 0 || ih >= g.h() || iw < 0 || iw >= g.w()) {
+                                        continue;
+                                    }
+                                    int xi = ((img * g.c() + ci) * g.h() + ih) * g.w() + iw;
+                                    int wi = ((f * g.c() + ci) * g.kernelH() + r) * g.kernelW() + q;
+                                    dx[xi] += d * w[wi];
+                                    dw[wi] += d * x[xi];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return new double[][] {dx, dw};
+    }
+
+    @Test
+    void convolutionMatchesDirectLoops() {
+        long seed = 100;
+        for (ConvGeometry g : convGeometries()) {
+            for (CpuBackend be : new CpuBackend[] {SERIAL, PARALLEL}) {
+                Random r = new Random(seed++);
+                float[] x = random(r, g.n() * g.c() * g.h() * g.w());
+                float[] w = random(r, g.k() * g.c() * g.kernelH() * g.kernelW());
+                float[] dy = random(r, g.n() * g.k() * g.outH() * g.outW());
+                String what = g + " on " + be.name();
+                Tensor tx = be.fromHost(x, g.inputShape()), tw = be.fromHost(w, g.filterShape());
+                Tensor ty = be.allocate(g.outputShape());
+                be.fill(ty, Float.NaN); // outputs are fully written
+                be.conv2dForward(g, tx, tw, ty);
+                // each output sums c*kh*kw products of values in [-1, 1]
+                double tol = 1e-5 * g.c() * g.kernelH() * g.kernelW();
+                assertClose("forward " + what, refForward(g, x, w), data(ty), 0, tol);
+
+                double[][] ref = refBackward(g, x, w, dy);
+                Tensor tdy = be.fromHost(dy, g.outputShape());
+                Tensor tdx = be.allocate(g.inputShape());
+                be.fill(tdx, Float.NaN);
+                be.conv2dBackwardData(g, tw, tdy, tdx);
+                assertClose("backward data " + what, ref[0], data(tdx), 0, 1e-5 * g.k() * g.kernelH() * g.kernelW());
+                Tensor tdw = be.allocate(g.filterShape());
+                be.fill(tdw, Float.NaN);
+                be.conv2dBackwardFilter(g, tx, tdy, tdw);
+                assertClose("backward filter " + what, ref[1], data(tdw), 0, 1e-5 * g.n() * g.outH() * g.outW());
+            }
+        }
+    }
+
+    @Test
+    void convolutionRejectsWrongShapes() {
+        ConvGeometry g = ConvGeometry.square(2, 3, 8, 8, 4, 3, 1, 0);
+        Tensor x = SERIAL.allocate(g.inputShape()), w = SERIAL.allocate(g.filterShape()), y = SERIAL.allocate(g.outputShape());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SERIAL.conv2dForward(g, x, SERIAL.allocate(4, 3, 5, 5), y));
+        assertTrue(e.getMessage().contains("[4, 3, 5, 5]") && e.getMessage().contains("[4, 3, 3, 3]"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> SERIAL.conv2dForward(g, x, w, SERIAL.allocate(2, 4, 8, 8)));
+        assertTrue(e.getMessage().contains("[2, 4, 6, 6]"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> SERIAL.conv2dBackwardData(g, w, y, SERIAL.allocate(2, 3, 7, 8)));
+        assertThrows(IllegalArgumentException.class, () -> SERIAL.conv2dBackwardFilter(g, x, SERIAL.allocate(2, 4, 5, 6), w));
+    }
+
+    // ---- pooling --------------------------------------------------------------------------------------
+
+    private static List<PoolGeometry> poolGeometries() {
+        return List.of(
+                PoolGeometry.square(2, 3, 8, 8, 2, 2, 0),
+                PoolGeometry.square(2, 3, 7, 9, 2, 2, 0),     // odd: last row/column dropped
+                PoolGeometry.square(3, 2, 7, 7, 3, 2, 1),
+                PoolGeometry.square(2, 2, 5, 6, 3, 1, 1),
+                new PoolGeometry(2, 2, 9, 6, 3, 2, 2, 1, 1, 0),
+                PoolGeometry.square(64, 32, 24, 24, 2, 2, 0)); // large enough to run in parallel
+    }
+
+    /** Returns {y, dx} for pooling by the definitions; max routes to the first maximum in row-major order. */
+    static double[][] refPool(PoolMode mode, PoolGeometry g, float[] x, float[] dy) {
+        int oh = g.outH(), ow = g.outW();
+        double[] y = new double[g.n() * g.c() * oh * ow], dx = new double[x.length];
+        for (int pl = 0; pl < g.n() * g.c(); pl++) {
+            for (int i = 0; i < oh; i++) {
+                for (int j = 0; j < ow; j++) {
+                    int o = (pl * oh + i) * ow + j;
+                    double best = Double.NEGATIVE_INFINITY, sum = 0;
+                    int arg = -1;
+                    for (int r = 0; r < g.windowH(); r++) {
+                        for (int q = 0; q < g.windowW(); q++) {
+                            int ih = i * g.strideH() - g.padH() + r, iw = j * g.strideW() - g.padW() + q;
+                            if (ih < 0 || ih >= g.h() || iw < 0 || iw >= g.w()) {
+                                continue; // padding: never the max, zero in the average
+                            }
+                            int xi = (pl * g.h() + ih) * g.w() + iw;
+                            sum += x[xi];
+                            if (x[xi] > best) {
+                                best = x[xi];
+                                arg = xi;
+                            }
+                        }
+                    }
+                    if (mode == PoolMode.MAX) {
+                        y[o] = best;
+                        dx[arg] += dy[o];
+                    } else {
+                        int area = g.windowH() * g.windowW();
+                        y[o] = sum / area;
+                        for (int r = 0; r < g.windowH(); r++) {
+                            for (int q = 0; q < g.windowW(); q++) {
+                                int ih = i * g.strideH() - g.padH() + r, iw = j * g.strideW() - g.padW() + q;
+                                if (ih >= 0 && ih < g.h() && iw >= 0 && iw < g.w()) {
+                                    dx[(pl * g.h() + ih) * g.w() + iw] += dy[o] / area;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return new double[][] {y, dx};
+    }
+
+    @Test
+    void poolingMatchesDefinitionIncludingTies() {
+        long seed = 200;
+        for (PoolGeometry g : poolGeometries()) {
+            for (PoolMode mode : PoolMode.values()) {
+                for (CpuBackend be : new CpuBackend[] {SERIAL, PARALLEL}) {
+                    Random r = new Random(seed++);
+                    float[] x = new float[g.n() * g.c() * g.h() * g.w()];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = r.nextInt(5) - 3; // small integers: many ties, all negative-or-zero-heavy
+                    }
+                    float[] dy = random(r, g.n() * g.c() * g.outH() * g.outW());
+                    double[][] ref = refPool(mode, g, x, dy);
+                    String what = mode + " " + g + " on " + be.name();
+                    Tensor tx = be.fromHost(x, g.inputShape()), ty = be.allocate(g.outputShape());
+                    be.fill(ty, Float.NaN);
+                    be.poolForward(mode, g, tx, ty);
+                    assertClose("pool forward " + what, ref[0], data(ty), 1e-6, 1e-6);
+                    Tensor tdx = be.allocate(g.inputShape());
+                    be.fill(tdx, Float.NaN);
+                    be.poolBackward(mode, g, tx, ty, be.fromHost(dy, g.outputShape()), tdx);
+                    assertClose("pool backward " + what, ref[1], data(tdx), 1e-6, 1e-6);
+                }
+            }
+        }
+    }
+
+    @Test
+    void maxPoolRoutesToFirstMaximum() {
+        PoolGeometry g = PoolGeometry.square(1, 1, 2, 2, 2, 2, 0);
+        Tensor x = SERIAL.fromHost(new float[] {1, 3, 3, 3}, 1, 1, 2, 2), y = SERIAL.allocate(1, 1, 1, 1);
+        SERIAL.poolForward(PoolMode.MAX, g, x, y);
+        assertEquals(3f, data(y)[0]);
+        Tensor dx = SERIAL.allocate(1, 1, 2, 2);
+        SERIAL.poolBackward(PoolMode.MAX, g, x, y, SERIAL.fromHost(new float[] {2}, 1, 1, 1, 1), dx);
+        assertTrue(java.util.Arrays.equals(new float[] {0, 2, 0, 0}, data(dx)));
+        assertThrows(IllegalArgumentException.class, () -> SERIAL.poolForward(PoolMode.MAX, g, x, SERIAL.allocate(1, 1, 2, 1)));
+    }
+}
