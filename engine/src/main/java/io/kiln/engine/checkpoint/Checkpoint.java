@@ -1,0 +1,228 @@
+package io.kiln.engine.checkpoint;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.CRC32;
+
+/**
+ * A training checkpoint: the job spec, how far training got, and named float32 tensors (weights, batch-norm
+ * statistics, optimizer state). The file format is documented in {@code docs/checkpoint-format.md}:
+ *
+ * <pre>
+ *   8 bytes   magic "KILNCKPT"
+ *   4 bytes   format version, big-endian int (1)
+ *   4 bytes   header length L, big-endian int
+ *   L bytes   header, UTF-8 JSON: spec, epoch, globalStep, optimizerSteps, info, tensors[{name, kind, shape}], crc32
+ *   ...       each tensor's elements in header order, float32 little-endian (as numpy's '&lt;f4')
+ * </pre>
+ *
+ * The CRC-32 in the header covers the tensor bytes, so a truncated or damaged file is refused rather than
+ * loaded with garbage weights. Files are written to a temporary name and moved into place, so a crash
+ * mid-write leaves the previous checkpoint intact.
+ */
+public final class Checkpoint {
+    public static final int VERSION = 1;
+    private static final byte[] MAGIC = "KILNCKPT".getBytes(StandardCharsets.US_ASCII);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What a tensor holds: a trainable parameter, a buffer (running statistics) or optimizer state. */
+    public enum Kind { PARAM, BUFFER, OPTIMIZER }
+
+    public record Entry(String name, Kind kind, int[] shape, float[] data) {
+    }
+
+    private final JsonNode spec;
+    private final int epoch;
+    private final long globalStep;
+    private final long optimizerSteps;
+    private final ObjectNode info;
+    private final Map<String, Entry> tensors;
+
+    public Checkpoint(JsonNode spec, int epoch, long globalStep, long optimizerSteps, ObjectNode info, List<Entry> entries) {
+        this.spec = spec;
+        this.epoch = epoch;
+        this.globalStep = globalStep;
+        this.optimizerSteps = optimizerSteps;
+        this.info = info == null ? JSON.createObjectNode() : info;
+        this.tensors = new LinkedHashMap<>();
+        for (Entry e : entries) {
+            if (tensors.put(e.name(), e) != null) {
+                throw new IllegalArgumentException("duplicate tensor name " + e.name());
+            }
+        }
+    }
+
+    /** The job spec the weights were trained with. */
+    public JsonNode spec() {
+        return spec;
+    }
+
+    /** Number of completed epochs. */
+    public int epoch() {
+        return epoch;
+    }
+
+    public long globalStep() {
+        return globalStep;
+    }
+
+    public long optimizerSteps() {
+        return optimizerSteps;
+    }
+
+    /** Free-form facts saved with the weights (metrics of the epoch, class names, data shape). */
+    public ObjectNode info() {
+        return info;
+    }
+
+    public Map<String, Entry> tensors() {
+        return tensors;
+    }
+
+    public Entry tensor(String name) {
+        return tensors.get(name);
+    }
+
+    /** Writes atomically: to a sibling temporary file first, then moved over {@code path}. */
+    public void write(Path path) throws IOException {
+        Path dir = path.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, path.getFileName().toString(), ".tmp");
+        try {
+            try (OutputStream os = Files.newOutputStream(tmp)) {
+                write(os);
+            }
+            try {
+                Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    public void write(OutputStream out) throws IOException {
+        CRC32 crc = new CRC32();
+        List<byte[]> blobs = new ArrayList<>();
+        for (Entry e : tensors.values()) {
+            ByteBuffer bb = ByteBuffer.allocate(e.data().length * 4).order(ByteOrder.LITTLE_ENDIAN);
+            bb.asFloatBuffer().put(e.data());
+            byte[] bytes = bb.array();
+            crc.update(bytes);
+            blobs.add(bytes);
+        }
+        ObjectNode header = JSON.createObjectNode();
+        header.put("format", "kiln-checkpoint");
+        header.put("version", VERSION);
+        header.set("spec", spec);
+        header.put("epoch", epoch);
+        header.put("globalStep", globalStep);
+        header.put("optimizerSteps", optimizerSteps);
+        header.set("info", info);
+        ArrayNode list = header.putArray("tensors");
+        for (Entry e : tensors.values()) {
+            ObjectNode t = list.addObject();
+            t.put("name", e.name());
+            t.put("kind", e.kind().name().toLowerCase(java.util.Locale.ROOT));
+            ArrayNode shape = t.putArray("shape");
+            for (int d : e.shape()) {
+                shape.add(d);
+            }
+        }
+        header.put("crc32", crc.getValue());
+        byte[] headerBytes = JSON.writeValueAsBytes(header);
+        DataOutputStream dos = new DataOutputStream(new BufferedOutputStream(out, 1 << 16));
+        dos.write(MAGIC);
+        dos.writeInt(VERSION);
+        dos.writeInt(headerBytes.length);
+        dos.write(headerBytes);
+        for (byte[] b : blobs) {
+            dos.write(b);
+        }
+        dos.flush();
+    }
+
+    public static Checkpoint read(Path path) throws IOException {
+        try (InputStream in = Files.newInputStream(path)) {
+            return read(in, path.toString());
+        } catch (EOFException e) {
+            throw new CheckpointException(path + ": truncated checkpoint file");
+        }
+    }
+
+    public static Checkpoint read(InputStream raw, String source) throws IOException {
+        DataInputStream in = new DataInputStream(new BufferedInputStream(raw, 1 << 16));
+        byte[] magic = new byte[MAGIC.length];
+        in.readFully(magic);
+        if (!java.util.Arrays.equals(magic, MAGIC)) {
+            throw new CheckpointException(source + ": not a Kiln checkpoint (bad magic bytes)");
+        }
+        int version = in.readInt();
+        if (version < 1 || version > VERSION) {
+            throw new CheckpointException(source + ": checkpoint format version " + version
+                    + " is not supported by this Kiln (it reads versions 1 to " + VERSION + ")");
+        }
+        int headerLength = in.readInt();
+        if (headerLength <= 0 || headerLength > (64 << 20)) {
+            throw new CheckpointException(source + ": corrupt checkpoint header length " + headerLength);
+        }
+        byte[] headerBytes = new byte[headerLength];
+        in.readFully(headerBytes);
+        JsonNode header = JSON.readTree(headerBytes);
+        List<Entry> entries = new ArrayList<>();
+        CRC32 crc = new CRC32();
+        for (JsonNode t : header.path("tensors")) {
+            int[] shape = new int[t.path("shape").size()];
+            long count = 1;
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = t.path("shape").get(i).asInt();
+                count *= shape[i];
+            }
+            if (count < 0 || count > Integer.MAX_VALUE / 4) {
+                throw new CheckpointException(source + ": tensor " + t.path("name").asText() + " has an impossible shape");
+            }
+            byte[] bytes = new byte[(int) count * 4];
+            in.readFully(bytes);
+            crc.update(bytes);
+            float[] data = new float[(int) count];
+            ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
+            Kind kind = Kind.valueOf(t.path("kind").asText("param").toUpperCase(java.util.Locale.ROOT));
+            entries.add(new Entry(t.path("name").asText(), kind, shape, data));
+        }
+        if (header.has("crc32") && header.get("crc32").asLong() != crc.getValue()) {
+            throw new CheckpointException(source + ": checkpoint data is damaged (CRC-32 mismatch)");
+        }
+        JsonNode info = header.path("info");
+        return new Checkpoint(header.get("spec"), header.path("epoch").asInt(), header.path("globalStep").asLong(),
+                header.path("optimizerSteps").asLong(), info.isObject() ? (ObjectNode) info : null, entries);
+    }
+
+    /** A checkpoint that cannot be read; the message names the file and what is wrong. */
+    public static final class CheckpointException extends RuntimeException {
+        public CheckpointException(String message) {
+            super(message);
+        }
+    }
+}

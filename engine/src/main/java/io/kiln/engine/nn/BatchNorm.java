@@ -1,0 +1,84 @@
+package io.kiln.engine.nn;
+
+import io.kiln.engine.backend.Backend;
+import io.kiln.engine.tensor.Tensor;
+import java.util.List;
+
+/**
+ * Batch normalisation per channel: over the batch for flat inputs {@code [C]}, over the batch and the
+ * image for {@code [C, H, W]}. Training uses batch statistics and updates the running ones; evaluation, and
+ * a frozen layer, use the running statistics and leave them unchanged.
+ */
+public final class BatchNorm extends Layer {
+    private final float momentum;
+    private final float eps;
+    private final Param gamma;
+    private final Param beta;
+    private final Tensor runningMean;
+    private final Tensor runningVar;
+    private final Tensor saveMean;
+    private final Tensor saveInvStd;
+    private boolean usedBatchStats;
+    private Tensor x;
+    private Tensor y;
+    private Tensor dx;
+
+    public BatchNorm(Backend backend, String name, int[] inputShape, double momentum, double eps) {
+        super(backend, name);
+        this.momentum = (float) momentum;
+        this.eps = (float) eps;
+        inShape = inputShape.clone();
+        outShape = inputShape.clone();
+        int c = inputShape[0];
+        float[] ones = new float[c];
+        java.util.Arrays.fill(ones, 1f);
+        gamma = new Param(name + ".gamma", backend.fromHost(ones, c), backend.allocate(c));
+        beta = new Param(name + ".beta", backend.allocate(c), backend.allocate(c));
+        runningMean = backend.allocate(c);
+        runningVar = backend.fromHost(ones, c);
+        saveMean = backend.allocate(c);
+        saveInvStd = backend.allocate(c);
+    }
+
+    @Override
+    public Tensor forward(Tensor input, boolean training) {
+        x = input;
+        y = ensure(y, input.dim(0), outShape);
+        // A frozen layer behaves as in evaluation: its statistics stay those of the network it came from.
+        usedBatchStats = training && !frozen();
+        if (usedBatchStats) {
+            backend.batchNormForwardTraining(input, gamma.value(), beta.value(), eps, momentum,
+                    runningMean, runningVar, saveMean, saveInvStd, y);
+        } else {
+            backend.batchNormForwardInference(input, gamma.value(), beta.value(), eps, runningMean, runningVar, y);
+        }
+        return y;
+    }
+
+    @Override
+    public Tensor backward(Tensor dy) {
+        if (!usedBatchStats) {
+            throw new IllegalStateException(name + ": backward through a frozen batch norm layer is not supported; "
+                    + "freeze the layers before it too");
+        }
+        dx = ensure(dx, dy.dim(0), inShape);
+        backend.batchNormBackward(x, dy, gamma.value(), saveMean, saveInvStd, dx, gamma.grad(), beta.grad());
+        return needInputGrad ? dx : null;
+    }
+
+    @Override
+    public List<Param> params() {
+        return List.of(gamma, beta);
+    }
+
+    @Override
+    public List<NamedTensor> buffers() {
+        return List.of(new NamedTensor(name + ".running_mean", runningMean),
+                new NamedTensor(name + ".running_var", runningVar));
+    }
+
+    @Override
+    protected void closeScratch() {
+        closeAll(y, dx, saveMean, saveInvStd);
+    }
+}

@@ -1,0 +1,119 @@
+package io.kiln.engine.nn;
+
+import io.kiln.engine.backend.Backend;
+import io.kiln.engine.tensor.Tensor;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A layer with an explicit backward pass. Shapes given to and returned by {@link #outputShape} are per
+ * sample (no batch dimension); tensors passed to forward and backward carry the batch first.
+ *
+ * <p>A layer keeps its output and input-gradient tensors between steps and reuses them while the batch size
+ * stays the same, so a training step allocates nothing. The tensor returned by forward or backward belongs to
+ * the layer and stays valid until its next call.
+ */
+public abstract class Layer implements AutoCloseable {
+    protected final Backend backend;
+    protected final String name;
+    protected int[] inShape;
+    protected int[] outShape;
+    /** False for the first layer of a model: nothing needs the gradient of the data. */
+    protected boolean needInputGrad = true;
+
+    protected Layer(Backend backend, String name) {
+        this.backend = backend;
+        this.name = name;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public int[] inputShape() {
+        return inShape.clone();
+    }
+
+    public int[] outputShape() {
+        return outShape.clone();
+    }
+
+    public void setNeedInputGrad(boolean need) {
+        this.needInputGrad = need;
+    }
+
+    /** Computes the output for a batch; {@code training} selects dropout and batch statistics. */
+    public abstract Tensor forward(Tensor x, boolean training);
+
+    /**
+     * Given the gradient of the loss with respect to the last forward's output, sets the parameters'
+     * gradients and returns the gradient with respect to the input (null when {@link #needInputGrad} is false).
+     */
+    public abstract Tensor backward(Tensor dy);
+
+    public List<Param> params() {
+        return List.of();
+    }
+
+    /** Non-trainable state saved in checkpoints (batch-norm running statistics). */
+    public List<NamedTensor> buffers() {
+        return List.of();
+    }
+
+    /** Freezes or unfreezes the layer's parameters (and, for batch norm, its running statistics). */
+    public void setFrozen(boolean frozen) {
+        for (Param p : params()) {
+            p.setFrozen(frozen);
+        }
+    }
+
+    public boolean frozen() {
+        List<Param> ps = params();
+        return !ps.isEmpty() && ps.stream().allMatch(Param::frozen);
+    }
+
+    public long parameterCount() {
+        return params().stream().mapToLong(p -> p.value().size()).sum();
+    }
+
+    @Override
+    public void close() {
+        for (Param p : params()) {
+            p.close();
+        }
+        for (NamedTensor b : buffers()) {
+            b.tensor().close();
+        }
+        closeScratch();
+    }
+
+    /** Frees the tensors kept between steps. */
+    protected void closeScratch() {
+    }
+
+    /** A tensor of {@code [batch, shape...]}, reusing {@code current} when it already has that shape. */
+    protected final Tensor ensure(Tensor current, int batch, int[] shape) {
+        int[] full = new int[shape.length + 1];
+        full[0] = batch;
+        System.arraycopy(shape, 0, full, 1, shape.length);
+        if (current != null && Arrays.equals(current.shape(), full)) {
+            return current;
+        }
+        if (current != null) {
+            current.close();
+        }
+        return backend.allocate(full);
+    }
+
+    protected static void closeAll(Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t != null) {
+                t.close();
+            }
+        }
+    }
+
+    /** A tensor with a name, as stored in checkpoints. */
+    public record NamedTensor(String name, Tensor tensor) {
+    }
+}

@@ -1,0 +1,115 @@
+package io.kiln.engine.nn;
+
+import io.kiln.engine.backend.Backend;
+import io.kiln.engine.spec.LayerSpec;
+import io.kiln.engine.spec.SpecException;
+import io.kiln.engine.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * A network built from a list of layer specs: the root sequence, its parameters and buffers by name. Shape
+ * errors are reported as {@link SpecException}s naming the layer ({@code model.layers[3]}).
+ */
+public final class Model implements AutoCloseable {
+    private final Sequential root;
+    private final List<Dropout> dropouts = new ArrayList<>();
+
+    public Model(Backend backend, List<LayerSpec> specs, int[] inputShape, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        root = sequence(backend, specs, inputShape, rng, "layers", "model.layers", seed);
+        root.setNeedInputGrad(false);
+        root.prepareBackward();
+    }
+
+    private Sequential sequence(Backend backend, List<LayerSpec> specs, int[] inputShape, SplittableRandom rng,
+                                String prefix, String field, long seed) {
+        List<Layer> layers = new ArrayList<>();
+        int[] shape = inputShape;
+        for (int i = 0; i < specs.size(); i++) {
+            Layer l = layer(backend, specs.get(i), shape, rng, prefix + "." + i, field + "[" + i + "]", seed);
+            layers.add(l);
+            shape = l.outputShape();
+        }
+        return new Sequential(backend, prefix, inputShape, layers);
+    }
+
+    private Layer layer(Backend backend, LayerSpec spec, int[] in, SplittableRandom rng, String name, String field, long seed) {
+        return switch (spec) {
+            case LayerSpec.Dense d -> new Dense(backend, name, in, d, rng);
+            case LayerSpec.Conv2d c -> new Conv2d(backend, name, in, c, rng, field);
+            case LayerSpec.Pool2d p -> new Pool2d(backend, name, in, p, field);
+            case LayerSpec.Act a -> new ActivationLayer(backend, name, in, a.function());
+            case LayerSpec.Dropout d -> {
+                Dropout layer = new Dropout(backend, name, in, d.rate(), seed ^ (name.hashCode() * 0x9E3779B97F4A7C15L));
+                dropouts.add(layer);
+                yield layer;
+            }
+            case LayerSpec.BatchNorm b -> {
+                if (in.length != 1 && in.length != 3) {
+                    throw new SpecException(field, "batchnorm needs [C] or [C, H, W] inputs, got " + Arrays.toString(in));
+                }
+                yield new BatchNorm(backend, name, in, b.momentum(), b.eps());
+            }
+            case LayerSpec.Flatten f -> new Flatten(backend, name, in);
+            case LayerSpec.Residual r -> {
+                Sequential body = sequence(backend, r.body(), in, rng, name + ".body", field + ".layers", seed);
+                Sequential shortcut = sequence(backend, r.shortcut(), in, rng, name + ".shortcut", field + ".shortcut", seed);
+                if (!Arrays.equals(body.outputShape(), shortcut.outputShape())) {
+                    throw new SpecException(field, "the residual body gives " + Arrays.toString(body.outputShape())
+                            + " but the shortcut gives " + Arrays.toString(shortcut.outputShape())
+                            + (r.shortcut().isEmpty() ? " (the identity); add a shortcut, e.g. a strided 1x1 conv2d" : ""));
+                }
+                yield new Residual(backend, name, in, body, shortcut);
+            }
+        };
+    }
+
+    public Tensor forward(Tensor x, boolean training) {
+        return root.forward(x, training);
+    }
+
+    public void backward(Tensor dOutput) {
+        root.backward(dOutput);
+    }
+
+    public int[] outputShape() {
+        return root.outputShape();
+    }
+
+    public int[] inputShape() {
+        return root.inputShape();
+    }
+
+    public Sequential root() {
+        return root;
+    }
+
+    public List<Param> params() {
+        return root.params();
+    }
+
+    public List<Layer.NamedTensor> buffers() {
+        return root.buffers();
+    }
+
+    public List<Dropout> dropouts() {
+        return dropouts;
+    }
+
+    public long parameterCount() {
+        return root.parameterCount();
+    }
+
+    /** Call after freezing or unfreezing layers, so backward skips what nothing needs. */
+    public void refreshBackward() {
+        root.prepareBackward();
+    }
+
+    @Override
+    public void close() {
+        root.close();
+    }
+}

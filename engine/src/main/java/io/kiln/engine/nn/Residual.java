@@ -1,0 +1,85 @@
+package io.kiln.engine.nn;
+
+import io.kiln.engine.backend.Backend;
+import io.kiln.engine.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/** y = body(x) + shortcut(x), the shortcut being the identity when it has no layers. */
+public final class Residual extends Layer {
+    private final Sequential body;
+    private final Sequential shortcut;
+    private Tensor y;
+    private Tensor dx;
+
+    public Residual(Backend backend, String name, int[] inputShape, Sequential body, Sequential shortcut) {
+        super(backend, name);
+        this.body = body;
+        this.shortcut = shortcut;
+        inShape = inputShape.clone();
+        outShape = body.outputShape();
+    }
+
+    public Sequential body() {
+        return body;
+    }
+
+    public Sequential shortcut() {
+        return shortcut;
+    }
+
+    void prepareBackward() {
+        body.setNeedInputGrad(needInputGrad);
+        shortcut.setNeedInputGrad(needInputGrad);
+        body.prepareBackward();
+        shortcut.prepareBackward();
+    }
+
+    @Override
+    public Tensor forward(Tensor x, boolean training) {
+        Tensor a = body.forward(x, training);
+        Tensor b = shortcut.forward(x, training);
+        y = ensure(y, x.dim(0), outShape);
+        backend.add(a, b, y);
+        return y;
+    }
+
+    @Override
+    public Tensor backward(Tensor dy) {
+        Tensor a = body.backward(dy);
+        Tensor b = shortcut.backward(dy);
+        if (!needInputGrad) {
+            return null;
+        }
+        dx = ensure(dx, dy.dim(0), inShape);
+        backend.add(a, b, dx);
+        return dx;
+    }
+
+    @Override
+    public List<Param> params() {
+        List<Param> ps = new ArrayList<>(body.params());
+        ps.addAll(shortcut.params());
+        return ps;
+    }
+
+    @Override
+    public List<NamedTensor> buffers() {
+        List<NamedTensor> bs = new ArrayList<>(body.buffers());
+        bs.addAll(shortcut.buffers());
+        return bs;
+    }
+
+    @Override
+    public void setFrozen(boolean frozen) {
+        body.setFrozen(frozen);
+        shortcut.setFrozen(frozen);
+    }
+
+    @Override
+    public void close() {
+        body.close();
+        shortcut.close();
+        closeAll(y, dx);
+    }
+}

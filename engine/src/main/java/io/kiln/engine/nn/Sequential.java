@@ -1,0 +1,114 @@
+package io.kiln.engine.nn;
+
+import io.kiln.engine.backend.Backend;
+import io.kiln.engine.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Layers applied one after another. An empty sequence is the identity. */
+public class Sequential extends Layer {
+    private final List<Layer> layers;
+    /** Backward stops before this index: nothing earlier has anything to learn (see {@link #prepareBackward}). */
+    private int backwardStart;
+
+    public Sequential(Backend backend, String name, int[] inputShape, List<Layer> layers) {
+        super(backend, name);
+        this.layers = List.copyOf(layers);
+        inShape = inputShape.clone();
+        outShape = layers.isEmpty() ? inputShape.clone() : layers.get(layers.size() - 1).outputShape();
+    }
+
+    public List<Layer> layers() {
+        return layers;
+    }
+
+    /**
+     * Decides how far back the backward pass must go: no further than the earliest layer with a trainable
+     * parameter, unless this sequence's own input gradient is needed. Call after freezing layers or changing
+     * needInputGrad.
+     */
+    public void prepareBackward() {
+        int earliest = layers.size();
+        for (int i = 0; i < layers.size(); i++) {
+            if (layers.get(i).params().stream().anyMatch(p -> !p.frozen())) {
+                earliest = i;
+                break;
+            }
+        }
+        backwardStart = needInputGrad ? 0 : earliest;
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            l.setNeedInputGrad(needInputGrad || i > backwardStart);
+            if (l instanceof Sequential s) {
+                s.prepareBackward();
+            } else if (l instanceof Residual r) {
+                r.prepareBackward();
+            }
+        }
+    }
+
+    @Override
+    public Tensor forward(Tensor x, boolean training) {
+        Tensor h = x;
+        for (Layer l : layers) {
+            h = l.forward(h, training);
+        }
+        return h;
+    }
+
+    @Override
+    public Tensor backward(Tensor dy) {
+        Tensor g = dy;
+        for (int i = layers.size() - 1; i >= backwardStart && i >= 0; i--) {
+            g = layers.get(i).backward(g);
+        }
+        return needInputGrad ? g : null;
+    }
+
+    @Override
+    public List<Param> params() {
+        List<Param> ps = new ArrayList<>();
+        for (Layer l : layers) {
+            ps.addAll(l.params());
+        }
+        return ps;
+    }
+
+    @Override
+    public List<NamedTensor> buffers() {
+        List<NamedTensor> bs = new ArrayList<>();
+        for (Layer l : layers) {
+            bs.addAll(l.buffers());
+        }
+        return bs;
+    }
+
+    @Override
+    public void setFrozen(boolean frozen) {
+        for (Layer l : layers) {
+            l.setFrozen(frozen);
+        }
+    }
+
+    /** Every layer, depth first, residual blocks' inner layers included. */
+    public List<Layer> allLayers() {
+        List<Layer> out = new ArrayList<>();
+        for (Layer l : layers) {
+            out.add(l);
+            if (l instanceof Sequential s) {
+                out.addAll(s.allLayers());
+            } else if (l instanceof Residual r) {
+                out.addAll(r.body().allLayers());
+                out.addAll(r.shortcut().allLayers());
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        for (Layer l : layers) {
+            l.close();
+        }
+    }
+}

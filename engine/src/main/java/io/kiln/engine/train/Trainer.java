@@ -1,0 +1,297 @@
+package io.kiln.engine.train;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kiln.engine.backend.Backend;
+import io.kiln.engine.backend.CounterRandom;
+import io.kiln.engine.data.Augmentation;
+import io.kiln.engine.backend.LossKind;
+import io.kiln.engine.checkpoint.Checkpoint;
+import io.kiln.engine.checkpoint.ModelState;
+import io.kiln.engine.data.Dataset;
+import io.kiln.engine.data.DatasetLoader;
+import io.kiln.engine.data.PreparedData;
+import io.kiln.engine.loss.Losses;
+import io.kiln.engine.nn.Dropout;
+import io.kiln.engine.nn.Model;
+import io.kiln.engine.optim.LearningRate;
+import io.kiln.engine.optim.Optimizer;
+import io.kiln.engine.spec.JobSpec;
+import io.kiln.engine.spec.LayerSpec;
+import io.kiln.engine.spec.Presets;
+import io.kiln.engine.spec.SpecException;
+import io.kiln.engine.tensor.Tensor;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Trains one job spec on one backend: epochs of shuffled mini-batches, per-step loss, per-epoch training and
+ * validation figures, a checkpoint after every epoch, and a final test evaluation.
+ *
+ * <p>Loss and accuracy stay in a device-side statistics tensor during an epoch and are read back only every
+ * few steps, so a GPU backend is not made to wait for the host after each step.
+ */
+public final class Trainer implements AutoCloseable {
+    /** Name of the checkpoint file written in the output folder after each epoch. */
+    public static final String CHECKPOINT_FILE = "checkpoint.kiln";
+    /** About this many step reports per epoch. */
+    private static final int STEP_REPORTS_PER_EPOCH = 50;
+
+    private final JobSpec spec;
+    private final Backend backend;
+    private final PreparedData data;
+    private final Model model;
+    private final LossKind loss;
+    private final Optimizer optimizer;
+    private final Batcher batcher;
+    /** Null unless the spec asks for augmentation. */
+    private final Augmentation augmentation;
+
+    public Trainer(JobSpec spec, Backend backend, PreparedData data) {
+        this.spec = spec;
+        this.backend = backend;
+        this.data = data;
+        int[] inputShape = data.train().sampleShape();
+        int[] declared = spec.model().input();
+        if (declared != null && Tensor.sizeOf(declared) != Tensor.sizeOf(inputShape)) {
+            throw new SpecException("model.input", "is " + Arrays.toString(declared) + " but the samples of "
+                    + spec.data().name() + " are " + Arrays.toString(inputShape));
+        }
+        if (declared != null && declared.length == inputShape.length) {
+            inputShape = declared;
+        }
+        int classes = data.train().numClasses();
+        List<LayerSpec> layers = spec.model().layers() != null ? spec.model().layers()
+                : Presets.expand(spec.model().preset(), spec.model().presetOptions(), inputShape, classes);
+        this.model = new Model(backend, layers, inputShape, spec.training().seed());
+        this.loss = Losses.of(spec.loss());
+        Losses.checkOutput(loss, model.outputShape(), classes, spec.data().name());
+        freeze(spec.init() == null ? new int[0] : spec.init().freeze());
+        this.optimizer = new Optimizer(backend, spec.optimizer());
+        optimizer.initState(model.params());
+        this.batcher = new Batcher(backend, spec.training().batchSize(), inputShape);
+        JobSpec.Augment aug = spec.data().augment();
+        this.augmentation = aug.enabled() ? new Augmentation(aug.crop(), aug.flip(), data.train()) : null;
+    }
+
+    /**
+     * Loads the spec's dataset from the data root, splits off the validation part (seeded by the training
+     * seed) and normalises all parts with statistics of the training part alone.
+     */
+    public static PreparedData loadData(JobSpec spec, Path dataRoot) {
+        JobSpec.Data d = spec.data();
+        return DatasetLoader.load(dataRoot, d.name())
+                .prepare(d.validationSplit(), spec.training().seed(), d.normalize(), d.mean(), d.std());
+    }
+
+    private void freeze(int[] layers) {
+        List<io.kiln.engine.nn.Layer> top = model.root().layers();
+        for (int index : layers) {
+            if (index >= top.size()) {
+                throw new SpecException("init.freeze", "layer " + index + " does not exist: the model has layers 0 to "
+                        + (top.size() - 1));
+            }
+            top.get(index).setFrozen(true);
+        }
+        model.refreshBackward();
+    }
+
+    /**
+     * Starts from another run's weights (fine-tuning). Every parameter is loaded, except that the last layer
+     * with parameters may differ in shape (a new head for another number of classes): it keeps its fresh
+     * initialisation. Any other mismatch is an error.
+     */
+    public void startFrom(Checkpoint checkpoint) {
+        List<io.kiln.engine.nn.Param> params = model.params();
+        String head = params.isEmpty() ? "" : layerName(params.get(params.size() - 1).name());
+        List<String> fresh = new java.util.ArrayList<>();
+        for (io.kiln.engine.nn.Param p : params) {
+            Checkpoint.Entry e = checkpoint.tensor(p.name());
+            boolean fits = e != null && Arrays.equals(e.shape(), p.value().shape());
+            if (!fits && layerName(p.name()).equals(head)) {
+                fresh.add(p.name());
+            } else if (!fits) {
+                throw new SpecException("init", "the checkpoint does not fit the model: " + p.name() + " is "
+                        + Arrays.toString(p.value().shape()) + " in the model but "
+                        + (e == null ? "missing" : Arrays.toString(e.shape())) + " in the checkpoint");
+            }
+        }
+        ModelState.restore(backend, checkpoint, model, null, fresh);
+        replacedHead = !fresh.isEmpty();
+    }
+
+    private boolean replacedHead;
+
+    /** Whether {@link #startFrom} kept a fresh last layer because the checkpoint's had another shape. */
+    public boolean replacedHead() {
+        return replacedHead;
+    }
+
+    private static String layerName(String paramName) {
+        return paramName.substring(0, paramName.lastIndexOf('.'));
+    }
+
+    /** One line per top-level layer: index, name, type, output shape, parameters, frozen. */
+    public List<String> summary() {
+        List<String> lines = new java.util.ArrayList<>();
+        List<io.kiln.engine.nn.Layer> top = model.root().layers();
+        for (int i = 0; i < top.size(); i++) {
+            io.kiln.engine.nn.Layer l = top.get(i);
+            lines.add(String.format(java.util.Locale.ROOT, "%3d %-22s %-16s out %-16s %,10d params%s", i, l.name(),
+                    l.getClass().getSimpleName(), Arrays.toString(l.outputShape()), l.parameterCount(),
+                    l.frozen() ? " (frozen)" : ""));
+        }
+        return lines;
+    }
+
+    public Model model() {
+        return model;
+    }
+
+    public Optimizer optimizer() {
+        return optimizer;
+    }
+
+    /** The final figures of a run. */
+    public record Result(int epochs, double testLoss, double testAcc, double lastValAcc, double seconds) {
+    }
+
+    /** Evaluation of a dataset: mean loss and accuracy. */
+    public record Evaluation(double loss, double accuracy, int samples) {
+    }
+
+    /**
+     * Runs the remaining epochs. With {@code resume}, continues after the checkpoint's epoch with its weights
+     * and optimizer state; with {@code outDir}, writes {@link #CHECKPOINT_FILE} there after every epoch.
+     */
+    public Result run(TrainingListener listener, Path outDir, Checkpoint resume) {
+        long started = System.nanoTime();
+        int epochs = spec.training().epochs();
+        int steps = batcher.batches(data.train().size());
+        int startEpoch = 1;
+        long globalStep = 0;
+        if (resume != null) {
+            ModelState.restore(backend, resume, model, optimizer, List.of());
+            startEpoch = resume.epoch() + 1;
+            globalStep = resume.globalStep();
+            for (Dropout d : model.dropouts()) {
+                d.setCalls(globalStep);
+            }
+            listener.log("resuming after epoch " + resume.epoch() + " (step " + globalStep + ")");
+        }
+        summary().forEach(listener::log);
+        listener.onStart(new TrainingListener.Start(backend.name(), epochs, steps, startEpoch, model.parameterCount(),
+                data.train().size(), data.validation() == null ? 0 : data.validation().size(), data.test().size()));
+        LearningRate schedule = new LearningRate(spec.optimizer(), (long) steps * epochs);
+        int reportEvery = Math.max(1, steps / STEP_REPORTS_PER_EPOCH);
+        double lastValAcc = Double.NaN;
+        try (Tensor stats = backend.allocate(steps * 2)) {
+            float[] host = new float[steps * 2];
+            for (int epoch = startEpoch; epoch <= epochs; epoch++) {
+                long epochStart = System.nanoTime();
+                backend.fill(stats, 0f);
+                int[] order = batcher.order(data.train().size(), spec.training().seed(), epoch);
+                int reported = 0;
+                double lr = schedule.at(epoch - 1, globalStep);
+                for (int s = 0; s < steps; s++) {
+                    lr = schedule.at(epoch - 1, globalStep);
+                    Batcher.Batch b = batcher.load(data.train(), order, s, augmentation,
+                            CounterRandom.mix(spec.training().seed(), epoch));
+                    Tensor out = model.forward(b.x(), true);
+                    Tensor grad = batcher.gradient(out.shape());
+                    backend.loss(loss, out, b.y(), grad, stats, s);
+                    model.backward(grad);
+                    optimizer.step(model.params(), (float) lr);
+                    globalStep++;
+                    if ((s + 1) % reportEvery == 0 || s == steps - 1) {
+                        backend.download(stats, host);
+                        checkFinite(host, reported, s + 1, epoch, steps, lr);
+                        double sum = 0;
+                        int n = 0;
+                        for (int i = reported; i <= s; i++) {
+                            sum += host[2 * i];
+                            n += batcher.batchSize(data.train().size(), i);
+                        }
+                        listener.onStep(new TrainingListener.Step(epoch, s + 1, steps, sum / n, lr));
+                        reported = s + 1;
+                    }
+                }
+                double trainSeconds = (System.nanoTime() - epochStart) / 1e9;
+                double lossSum = 0;
+                double correct = 0;
+                for (int i = 0; i < steps; i++) {
+                    lossSum += host[2 * i];
+                    correct += host[2 * i + 1];
+                }
+                int n = data.train().size();
+                Evaluation val = data.validation() == null ? null : evaluate(data.validation());
+                lastValAcc = val == null ? Double.NaN : val.accuracy();
+                double seconds = (System.nanoTime() - epochStart) / 1e9;
+                listener.onEpoch(new TrainingListener.Epoch(epoch, lossSum / n, correct / n,
+                        val == null ? Double.NaN : val.loss(), lastValAcc, n / trainSeconds, seconds, lr));
+                if (outDir != null) {
+                    ObjectNode info = JsonNodeFactory.instance.objectNode();
+                    info.put("train_loss", lossSum / n);
+                    info.put("train_acc", correct / n);
+                    if (val != null) {
+                        info.put("val_loss", val.loss());
+                        info.put("val_acc", val.accuracy());
+                    }
+                    info.set("classNames", JsonNodeFactory.instance.arrayNode().addAll(
+                            data.train().classNames().stream().map(JsonNodeFactory.instance::textNode).toList()));
+                    Path file = outDir.resolve(CHECKPOINT_FILE);
+                    try {
+                        ModelState.capture(backend, model, optimizer, spec.json(), epoch, globalStep, info).write(file);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException("cannot write checkpoint " + file + ": " + e.getMessage(), e);
+                    }
+                    listener.onCheckpoint(epoch, file);
+                }
+            }
+        }
+        Evaluation test = evaluate(data.test());
+        listener.onDone(test.loss(), test.accuracy());
+        return new Result(epochs, test.loss(), test.accuracy(), lastValAcc, (System.nanoTime() - started) / 1e9);
+    }
+
+    /** Loads a checkpoint's weights and buffers (not its optimizer state), e.g. for evaluation. */
+    public void loadWeights(Checkpoint checkpoint) {
+        ModelState.restore(backend, checkpoint, model, null, List.of());
+    }
+
+    /** Mean loss and accuracy of the model (in evaluation mode) over a dataset. */
+    public Evaluation evaluate(Dataset set) {
+        int steps = batcher.batches(set.size());
+        int[] order = new int[set.size()];
+        Arrays.setAll(order, i -> i);
+        try (Tensor stats = backend.allocate(2)) {
+            for (int s = 0; s < steps; s++) {
+                Batcher.Batch b = batcher.load(set, order, s);
+                Tensor out = model.forward(b.x(), false);
+                backend.loss(loss, out, b.y(), null, stats, 0);
+            }
+            float[] host = backend.toHost(stats);
+            return new Evaluation(host[0] / set.size(), host[1] / set.size(), set.size());
+        }
+    }
+
+    private void checkFinite(float[] host, int from, int to, int epoch, int steps, double lr) {
+        for (int i = from; i < to; i++) {
+            if (!Float.isFinite(host[2 * i])) {
+                throw new TrainingException.Diverged("training diverged: the loss became "
+                        + (Float.isNaN(host[2 * i]) ? "NaN" : "infinite") + " at epoch " + epoch + ", step " + (i + 1)
+                        + " of " + steps + " (learning rate " + (float) lr + "); try a lower optimizer.lr, e.g. "
+                        + (float) (spec.optimizer().lr() / 10));
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        batcher.close();
+        model.close();
+    }
+}

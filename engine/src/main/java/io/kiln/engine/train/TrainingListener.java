@@ -1,0 +1,40 @@
+package io.kiln.engine.train;
+
+/** Receives a training run's progress; the command line prints each call as one JSON line. */
+public interface TrainingListener {
+
+    /**
+     * @param startEpoch first epoch this run trains (1-based; greater than 1 when resuming)
+     */
+    record Start(String device, int epochs, int stepsPerEpoch, int startEpoch, long parameters,
+                 int trainSamples, int validationSamples, int testSamples) {
+    }
+
+    /** Mean training loss over the steps since the previous report, at step {@code step} of the epoch (1-based). */
+    record Step(int epoch, int step, int steps, double loss, double lr) {
+    }
+
+    /** Validation figures are NaN without a validation split. */
+    record Epoch(int epoch, double trainLoss, double trainAcc, double valLoss, double valAcc,
+                 double samplesPerSecond, double seconds, double lr) {
+    }
+
+    default void onStart(Start start) {
+    }
+
+    default void onStep(Step step) {
+    }
+
+    default void onEpoch(Epoch epoch) {
+    }
+
+    default void onCheckpoint(int epoch, java.nio.file.Path path) {
+    }
+
+    default void onDone(double testLoss, double testAcc) {
+    }
+
+    /** Human-readable progress for the log. */
+    default void log(String message) {
+    }
+}

@@ -1,0 +1,189 @@
+package io.kiln.engine.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kiln.engine.checkpoint.Checkpoint;
+import io.kiln.engine.train.TinyData;
+import io.kiln.engine.train.Trainer;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The engine's command line end to end on a small generated dataset (CONTRACT.md's JSON lines and exit codes). */
+class EngineMainTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    @TempDir
+    static Path root;
+
+    @BeforeAll
+    static void data() throws IOException {
+        TinyData.write(root, "tiny", 600, 200, 4, 8, 1);
+    }
+
+    static String spec(String model, String extra) {
+        return """
+                {"name":"t","data":{"name":"tiny","validationSplit":0.2},"model":%s,
+                 "optimizer":{"type":"sgd","lr":0.05,"momentum":0.9},
+                 "training":{"epochs":%s,"batchSize":32,"seed":3}%s}"""
+                .formatted(model, "EPOCHS", extra);
+    }
+
+    static final String MLP = "{\"layers\":[{\"type\":\"flatten\"},{\"type\":\"dense\",\"units\":16},{\"type\":\"relu\"},"
+            + "{\"type\":\"dropout\",\"rate\":0.1},{\"type\":\"dense\",\"units\":4}]}";
+
+    record Run(int exit, List<JsonNode> events) {
+        JsonNode last() {
+            return events.get(events.size() - 1);
+        }
+
+        List<JsonNode> of(String type) {
+            return events.stream().filter(e -> e.path("event").asText().equals(type)).toList();
+        }
+    }
+
+    static Run run(String... args) throws IOException {
+        PrintStream old = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        int exit;
+        try (PrintStream capture = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
+            System.setOut(capture);
+            exit = EngineMain.run(args);
+        } finally {
+            System.setOut(old);
+        }
+        List<JsonNode> events = new ArrayList<>();
+        for (String line : buf.toString(StandardCharsets.UTF_8).split("\n")) {
+            if (!line.isBlank()) {
+                events.add(JSON.readTree(line));
+            }
+        }
+        return new Run(exit, events);
+    }
+
+    static Path write(Path dir, String name, String text) throws IOException {
+        Path f = dir.resolve(name);
+        Files.writeString(f, text);
+        return f;
+    }
+
+    @Test
+    void trainsAndPrintsTheContractEvents(@TempDir Path tmp) throws IOException {
+        Path specFile = write(tmp, "s.json", spec(MLP, "").replace("EPOCHS", "3"));
+        Path out = tmp.resolve("out");
+        Run r = run("train", "--spec", specFile.toString(), "--data-root", root.toString(), "--device", "cpu",
+                "--out", out.toString());
+        assertEquals(0, r.exit(), r.events().toString());
+        JsonNode start = r.events().get(0);
+        assertEquals("start", start.get("event").asText());
+        assertEquals(15, start.get("steps_per_epoch").asInt(), "480 training samples in batches of 32");
+        assertEquals(480, start.get("train_samples").asInt());
+        assertEquals(120, start.get("val_samples").asInt());
+        List<JsonNode> epochs = r.of("epoch");
+        assertEquals(3, epochs.size());
+        for (String f : List.of("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "samples_per_s", "seconds")) {
+            assertTrue(epochs.get(2).get(f).isNumber(), f + " in " + epochs.get(2));
+        }
+        assertTrue(epochs.get(2).get("train_loss").asDouble() < epochs.get(0).get("train_loss").asDouble(),
+                "training loss falls");
+        assertTrue(!r.of("step").isEmpty(), "per-step losses reported");
+        assertEquals(3, r.of("checkpoint").size());
+        JsonNode done = r.last();
+        assertEquals("done", done.get("event").asText());
+        assertTrue(done.get("test_acc").asDouble() > 0.9, "the classes are separable: " + done);
+        Checkpoint ckpt = Checkpoint.read(out.resolve(Trainer.CHECKPOINT_FILE));
+        assertEquals(3, ckpt.epoch());
+        assertEquals(45, ckpt.globalStep());
+
+        // The saved weights evaluate to the same test accuracy.
+        Run eval = run("evaluate", "--checkpoint", out.resolve(Trainer.CHECKPOINT_FILE).toString(),
+                "--data-root", root.toString(), "--device", "cpu");
+        assertEquals(0, eval.exit(), eval.events().toString());
+        assertEquals(done.get("test_acc").asDouble(), eval.last().get("test_acc").asDouble(), 1e-9);
+    }
+
+    @Test
+    void resumingGivesTheSameWeightsAsAnUninterruptedRun(@TempDir Path tmp) throws IOException {
+        Path two = write(tmp, "two.json", spec(MLP, "").replace("EPOCHS", "2"));
+        Path one = write(tmp, "one.json", spec(MLP, "").replace("EPOCHS", "1"));
+        Path straight = tmp.resolve("straight");
+        Path resumed = tmp.resolve("resumed");
+        assertEquals(0, run("train", "--spec", two.toString(), "--data-root", root.toString(), "--out", straight.toString()).exit());
+        assertEquals(0, run("train", "--spec", one.toString(), "--data-root", root.toString(), "--out", resumed.toString()).exit());
+        Run r = run("train", "--spec", two.toString(), "--data-root", root.toString(), "--out", resumed.toString(), "--resume");
+        assertEquals(0, r.exit());
+        assertEquals(2, r.events().get(0).get("start_epoch").asInt());
+        assertEquals(1, r.of("epoch").size(), "only the second epoch runs again");
+        Checkpoint a = Checkpoint.read(straight.resolve(Trainer.CHECKPOINT_FILE));
+        Checkpoint b = Checkpoint.read(resumed.resolve(Trainer.CHECKPOINT_FILE));
+        assertEquals(a.globalStep(), b.globalStep());
+        for (var e : a.tensors().values()) {
+            assertArrayEquals(e.data(), b.tensor(e.name()).data(), 1e-6f, e.name());
+        }
+    }
+
+    @Test
+    void badSpecExitsTwoNamingTheField(@TempDir Path tmp) throws IOException {
+        Path specFile = write(tmp, "s.json", spec(MLP, "").replace("EPOCHS", "0"));
+        Run r = run("train", "--spec", specFile.toString(), "--data-root", root.toString());
+        assertEquals(2, r.exit());
+        assertEquals("error", r.last().get("event").asText());
+        assertTrue(r.last().get("message").asText().startsWith("training.epochs: "), r.last().toString());
+    }
+
+    @Test
+    void modelThatDoesNotFitTheDataExitsTwo(@TempDir Path tmp) throws IOException {
+        String tooMany = MLP.replace("\"units\":4", "\"units\":10");
+        Run r = run("train", "--spec", write(tmp, "s.json", spec(tooMany, "").replace("EPOCHS", "1")).toString(),
+                "--data-root", root.toString());
+        assertEquals(2, r.exit());
+        assertTrue(r.last().get("message").asText().contains("10 outputs but tiny has 4 classes"), r.last().toString());
+    }
+
+    @Test
+    void missingDataExitsTwoNamingTheFolder(@TempDir Path tmp) throws IOException {
+        Path specFile = write(tmp, "s.json", spec(MLP, "").replace("EPOCHS", "1").replace("\"tiny\"", "\"nosuch\""));
+        Run r = run("train", "--spec", specFile.toString(), "--data-root", root.toString());
+        assertEquals(2, r.exit());
+        assertTrue(r.last().get("message").asText().contains("nosuch"), r.last().toString());
+    }
+
+    @Test
+    void divergenceExitsThreeAndSuggestsALowerRate(@TempDir Path tmp) throws IOException {
+        String s = spec(MLP, ",\"loss\":\"mse\"").replace("EPOCHS", "2").replace("\"lr\":0.05", "\"lr\":90")
+                .replace("\"validationSplit\":0.2", "\"validationSplit\":0.2,\"normalize\":\"none\"");
+        Run r = run("train", "--spec", write(tmp, "s.json", s).toString(), "--data-root", root.toString());
+        assertEquals(3, r.exit(), r.events().toString());
+        String message = r.last().get("message").asText();
+        assertTrue(message.contains("diverged") && message.contains("lower optimizer.lr"), message);
+    }
+
+    @Test
+    void cudaWithoutAGpuExitsTwo(@TempDir Path tmp) throws IOException {
+        Path specFile = write(tmp, "s.json", spec(MLP, "").replace("EPOCHS", "1"));
+        Run r = run("train", "--spec", specFile.toString(), "--data-root", root.toString(), "--device", "cuda");
+        assertEquals(2, r.exit());
+        assertTrue(r.last().get("message").asText().contains("no CUDA device"), r.last().toString());
+    }
+
+    @Test
+    void benchPrintsOneObjectPerModel() throws IOException {
+        Run r = run("bench", "--device", "cpu", "--models", "mlp,cnn", "--seconds", "0.2");
+        assertEquals(0, r.exit());
+        assertEquals(2, r.events().size());
+        assertEquals("mlp", r.events().get(0).get("model").asText());
+        assertEquals(100, r.events().get(0).get("batch").asInt());
+        assertTrue(r.events().get(1).get("img_per_s").asDouble() > 0);
+    }
+}
