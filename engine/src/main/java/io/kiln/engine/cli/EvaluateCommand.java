@@ -48,16 +48,9 @@ final class EvaluateCommand implements Callable<Integer> {
             }
             return 0;
         } catch (IOException e) {
-            return fail(events, "cannot read " + checkpointFile + ": " + e.getMessage());
+            return TrainCommand.error(events, "cannot read " + checkpointFile + ": " + e.getMessage(), TrainCommand.EXIT_BAD_INPUT);
         } catch (SpecException | DataException | Checkpoint.CheckpointException | Backends.DeviceUnavailableException e) {
-            return fail(events, e.getMessage());
+            return TrainCommand.error(events, e.getMessage(), TrainCommand.EXIT_BAD_INPUT);
         }
-    }
-
-    private static int fail(JsonLines events, String message) {
-        ObjectNode n = events.event("error");
-        n.put("message", message);
-        events.emit(n);
-        return TrainCommand.EXIT_BAD_INPUT;
     }
 }

@@ -124,7 +124,8 @@ final class TrainCommand implements Callable<Integer> {
         return Checkpoint.read(file);
     }
 
-    private static int error(JsonLines events, String message, int code) {
+    /** Prints an error event (and the message on stderr) and returns the exit code. */
+    static int error(JsonLines events, String message, int code) {
         ObjectNode n = events.event("error");
         n.put("message", message);
         events.emit(n);

@@ -36,7 +36,7 @@ final class ImageFolderFormat {
     }
 
     /** A decoded image: {@code channels} planes of {@code width*height} bytes, or an error message. */
-    private record Decoded(byte[] pixels, int channels, int width, int height, String error) {
+    record Decoded(byte[] pixels, int channels, int width, int height, String error) {
     }
 
     static LoadedData load(Path folder) {
@@ -147,6 +147,11 @@ final class ImageFolderFormat {
         if (img == null) {
             return failed("cannot read image " + file + ": it is not a PNG or JPEG image");
         }
+        return decode(img);
+    }
+
+    /** Pixel bytes of an image in channel planes: 1 channel for grey images, 3 (RGB) otherwise. */
+    static Decoded decode(BufferedImage img) {
         int w = img.getWidth();
         int h = img.getHeight();
         int plane = w * h;

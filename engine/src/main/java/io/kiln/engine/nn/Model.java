@@ -1,7 +1,9 @@
 package io.kiln.engine.nn;
 
 import io.kiln.engine.backend.Backend;
+import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.LayerSpec;
+import io.kiln.engine.spec.Presets;
 import io.kiln.engine.spec.SpecException;
 import io.kiln.engine.tensor.Tensor;
 import java.util.ArrayList;
@@ -16,6 +18,22 @@ import java.util.SplittableRandom;
 public final class Model implements AutoCloseable {
     private final Sequential root;
     private final List<Dropout> dropouts = new ArrayList<>();
+
+    /**
+     * The network a job spec describes for samples of {@code sampleShape} ([C, H, W]) and {@code classes}
+     * classes: its layers, or its preset expanded for that shape, initialised from the training seed.
+     */
+    public static Model build(Backend backend, JobSpec spec, int[] sampleShape, int classes) {
+        int[] declared = spec.model().input();
+        if (declared != null && !Arrays.equals(declared, sampleShape)
+                && !(declared.length == 1 && declared[0] == Tensor.sizeOf(sampleShape))) {
+            throw new SpecException("model.input", "is " + Arrays.toString(declared) + " but the samples of "
+                    + spec.data().name() + " are " + Arrays.toString(sampleShape) + " (channels, height, width)");
+        }
+        List<LayerSpec> layers = spec.model().layers() != null ? spec.model().layers()
+                : Presets.expand(spec.model().preset(), spec.model().presetOptions(), sampleShape, classes);
+        return new Model(backend, layers, sampleShape, spec.training().seed());
+    }
 
     public Model(Backend backend, List<LayerSpec> specs, int[] inputShape, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);

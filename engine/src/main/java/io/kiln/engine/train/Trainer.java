@@ -17,8 +17,6 @@ import io.kiln.engine.nn.Model;
 import io.kiln.engine.optim.LearningRate;
 import io.kiln.engine.optim.Optimizer;
 import io.kiln.engine.spec.JobSpec;
-import io.kiln.engine.spec.LayerSpec;
-import io.kiln.engine.spec.Presets;
 import io.kiln.engine.spec.SpecException;
 import io.kiln.engine.tensor.Tensor;
 import java.io.IOException;
@@ -55,18 +53,8 @@ public final class Trainer implements AutoCloseable {
         this.backend = backend;
         this.data = data;
         int[] inputShape = data.train().sampleShape();
-        int[] declared = spec.model().input();
-        if (declared != null && Tensor.sizeOf(declared) != Tensor.sizeOf(inputShape)) {
-            throw new SpecException("model.input", "is " + Arrays.toString(declared) + " but the samples of "
-                    + spec.data().name() + " are " + Arrays.toString(inputShape));
-        }
-        if (declared != null && declared.length == inputShape.length) {
-            inputShape = declared;
-        }
         int classes = data.train().numClasses();
-        List<LayerSpec> layers = spec.model().layers() != null ? spec.model().layers()
-                : Presets.expand(spec.model().preset(), spec.model().presetOptions(), inputShape, classes);
-        this.model = new Model(backend, layers, inputShape, spec.training().seed());
+        this.model = Model.build(backend, spec, inputShape, classes);
         this.loss = Losses.of(spec.loss());
         Losses.checkOutput(loss, model.outputShape(), classes, spec.data().name());
         freeze(spec.init() == null ? new int[0] : spec.init().freeze());
@@ -240,8 +228,7 @@ public final class Trainer implements AutoCloseable {
                         info.put("val_loss", val.loss());
                         info.put("val_acc", val.accuracy());
                     }
-                    info.set("classNames", JsonNodeFactory.instance.arrayNode().addAll(
-                            data.train().classNames().stream().map(JsonNodeFactory.instance::textNode).toList()));
+                    describeData(info);
                     Path file = outDir.resolve(CHECKPOINT_FILE);
                     try {
                         ModelState.capture(backend, model, optimizer, spec.json(), epoch, globalStep, info).write(file);
@@ -257,9 +244,47 @@ public final class Trainer implements AutoCloseable {
         return new Result(epochs, test.loss(), test.accuracy(), lastValAcc, (System.nanoTime() - started) / 1e9);
     }
 
+    /**
+     * What a checkpoint needs to classify new images without the training data: class names, sample shape
+     * and the normalisation (whose statistics may have come from the training part).
+     */
+    private void describeData(ObjectNode info) {
+        JsonNodeFactory f = JsonNodeFactory.instance;
+        info.set("classNames", f.arrayNode().addAll(data.train().classNames().stream().map(f::textNode).toList()));
+        var shape = info.putArray("inputShape");
+        for (int d : data.train().sampleShape()) {
+            shape.add(d);
+        }
+        ObjectNode norm = info.putObject("normalization");
+        norm.put("kind", data.normalization().kind().specName());
+        if (data.normalization().mean() != null) {
+            var mean = norm.putArray("mean");
+            var std = norm.putArray("std");
+            for (float v : data.normalization().mean()) {
+                mean.add(v);
+            }
+            for (float v : data.normalization().std()) {
+                std.add(v);
+            }
+        }
+    }
+
     /** Loads a checkpoint's weights and buffers (not its optimizer state), e.g. for evaluation. */
     public void loadWeights(Checkpoint checkpoint) {
         ModelState.restore(backend, checkpoint, model, null, List.of());
+    }
+
+    /**
+     * The model's outputs (evaluation mode) for every sample of a dataset, {@code size * outputs} floats in
+     * sample order: probabilities for softmax cross-entropy and logistic models (the positive class's for
+     * the latter), raw scores otherwise.
+     */
+    public float[] predict(Dataset set) {
+        return Inference.scores(backend, model, loss, set, batcher);
+    }
+
+    public LossKind lossKind() {
+        return loss;
     }
 
     /** Mean loss and accuracy of the model (in evaluation mode) over a dataset. */

@@ -111,6 +111,29 @@ class EngineMainTest {
                 "--data-root", root.toString(), "--device", "cpu");
         assertEquals(0, eval.exit(), eval.events().toString());
         assertEquals(done.get("test_acc").asDouble(), eval.last().get("test_acc").asDouble(), 1e-9);
+
+        // The report covers the whole test set with the same accuracy.
+        Path html = tmp.resolve("report.html");
+        Run report = run("report", "--checkpoint", out.resolve(Trainer.CHECKPOINT_FILE).toString(),
+                "--data-root", root.toString(), "--out", html.toString(), "--images", "20");
+        assertEquals(0, report.exit(), report.events().toString());
+        assertEquals(done.get("test_acc").asDouble(), report.last().get("test_acc").asDouble(), 1e-9);
+        String page = Files.readString(html);
+        assertTrue(page.contains("Confusion matrix") && page.contains("<figure"), "report page written");
+
+        // A new image with class 2's pattern (row 4 of 8 lit) is classified as class 2.
+        Path png = tmp.resolve("two.png");
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+        for (int x = 0; x < 8; x++) {
+            for (int y = 0; y < 8; y++) {
+                img.getRaster().setSample(x, y, 0, y == 4 ? 230 : 40);
+            }
+        }
+        javax.imageio.ImageIO.write(img, "png", png.toFile());
+        Run predict = run("predict", "--checkpoint", out.resolve(Trainer.CHECKPOINT_FILE).toString(), png.toString());
+        assertEquals(0, predict.exit(), predict.events().toString());
+        assertEquals(2, predict.last().get("predicted").asInt(), predict.last().toString());
+        assertEquals(4, predict.last().get("scores").size());
     }
 
     @Test

@@ -265,6 +265,12 @@ public final class CpuBackend implements Backend {
     /** GEMM on arrays with offsets; parallel only when allowed and worthwhile. */
     void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff,
               float[] b, int bOff, float beta, float[] c, int cOff, boolean mayParallel) {
+        gemm(transA, m, n, k, alpha, a, aOff, new Gemm.MatrixB(transB, n, k, b, bOff), beta, c, cOff, mayParallel);
+    }
+
+    /** GEMM with op(B) from a packer; parallel only when allowed and worthwhile. */
+    void gemm(boolean transA, int m, int n, int k, float alpha, float[] a, int aOff, Gemm.BPanel b,
+              float beta, float[] c, int cOff, boolean mayParallel) {
         if (m == 0 || n == 0) {
             return;
         }
@@ -275,14 +281,14 @@ public final class CpuBackend implements Backend {
         long work = (long) m * n * k;
         int chunks = mayParallel ? chunks(Math.max(m, n), work / 4) : 1;
         if (chunks <= 1) {
-            Gemm.tile(kernel, transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff, 0, m, 0, n, scratch.get());
+            Gemm.tile(kernel, transA, m, n, k, alpha, a, aOff, b, beta, c, cOff, 0, m, 0, n, scratch.get());
         } else if (m >= 8 * chunks || n < 32 * chunks) {
             // split the rows: every task packs the whole of op(B) for its rows
-            parallel(m, Math.min(chunks, (m + 3) / 4), 4, (ci, from, to) -> Gemm.tile(kernel, transA, transB, m, n, k, alpha,
-                    a, aOff, b, bOff, beta, c, cOff, from, to, 0, n, scratch.get()));
+            parallel(m, Math.min(chunks, (m + 3) / 4), 4, (ci, from, to) -> Gemm.tile(kernel, transA, m, n, k, alpha,
+                    a, aOff, b, beta, c, cOff, from, to, 0, n, scratch.get()));
         } else {
-            parallel(n, chunks, 16, (ci, from, to) -> Gemm.tile(kernel, transA, transB, m, n, k, alpha,
-                    a, aOff, b, bOff, beta, c, cOff, 0, m, from, to, scratch.get()));
+            parallel(n, chunks, 16, (ci, from, to) -> Gemm.tile(kernel, transA, m, n, k, alpha,
+                    a, aOff, b, beta, c, cOff, 0, m, from, to, scratch.get()));
         }
     }
 

@@ -38,6 +38,23 @@ final class Gemm {
 
     static final Kernel DEFAULT_KERNEL = chooseKernel();
 
+    /**
+     * Where op(B) comes from: packs rows [pb, pb + kcb) and columns [jb, jb + ncb) of op(B) into
+     * {@code panel[pp][jj]}. A plain matrix is {@link MatrixB}; convolutions pack straight from the
+     * image (im2col fused into the packing).
+     */
+    interface BPanel {
+        void pack(int pb, int kcb, int jb, int ncb, float[][] panel);
+    }
+
+    /** op(B) of a row-major matrix at bOff: [k, n], or [n, k] read transposed. */
+    record MatrixB(boolean transB, int n, int k, float[] b, int bOff) implements BPanel {
+        @Override
+        public void pack(int pb, int kcb, int jb, int ncb, float[][] panel) {
+            packB(transB, n, k, b, bOff, pb, kcb, jb, ncb, panel);
+        }
+    }
+
     private Gemm() {
     }
 
@@ -63,16 +80,16 @@ final class Gemm {
         }
     }
 
-    /** Per-thread scratch: the packed panels, the accumulator rows and buffers for im2col. */
+    /** Per-thread scratch: the packed panels, the accumulator rows and a buffer for im2col. */
     static final class Scratch {
         float[][] panel = new float[0][];
         int panelWidth;
-        final float[] apack = new float[4 * KC_MAX];
+        float[] apack = new float[0];
         float[] acc0 = new float[0], acc1 = acc0, acc2 = acc0, acc3 = acc0;
         private float[] col = new float[0];
 
-        /** Ensures kcp panel rows and 4 accumulators of at least nc floats. */
-        void ensure(int kcp, int nc) {
+        /** Ensures kcp panel rows and 4 accumulators of at least nc floats, and an A pack of apSize. */
+        void ensure(int kcp, int nc, int apSize) {
             if (panel.length < kcp || panelWidth < nc) {
                 int rows = Math.max(kcp, panel.length), width = Math.max(nc, panelWidth);
                 panel = new float[rows][width];
@@ -83,6 +100,9 @@ final class Gemm {
                 acc1 = new float[nc];
                 acc2 = new float[nc];
                 acc3 = new float[nc];
+            }
+            if (apack.length < apSize) {
+                apack = new float[apSize];
             }
         }
 
@@ -97,73 +117,100 @@ final class Gemm {
 
     /**
      * Computes rows [i0, i1) and columns [j0, j1) of C = alpha op(A) op(B) + beta C, where A starts at
-     * aOff and is [m, k] ([k, m] when transA), B starts at bOff and is [k, n] ([n, k] when transB), and C
-     * starts at cOff and is [m, n]. Requires k > 0.
+     * aOff and is [m, k] ([k, m] when transA), op(B) is [k, n] as packed by b, and C starts at cOff and
+     * is [m, n]. Requires k > 0.
      */
-    static void tile(Kernel kernel, boolean transA, boolean transB, int m, int n, int k, float alpha,
-                     float[] a, int aOff, float[] b, int bOff, float beta, float[] c, int cOff,
+    static void tile(Kernel kernel, boolean transA, int m, int n, int k, float alpha,
+                     float[] a, int aOff, BPanel b, float beta, float[] c, int cOff,
                      int i0, int i1, int j0, int j1, Scratch s) {
         int width = j1 - j0;
         int nBlocks = (width + NC_MAX - 1) / NC_MAX;
         int ncStep = ((width + nBlocks - 1) / nBlocks + 7) & ~7;
         int kBlocks = (k + KC_MAX - 1) / KC_MAX;
         int kcStep = ((k + kBlocks - 1) / kBlocks + 3) & ~3;
-        s.ensure(kcStep, Math.min(ncStep, width));
+        int rowBlocks = (i1 - i0 + 3) / 4;
+        s.ensure(kcStep, Math.min(ncStep, width), rowBlocks * 4 * kcStep);
         float[][] panel = s.panel;
         float[] ap = s.apack;
-        for (int jb = j0; jb < j1; jb += ncStep) {
-            int ncb = Math.min(ncStep, j1 - jb);
-            for (int pb = 0; pb < k; pb += kcStep) {
-                int kcb = Math.min(kcStep, k - pb);
-                int kcp = (kcb + 3) & ~3;
-                packB(transB, n, k, b, bOff, pb, kcb, jb, ncb, panel);
+        float[] acc0 = s.acc0, acc1 = s.acc1, acc2 = s.acc2, acc3 = s.acc3;
+        for (int pb = 0; pb < k; pb += kcStep) {
+            int kcb = Math.min(kcStep, k - pb);
+            int kcp = (kcb + 3) & ~3;
+            // op(A) for every row of the tile, times alpha, in groups of 4 rows: ap[(blk * kcp + pp) * 4 + r]
+            packA(transA, m, k, alpha, a, aOff, i0, i1, pb, kcb, kcp, ap);
+            boolean first = pb == 0;
+            for (int jb = j0; jb < j1; jb += ncStep) {
+                int ncb = Math.min(ncStep, j1 - jb);
+                b.pack(pb, kcb, jb, ncb, panel);
                 for (int pp = kcb; pp < kcp; pp++) {
                     Arrays.fill(panel[pp], 0, ncb, 0f);
                 }
-                boolean first = pb == 0;
-                int i = i0;
-                for (; i < i1; i += 4) {
+                for (int blk = 0; blk < rowBlocks; blk++) {
+                    int i = i0 + 4 * blk;
                     int rows = Math.min(4, i1 - i);
-                    packA(transA, m, k, a, aOff, i, rows, pb, kcb, kcp, ap);
+                    int o = cOff + i * n + jb;
+                    int apOff = blk * kcp * 4;
+                    loadC(c, o, ncb, beta, first, acc0);
+                    if (rows > 1) {
+                        loadC(c, o + n, ncb, beta, first, acc1);
+                    }
+                    if (rows > 2) {
+                        loadC(c, o + 2 * n, ncb, beta, first, acc2);
+                    }
+                    if (rows > 3) {
+                        loadC(c, o + 3 * n, ncb, beta, first, acc3);
+                    }
                     if (rows == 4) {
                         switch (kernel) {
-                            case FMA_4X4 -> fma4x4(panel, kcp, ncb, ap, s.acc0, s.acc1, s.acc2, s.acc3);
-                            case FMA_4X2 -> fma4x2(panel, kcp, ncb, ap, s.acc0, s.acc1, s.acc2, s.acc3);
+                            case FMA_4X4 -> fma4x4(panel, kcp, ncb, ap, apOff, acc0, acc1, acc2, acc3);
+                            case FMA_4X2 -> fma4x2(panel, kcp, ncb, ap, apOff, acc0, acc1, acc2, acc3);
                             case MUL_ADD_1X4 -> {
-                                mulAdd1x4(panel, kcp, ncb, ap, 0, s.acc0);
-                                mulAdd1x4(panel, kcp, ncb, ap, 1, s.acc1);
-                                mulAdd1x4(panel, kcp, ncb, ap, 2, s.acc2);
-                                mulAdd1x4(panel, kcp, ncb, ap, 3, s.acc3);
+                                mulAdd1x4(panel, kcp, ncb, ap, apOff, acc0);
+                                mulAdd1x4(panel, kcp, ncb, ap, apOff + 1, acc1);
+                                mulAdd1x4(panel, kcp, ncb, ap, apOff + 2, acc2);
+                                mulAdd1x4(panel, kcp, ncb, ap, apOff + 3, acc3);
                             }
                         }
                     } else {
-                        float[][] accs = {s.acc0, s.acc1, s.acc2};
                         for (int r = 0; r < rows; r++) {
+                            float[] acc = r == 0 ? acc0 : r == 1 ? acc1 : acc2;
                             if (kernel == Kernel.MUL_ADD_1X4) {
-                                mulAdd1x4(panel, kcp, ncb, ap, r, accs[r]);
+                                mulAdd1x4(panel, kcp, ncb, ap, apOff + r, acc);
                             } else {
-                                fma1x4(panel, kcp, ncb, ap, r, accs[r]);
+                                fma1x4(panel, kcp, ncb, ap, apOff + r, acc);
                             }
                         }
                     }
-                    int o = cOff + i * n + jb;
-                    writeBack(s.acc0, c, o, ncb, alpha, beta, first);
+                    System.arraycopy(acc0, 0, c, o, ncb);
                     if (rows > 1) {
-                        writeBack(s.acc1, c, o + n, ncb, alpha, beta, first);
+                        System.arraycopy(acc1, 0, c, o + n, ncb);
                     }
                     if (rows > 2) {
-                        writeBack(s.acc2, c, o + 2 * n, ncb, alpha, beta, first);
+                        System.arraycopy(acc2, 0, c, o + 2 * n, ncb);
                     }
                     if (rows > 3) {
-                        writeBack(s.acc3, c, o + 3 * n, ncb, alpha, beta, first);
+                        System.arraycopy(acc3, 0, c, o + 3 * n, ncb);
                     }
                 }
             }
         }
     }
 
+    /** acc = the starting value of a row piece of C: beta * C for the first k block (0 without reading C when beta == 0), else C. */
+    private static void loadC(float[] c, int o, int len, float beta, boolean first, float[] acc) {
+        if (!first || beta == 1f) {
+            System.arraycopy(c, o, acc, 0, len);
+        } else if (beta == 0f) {
+            Arrays.fill(acc, 0, len, 0f);
+        } else {
+            for (int j = 0; j < len; j++) {
+                acc[j] = beta * c[o + j];
+            }
+        }
+    }
+
     /** panel[pp][jj] = op(B)[pb + pp][jb + jj] for pp < kcb, jj < ncb. */
-    private static void packB(boolean transB, int n, int k, float[] b, int bOff, int pb, int kcb, int jb, int ncb,
+    static void packB(boolean transB, int n, int k, float[] b, int bOff, int pb, int kcb, int jb, int ncb,
                               float[][] panel) {
         if (!transB) {
             for (int pp = 0; pp < kcb; pp++) {
@@ -193,33 +240,39 @@ final class Gemm {
         }
     }
 
-    /** ap[pp * 4 + r] = op(A)[i + r][pb + pp], zero for r >= rows or pp >= kcb. */
-    private static void packA(boolean transA, int m, int k, float[] a, int aOff, int i, int rows, int pb, int kcb,
-                              int kcp, float[] ap) {
-        Arrays.fill(ap, 0, 4 * kcp, 0f);
-        for (int r = 0; r < rows; r++) {
+    /** ap[(blk * kcp + pp) * 4 + r] = alpha * op(A)[i0 + 4 blk + r][pb + pp], zero past the rows or kcb. */
+    private static void packA(boolean transA, int m, int k, float alpha, float[] a, int aOff, int i0, int i1, int pb,
+                              int kcb, int kcp, float[] ap) {
+        int rowBlocks = (i1 - i0 + 3) / 4;
+        for (int blk = 0; blk < rowBlocks; blk++) {
+            int i = i0 + 4 * blk, rows = Math.min(4, i1 - i), base = blk * kcp * 4;
+            if (rows < 4 || kcb < kcp) {
+                Arrays.fill(ap, base, base + kcp * 4, 0f);
+            }
             if (transA) {
-                int o = aOff + pb * m + i + r;
-                for (int pp = 0; pp < kcb; pp++) {
-                    ap[pp * 4 + r] = a[o + pp * m];
+                int o = aOff + pb * m + i;
+                for (int pp = 0; pp < kcb; pp++, o += m) {
+                    int q = base + pp * 4;
+                    for (int r = 0; r < rows; r++) {
+                        ap[q + r] = alpha * a[o + r];
+                    }
                 }
             } else {
-                int o = aOff + (i + r) * k + pb;
-                for (int pp = 0; pp < kcb; pp++) {
-                    ap[pp * 4 + r] = a[o + pp];
+                for (int r = 0; r < rows; r++) {
+                    int o = aOff + (i + r) * k + pb;
+                    int q = base + r;
+                    for (int pp = 0; pp < kcb; pp++) {
+                        ap[q + pp * 4] = alpha * a[o + pp];
+                    }
                 }
             }
         }
     }
 
-    static void fma4x4(float[][] panel, int kcp, int ncb, float[] ap,
+    static void fma4x4(float[][] panel, int kcp, int ncb, float[] ap, int apOff,
                        float[] c0, float[] c1, float[] c2, float[] c3) {
-        Arrays.fill(c0, 0, ncb, 0f);
-        Arrays.fill(c1, 0, ncb, 0f);
-        Arrays.fill(c2, 0, ncb, 0f);
-        Arrays.fill(c3, 0, ncb, 0f);
         for (int pp = 0; pp < kcp; pp += 4) {
-            int q = pp * 4;
+            int q = apOff + pp * 4;
             float a00 = ap[q], a10 = ap[q + 1], a20 = ap[q + 2], a30 = ap[q + 3];
             float a01 = ap[q + 4], a11 = ap[q + 5], a21 = ap[q + 6], a31 = ap[q + 7];
             float a02 = ap[q + 8], a12 = ap[q + 9], a22 = ap[q + 10], a32 = ap[q + 11];
@@ -235,14 +288,10 @@ final class Gemm {
         }
     }
 
-    static void fma4x2(float[][] panel, int kcp, int ncb, float[] ap,
+    static void fma4x2(float[][] panel, int kcp, int ncb, float[] ap, int apOff,
                        float[] c0, float[] c1, float[] c2, float[] c3) {
-        Arrays.fill(c0, 0, ncb, 0f);
-        Arrays.fill(c1, 0, ncb, 0f);
-        Arrays.fill(c2, 0, ncb, 0f);
-        Arrays.fill(c3, 0, ncb, 0f);
         for (int pp = 0; pp < kcp; pp += 2) {
-            int q = pp * 4;
+            int q = apOff + pp * 4;
             float a00 = ap[q], a10 = ap[q + 1], a20 = ap[q + 2], a30 = ap[q + 3];
             float a01 = ap[q + 4], a11 = ap[q + 5], a21 = ap[q + 6], a31 = ap[q + 7];
             float[] b0 = panel[pp], b1 = panel[pp + 1];
@@ -256,10 +305,9 @@ final class Gemm {
         }
     }
 
-    static void fma1x4(float[][] panel, int kcp, int ncb, float[] ap, int r, float[] c0) {
-        Arrays.fill(c0, 0, ncb, 0f);
+    static void fma1x4(float[][] panel, int kcp, int ncb, float[] ap, int apOff, float[] c0) {
         for (int pp = 0; pp < kcp; pp += 4) {
-            int q = pp * 4 + r;
+            int q = apOff + pp * 4;
             float a0 = ap[q], a1 = ap[q + 4], a2 = ap[q + 8], a3 = ap[q + 12];
             float[] b0 = panel[pp], b1 = panel[pp + 1], b2 = panel[pp + 2], b3 = panel[pp + 3];
             for (int j = 0; j < ncb; j++) {
@@ -268,30 +316,13 @@ final class Gemm {
         }
     }
 
-    static void mulAdd1x4(float[][] panel, int kcp, int ncb, float[] ap, int r, float[] c0) {
-        Arrays.fill(c0, 0, ncb, 0f);
+    static void mulAdd1x4(float[][] panel, int kcp, int ncb, float[] ap, int apOff, float[] c0) {
         for (int pp = 0; pp < kcp; pp += 4) {
-            int q = pp * 4 + r;
+            int q = apOff + pp * 4;
             float a0 = ap[q], a1 = ap[q + 4], a2 = ap[q + 8], a3 = ap[q + 12];
             float[] b0 = panel[pp], b1 = panel[pp + 1], b2 = panel[pp + 2], b3 = panel[pp + 3];
             for (int j = 0; j < ncb; j++) {
                 c0[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];
-            }
-        }
-    }
-
-    private static void writeBack(float[] acc, float[] c, int o, int len, float alpha, float beta, boolean first) {
-        if (!first || beta == 1f) {
-            for (int j = 0; j < len; j++) {
-                c[o + j] += alpha * acc[j];
-            }
-        } else if (beta == 0f) {
-            for (int j = 0; j < len; j++) {
-                c[o + j] = alpha * acc[j];
-            }
-        } else {
-            for (int j = 0; j < len; j++) {
-                c[o + j] = beta * c[o + j] + alpha * acc[j];
             }
         }
     }
