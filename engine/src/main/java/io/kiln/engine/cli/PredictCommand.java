@@ -2,61 +2,42 @@ package io.kiln.engine.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kiln.engine.backend.Backend;
-import io.kiln.engine.backend.Backends;
 import io.kiln.engine.checkpoint.Checkpoint;
-import io.kiln.engine.data.DataException;
 import io.kiln.engine.data.Dataset;
 import io.kiln.engine.data.ImageSamples;
 import io.kiln.engine.report.TestReport;
-import io.kiln.engine.spec.SpecException;
 import io.kiln.engine.train.Inference;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code predict --checkpoint FILE IMAGE...}: classifies images with trained weights. */
 @Command(name = "predict", mixinStandardHelpOptions = true,
         description = "Classifies PNG or JPEG images with a checkpoint's weights (resized and converted to the model's "
                 + "input); prints one JSON object per image with the predicted class and the class scores.")
-final class PredictCommand implements Callable<Integer> {
-    @Option(names = "--checkpoint", required = true, paramLabel = "FILE")
-    Path checkpointFile;
-
-    @Option(names = "--device", paramLabel = "D", defaultValue = "auto")
-    String device;
-
+final class PredictCommand extends CheckpointCommand {
     @Parameters(arity = "1..*", paramLabel = "IMAGE")
     List<Path> images;
 
     @Override
-    public Integer call() {
-        JsonLines events = new JsonLines(System.out);
-        try {
-            Checkpoint ckpt = Checkpoint.read(checkpointFile);
-            List<byte[]> bytes = new ArrayList<>();
-            List<String> names = new ArrayList<>();
-            for (Path p : images) {
-                bytes.add(Files.readAllBytes(p));
-                names.add(p.toString());
-            }
-            try (Backend backend = Backends.create(device); Inference inference = new Inference(backend, ckpt)) {
-                Dataset set = ImageSamples.of(bytes, names, inference.sampleShape(), inference.classNames());
-                TestReport scored = new TestReport(set, inference.scores(set), inference.loss());
-                for (ObjectNode n : scored.predictions(names)) {
-                    events.emit(n);
-                }
-            }
-            return 0;
-        } catch (IOException e) {
-            return TrainCommand.error(events, "I/O error: " + e.getMessage(), TrainCommand.EXIT_BAD_INPUT);
-        } catch (SpecException | DataException | Checkpoint.CheckpointException | Backends.DeviceUnavailableException e) {
-            return TrainCommand.error(events, e.getMessage(), TrainCommand.EXIT_BAD_INPUT);
+    int run(JsonLines events, Checkpoint ckpt, Backend backend) throws IOException {
+        List<byte[]> bytes = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        for (Path p : images) {
+            bytes.add(Files.readAllBytes(p));
+            names.add(p.toString());
         }
+        try (Inference inference = new Inference(backend, ckpt)) {
+            Dataset set = ImageSamples.of(bytes, names, inference.sampleShape(), inference.classNames());
+            TestReport scored = new TestReport(set, inference.scores(set), inference.loss());
+            for (ObjectNode n : scored.predictions(names)) {
+                events.emit(n);
+            }
+        }
+        return 0;
     }
 }

@@ -2,13 +2,10 @@ package io.kiln.engine.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kiln.engine.backend.Backend;
-import io.kiln.engine.backend.Backends;
 import io.kiln.engine.checkpoint.Checkpoint;
-import io.kiln.engine.data.DataException;
 import io.kiln.engine.data.Dataset;
 import io.kiln.engine.report.TestReport;
 import io.kiln.engine.spec.JobSpec;
-import io.kiln.engine.spec.SpecException;
 import io.kiln.engine.spec.SpecParser;
 import io.kiln.engine.train.Inference;
 import io.kiln.engine.train.Trainer;
@@ -16,7 +13,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -24,10 +20,7 @@ import picocli.CommandLine.Option;
 @Command(name = "report", mixinStandardHelpOptions = true,
         description = "Writes a self-contained HTML report of a checkpoint on its test set: test images with predicted "
                 + "and true class and class scores, the confusion matrix and per-class accuracy.")
-final class ReportCommand implements Callable<Integer> {
-    @Option(names = "--checkpoint", required = true, paramLabel = "FILE")
-    Path checkpointFile;
-
+final class ReportCommand extends CheckpointCommand {
     @Option(names = "--data-root", paramLabel = "DIR")
     Path dataRoot;
 
@@ -38,34 +31,23 @@ final class ReportCommand implements Callable<Integer> {
             description = "test images shown, and at most as many misclassified ones (default 100)")
     int images;
 
-    @Option(names = "--device", paramLabel = "D", defaultValue = "auto")
-    String device;
-
     @Override
-    public Integer call() {
-        JsonLines events = new JsonLines(System.out);
-        try {
-            Checkpoint ckpt = Checkpoint.read(checkpointFile);
-            JobSpec spec = SpecParser.parse(ckpt.spec());
-            Dataset test = Trainer.loadData(spec, dataRoot != null ? dataRoot : EngineDefaults.dataRoot()).test();
-            TestReport report;
-            try (Backend backend = Backends.create(device); Inference inference = new Inference(backend, ckpt)) {
-                report = new TestReport(test, inference.scores(test), inference.loss());
-            }
-            Files.writeString(out, report.html(spec.name() + ": test report", List.of(
-                    new String[] {"job", spec.name()},
-                    new String[] {"dataset", spec.data().name()},
-                    new String[] {"epochs trained", Integer.toString(ckpt.epoch())},
-                    new String[] {"checkpoint", checkpointFile.getFileName().toString()}), Math.max(0, images)));
-            ObjectNode n = events.event("report");
-            n.put("path", out.toString());
-            n.put("test_acc", report.accuracy());
-            events.emit(n);
-            return 0;
-        } catch (IOException e) {
-            return TrainCommand.error(events, "I/O error: " + e.getMessage(), TrainCommand.EXIT_BAD_INPUT);
-        } catch (SpecException | DataException | Checkpoint.CheckpointException | Backends.DeviceUnavailableException e) {
-            return TrainCommand.error(events, e.getMessage(), TrainCommand.EXIT_BAD_INPUT);
+    int run(JsonLines events, Checkpoint ckpt, Backend backend) throws IOException {
+        JobSpec spec = SpecParser.parse(ckpt.spec());
+        Dataset test = Trainer.loadData(spec, dataRoot(dataRoot)).test();
+        TestReport report;
+        try (Inference inference = new Inference(backend, ckpt)) {
+            report = new TestReport(test, inference.scores(test), inference.loss());
         }
+        Files.writeString(out, report.html(spec.name() + ": test report", List.of(
+                new String[] {"job", spec.name()},
+                new String[] {"dataset", spec.data().name()},
+                new String[] {"epochs trained", Integer.toString(ckpt.epoch())},
+                new String[] {"checkpoint", checkpointFile.getFileName().toString()}), Math.max(0, images)));
+        ObjectNode n = events.event("report");
+        n.put("path", out.toString());
+        n.put("test_acc", report.accuracy());
+        events.emit(n);
+        return 0;
     }
 }
