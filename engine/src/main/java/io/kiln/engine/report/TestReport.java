@@ -65,7 +65,7 @@ public final class TestReport {
         for (int i = 0; i < test.size(); i++) {
             confusion[test.label(i)][Math.min(predicted[i], classes.size() - 1)]++;
         }
-        this.scoreLabel = loss == LossKind.SOFTMAX_CROSS_ENTROPY || loss == LossKind.LOGISTIC ? "probability" : "score";
+        this.scoreLabel = loss == LossKind.SOFTMAX_CROSS_ENTROPY || loss == LossKind.LOGISTIC ? "probabilities" : "raw scores";
     }
 
     public int predicted(int i) {
@@ -157,7 +157,7 @@ public final class TestReport {
                 accuracy(), test.size()));
         confusionTable(h);
         h.append("<h2>Test images</h2><p>The first ").append(Math.min(images, test.size()))
-                .append(" test images; scores are ").append(scoreLabel).append("s, highest three shown.</p>");
+                .append(" test images; the three highest ").append(scoreLabel).append(" are shown.</p>");
         List<Integer> first = new ArrayList<>();
         for (int i = 0; i < Math.min(images, test.size()); i++) {
             first.add(i);
