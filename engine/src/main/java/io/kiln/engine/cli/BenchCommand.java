@@ -3,6 +3,7 @@ package io.kiln.engine.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kiln.engine.backend.Backend;
 import io.kiln.engine.backend.Backends;
+import io.kiln.engine.backend.Precision;
 import io.kiln.engine.bench.Bench;
 import io.kiln.engine.bench.BenchModels;
 import java.util.List;
@@ -22,6 +23,9 @@ final class BenchCommand implements Callable<Integer> {
             description = "comma-separated, from: mlp, mlp512, cnn, vgg11, resnet20 (default: all)")
     List<String> models;
 
+    @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32", description = "fp32 or tf32")
+    String precision;
+
     @Option(names = "--seconds", paramLabel = "S", defaultValue = "10", description = "measured time per model")
     double seconds;
 
@@ -38,7 +42,7 @@ final class BenchCommand implements Callable<Integer> {
             System.err.println("--seconds must be > 0");
             return TrainCommand.EXIT_BAD_INPUT;
         }
-        try (Backend backend = Backends.create(device)) {
+        try (Backend backend = Backends.create(device, Precision.parse(precision))) {
             for (String m : models) {
                 Bench.Result r = Bench.run(backend, BenchModels.get(m), seconds);
                 ObjectNode n = events.event("bench");
@@ -51,7 +55,7 @@ final class BenchCommand implements Callable<Integer> {
                 events.emit(n);
             }
             return 0;
-        } catch (Backends.DeviceUnavailableException e) {
+        } catch (Backends.DeviceUnavailableException | IllegalArgumentException e) {
             System.err.println(e.getMessage());
             return TrainCommand.EXIT_BAD_INPUT;
         }

@@ -3,6 +3,8 @@ package io.kiln.engine.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kiln.engine.backend.Backend;
 import io.kiln.engine.backend.Backends;
+import io.kiln.engine.backend.Precision;
+import io.kiln.engine.backend.cuda.CudaException;
 import io.kiln.engine.checkpoint.Checkpoint;
 import io.kiln.engine.data.DataException;
 import io.kiln.engine.spec.JobSpec;
@@ -24,10 +26,13 @@ import picocli.CommandLine.Option;
 /** {@code train --spec FILE [--data-root DIR] [--device D] [--out DIR] [--resume]}. */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Trains one job spec, printing one JSON object per line: start, step, epoch, checkpoint, done "
-                + "(or error). Exit codes: 0 done, 2 bad spec or data, 3 the loss diverged, 1 anything else.")
+                + "(or error). Exit codes: 0 done, 2 bad spec or data, 3 the loss diverged, 4 a fatal device error, 1 anything "
+                + "else.")
 final class TrainCommand implements Callable<Integer> {
     static final int EXIT_BAD_INPUT = 2;
     static final int EXIT_DIVERGED = 3;
+    /** A CUDA error that poisoned the device context (illegal address, launch failure...). */
+    static final int EXIT_DEVICE_FATAL = 4;
 
     @Option(names = "--spec", required = true, paramLabel = "FILE", description = "job spec (JSON)")
     Path specFile;
@@ -80,7 +85,8 @@ final class TrainCommand implements Callable<Integer> {
                 Files.createDirectories(out);
             }
             Checkpoint init = checkpoint == null ? initialWeights(spec) : null;
-            try (Backend backend = Backends.create(dev); Trainer trainer = new Trainer(spec, backend, data)) {
+            try (Backend backend = Backends.create(dev, Precision.parse(spec.training().precision()));
+                 Trainer trainer = new Trainer(spec, backend, data)) {
                 if (init != null) {
                     trainer.startFrom(init);
                     System.err.println("starting from the weights of " + (spec.init().fromJob() != null
@@ -94,6 +100,10 @@ final class TrainCommand implements Callable<Integer> {
             return error(events, e.getMessage(), EXIT_BAD_INPUT);
         } catch (TrainingException.Diverged e) {
             return error(events, e.getMessage(), EXIT_DIVERGED);
+        } catch (CudaException e) {
+            // A device error: the service fails the job with this message; a fatal one also marks the GPU suspect.
+            e.printStackTrace(System.err);
+            return error(events, e.getMessage(), e.fatal() ? EXIT_DEVICE_FATAL : 1);
         } catch (IOException e) {
             return error(events, "I/O error: " + e.getMessage(), 1);
         } catch (RuntimeException | OutOfMemoryError e) {

@@ -1,0 +1,545 @@
+package io.kiln.engine.backend.cuda;
+
+import io.kiln.engine.backend.Activation;
+import io.kiln.engine.backend.Backend;
+import io.kiln.engine.backend.ConvGeometry;
+import io.kiln.engine.backend.LossKind;
+import io.kiln.engine.backend.PoolGeometry;
+import io.kiln.engine.backend.PoolMode;
+import io.kiln.engine.backend.Precision;
+import io.kiln.engine.nn.Model;
+import io.kiln.engine.nn.Param;
+import io.kiln.engine.optim.Optimizer;
+import io.kiln.engine.spec.JobSpec;
+import io.kiln.engine.spec.SpecParser;
+import io.kiln.engine.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+
+/**
+ * Runs every Backend operation, forward and backward, on random inputs on a device backend and on the CPU
+ * reference, and compares the results: |device - cpu| &lt;= atol + rtol * |cpu| element by element.
+ *
+ * <p>Tolerances: elementwise operations, pooling, dropout and the optimizer updates are computed the same way
+ * as on the CPU (Kiln's kernels are built with -fmad=false), so they get 1e-6; transcendental activations
+ * 1e-5; reductions (bias gradient, softmax, losses, batch normalisation) 1e-4; matrix products and
+ * convolutions 1e-4 relative in fp32 and 1e-2 with TF32 (10 mantissa bits).
+ */
+public final class GpuCheck {
+    /** One compared operation. */
+    public record Result(String op, boolean passed, double worst, String detail) {
+        public String line() {
+            return String.format(Locale.ROOT, "%-4s %-52s %s", passed ? "ok" : "FAIL", op, detail);
+        }
+    }
+
+    private static final double EXACT = 1e-6;
+    private static final double TRANSCENDENTAL = 1e-5;
+    private static final double REDUCTION = 1e-4;
+
+    private final Backend dev;
+    private final Backend cpu;
+    private final double matmul;
+    private final SplittableRandom rng = new SplittableRandom(20240611);
+    private final List<Result> results = new ArrayList<>();
+    private final Consumer<Result> listener;
+    private final List<Tensor> open = new ArrayList<>();
+
+    private GpuCheck(Backend dev, Backend cpu, Precision precision, Consumer<Result> listener) {
+        this.dev = dev;
+        this.cpu = cpu;
+        this.matmul = precision == Precision.TF32 ? 1e-2 : 1e-4;
+        this.listener = listener;
+    }
+
+    /** Runs all checks; each result is also passed to {@code listener} as soon as it is known. */
+    public static List<Result> run(Backend device, Backend cpu, Precision precision, Consumer<Result> listener) {
+        GpuCheck c = new GpuCheck(device, cpu, precision, listener);
+        c.all();
+        return List.copyOf(c.results);
+    }
+
+    // ---- tensors on both backends ----------------------------------------------------------------------------
+
+    private final class Both {
+        final Tensor c;
+        final Tensor g;
+
+        Both(float[] data, int... shape) {
+            c = cpu.fromHost(data, shape);
+            g = dev.fromHost(data, shape);
+            open.add(c);
+            open.add(g);
+        }
+
+        float[] cpuData() {
+            return cpu.toHost(c);
+        }
+
+        float[] devData() {
+            return dev.toHost(g);
+        }
+    }
+
+    private float[] random(int n, double scale) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) ((rng.nextDouble() * 2 - 1) * scale);
+        }
+        return a;
+    }
+
+    /** Values from a small set, so that max pooling meets ties (and ReLU-like zeros). */
+    private float[] coarse(int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = rng.nextInt(4) == 0 ? 0f : rng.nextInt(-3, 4) * 0.5f;
+        }
+        return a;
+    }
+
+    private Both rand(int... shape) {
+        return new Both(random(Tensor.sizeOf(shape), 1.0), shape);
+    }
+
+    private Both of(float[] data, int... shape) {
+        return new Both(data, shape);
+    }
+
+    private Both zeros(int... shape) {
+        return new Both(new float[Tensor.sizeOf(shape)], shape);
+    }
+
+    private Both nans(int... shape) {
+        float[] a = new float[Tensor.sizeOf(shape)];
+        java.util.Arrays.fill(a, Float.NaN);
+        return new Both(a, shape);
+    }
+
+    // ---- comparison ------------------------------------------------------------------------------------------
+
+    @FunctionalInterface
+    private interface Body {
+        Both[] run();
+    }
+
+    private void check(String op, double atol, double rtol, Body body) {
+        Result r;
+        try {
+            Both[] outs = body.run();
+            dev.synchronize();
+            double worst = 0;
+            String where = "";
+            for (int o = 0; o < outs.length; o++) {
+                float[] want = outs[o].cpuData(), got = outs[o].devData();
+                for (int i = 0; i < want.length; i++) {
+                    double diff = Math.abs((double) got[i] - want[i]);
+                    double limit = atol + rtol * Math.abs(want[i]);
+                    double ratio = Float.isNaN(got[i]) != Float.isNaN(want[i]) ? Double.POSITIVE_INFINITY
+                            : Float.isNaN(want[i]) || diff == 0 ? 0 : diff / limit;
+                    if (ratio > worst || Double.isNaN(ratio)) {
+                        worst = Double.isNaN(ratio) ? Double.POSITIVE_INFINITY : ratio;
+                        where = String.format(Locale.ROOT, " (output %d [%d]: device %s, cpu %s)", o, i, got[i], want[i]);
+                    }
+                }
+            }
+            boolean ok = worst <= 1.0;
+            r = new Result(op, ok, worst, String.format(Locale.ROOT, "worst %.3f of tolerance (atol %.0e, rtol %.0e)%s",
+                    worst, atol, rtol, ok ? "" : where));
+        } catch (RuntimeException e) {
+            r = new Result(op, false, Double.POSITIVE_INFINITY, e.getClass().getSimpleName() + ": " + e.getMessage());
+            results.add(r);
+            listener.accept(r);
+            closeOpen();
+            if (e instanceof CudaException ce && ce.fatal()) {
+                throw ce;
+            }
+            return;
+        }
+        closeOpen();
+        results.add(r);
+        listener.accept(r);
+    }
+
+    private void closeOpen() {
+        for (Tensor t : open) {
+            try {
+                t.close();
+            } catch (RuntimeException ignored) {
+                // best effort
+            }
+        }
+        open.clear();
+    }
+
+    // ---- the checks ------------------------------------------------------------------------------------------
+
+    private void all() {
+        memory();
+        gemms();
+        convolutions();
+        bias();
+        pooling();
+        pointwise();
+        normalisation();
+        losses();
+        optimizers();
+        trainingSteps();
+    }
+
+    private void memory() {
+        check("upload/download", 0, 0, () -> new Both[] {rand(3, 1000)});
+        check("fill", 0, 0, () -> {
+            Both t = rand(7, 13);
+            cpu.fill(t.c, 0.25f);
+            dev.fill(t.g, 0.25f);
+            return new Both[] {t};
+        });
+        check("copy", 0, 0, () -> {
+            Both a = rand(4097), b = zeros(4097);
+            cpu.copy(a.c, b.c);
+            dev.copy(a.g, b.g);
+            return new Both[] {b};
+        });
+    }
+
+    private void gemms() {
+        int[][] sizes = {{64, 48, 80}, {100, 10, 784}, {7, 1, 3}, {33, 65, 17}};
+        for (int[] s : sizes) {
+            int m = s[0], n = s[1], k = s[2];
+            for (int t = 0; t < 4; t++) {
+                boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+                for (float beta : new float[] {0f, 0.5f}) {
+                    String op = String.format(Locale.ROOT, "gemm %s%s m=%d n=%d k=%d beta=%s", ta ? "T" : "N", tb ? "T" : "N",
+                            m, n, k, beta);
+                    check(op, matmul, matmul, () -> {
+                        Both a = ta ? rand(k, m) : rand(m, k), b = tb ? rand(n, k) : rand(k, n);
+                        Both c = beta == 0f ? nans(m, n) : rand(m, n);
+                        cpu.gemm(ta, tb, m, n, k, 1.5f, a.c, b.c, beta, c.c);
+                        dev.gemm(ta, tb, m, n, k, 1.5f, a.g, b.g, beta, c.g);
+                        return new Both[] {c};
+                    });
+                }
+            }
+        }
+    }
+
+    private void convolutions() {
+        ConvGeometry[] geos = {
+            ConvGeometry.square(4, 3, 12, 12, 8, 3, 1, 1),
+            ConvGeometry.square(3, 1, 28, 28, 6, 5, 1, 0),
+            ConvGeometry.square(2, 8, 9, 9, 16, 3, 2, 1),
+            ConvGeometry.square(5, 16, 6, 6, 4, 1, 1, 0),
+            new ConvGeometry(2, 3, 10, 7, 5, 3, 2, 2, 1, 1, 0),
+        };
+        for (ConvGeometry g : geos) {
+            String shape = "n=" + g.n() + " c=" + g.c() + " " + g.h() + "x" + g.w() + " k=" + g.k() + " "
+                    + g.kernelH() + "x" + g.kernelW() + " s" + g.strideH() + "," + g.strideW() + " p" + g.padH() + "," + g.padW();
+            check("conv2dForward " + shape, matmul, matmul, () -> {
+                Both x = rand(g.inputShape()), w = rand(g.filterShape()), y = nans(g.outputShape());
+                cpu.conv2dForward(g, x.c, w.c, y.c);
+                dev.conv2dForward(g, x.g, w.g, y.g);
+                return new Both[] {y};
+            });
+            check("conv2dBackwardData " + shape, matmul, matmul, () -> {
+                Both w = rand(g.filterShape()), dy = rand(g.outputShape()), dx = nans(g.inputShape());
+                cpu.conv2dBackwardData(g, w.c, dy.c, dx.c);
+                dev.conv2dBackwardData(g, w.g, dy.g, dx.g);
+                return new Both[] {dx};
+            });
+            check("conv2dBackwardFilter " + shape, matmul, matmul, () -> {
+                Both x = rand(g.inputShape()), dy = rand(g.outputShape()), dw = nans(g.filterShape());
+                cpu.conv2dBackwardFilter(g, x.c, dy.c, dw.c);
+                dev.conv2dBackwardFilter(g, x.g, dy.g, dw.g);
+                return new Both[] {dw};
+            });
+        }
+    }
+
+    private void bias() {
+        for (int[] shape : new int[][] {{6, 5, 7, 3}, {100, 10}}) {
+            String s = java.util.Arrays.toString(shape);
+            check("addBias " + s, EXACT, EXACT, () -> {
+                Both y = rand(shape), b = rand(shape[1]);
+                cpu.addBias(y.c, b.c);
+                dev.addBias(y.g, b.g);
+                return new Both[] {y};
+            });
+            check("biasBackward " + s, REDUCTION, REDUCTION, () -> {
+                Both dy = rand(shape), db = nans(shape[1]);
+                cpu.biasBackward(dy.c, db.c);
+                dev.biasBackward(dy.g, db.g);
+                return new Both[] {db};
+            });
+        }
+    }
+
+    private void pooling() {
+        PoolGeometry[] geos = {
+            PoolGeometry.square(2, 3, 8, 8, 2, 2, 0),
+            PoolGeometry.square(2, 4, 9, 9, 3, 2, 1),
+            new PoolGeometry(1, 2, 7, 10, 3, 2, 1, 3, 1, 0),
+        };
+        for (PoolMode mode : PoolMode.values()) {
+            for (PoolGeometry g : geos) {
+                String shape = mode + " n=" + g.n() + " c=" + g.c() + " " + g.h() + "x" + g.w() + " window " + g.windowH()
+                        + "x" + g.windowW() + " s" + g.strideH() + "," + g.strideW() + " p" + g.padH() + "," + g.padW();
+                check("poolForward " + shape, EXACT, EXACT, () -> {
+                    Both x = of(coarse(Tensor.sizeOf(g.inputShape())), g.inputShape()), y = nans(g.outputShape());
+                    cpu.poolForward(mode, g, x.c, y.c);
+                    dev.poolForward(mode, g, x.g, y.g);
+                    return new Both[] {y};
+                });
+                check("poolBackward " + shape + " (with ties)", EXACT, EXACT, () -> {
+                    Both x = of(coarse(Tensor.sizeOf(g.inputShape())), g.inputShape()), y = zeros(g.outputShape());
+                    cpu.poolForward(mode, g, x.c, y.c);
+                    dev.poolForward(mode, g, x.g, y.g);
+                    Both dy = rand(g.outputShape()), dx = nans(g.inputShape());
+                    cpu.poolBackward(mode, g, x.c, y.c, dy.c, dx.c);
+                    dev.poolBackward(mode, g, x.g, y.g, dy.g, dx.g);
+                    return new Both[] {dx};
+                });
+            }
+        }
+    }
+
+    private void pointwise() {
+        int[] shape = {8, 3, 11, 13};
+        for (Activation f : Activation.values()) {
+            double tol = f == Activation.RELU ? EXACT : TRANSCENDENTAL;
+            check("activationForward " + f, tol, tol, () -> {
+                Both x = of(random(Tensor.sizeOf(shape), 4.0), shape), y = nans(shape);
+                cpu.activationForward(f, x.c, y.c);
+                dev.activationForward(f, x.g, y.g);
+                return new Both[] {y};
+            });
+            check("activationForward " + f + " in place", tol, tol, () -> {
+                Both x = of(random(Tensor.sizeOf(shape), 4.0), shape);
+                cpu.activationForward(f, x.c, x.c);
+                dev.activationForward(f, x.g, x.g);
+                return new Both[] {x};
+            });
+            check("activationBackward " + f, tol, tol, () -> {
+                Both x = of(random(Tensor.sizeOf(shape), 4.0), shape), y = zeros(shape);
+                cpu.activationForward(f, x.c, y.c);
+                dev.upload(cpu.toHost(y.c), y.g); // the same forward output on both sides
+                Both dy = rand(shape), dx = nans(shape);
+                cpu.activationBackward(f, y.c, dy.c, dx.c);
+                dev.activationBackward(f, y.g, dy.g, dx.g);
+                return new Both[] {dx};
+            });
+        }
+        check("add", EXACT, EXACT, () -> {
+            Both a = rand(shape), b = rand(shape), o = nans(shape);
+            cpu.add(a.c, b.c, o.c);
+            dev.add(a.g, b.g, o.g);
+            return new Both[] {o};
+        });
+        check("add in place", EXACT, EXACT, () -> {
+            Both a = rand(shape), b = rand(shape);
+            cpu.add(a.c, b.c, a.c);
+            dev.add(a.g, b.g, a.g);
+            return new Both[] {a};
+        });
+        check("multiply", EXACT, EXACT, () -> {
+            Both a = rand(shape), b = rand(shape), o = nans(shape);
+            cpu.multiply(a.c, b.c, o.c);
+            dev.multiply(a.g, b.g, o.g);
+            return new Both[] {o};
+        });
+        check("axpy", EXACT, EXACT, () -> {
+            Both x = rand(shape), y = rand(shape);
+            cpu.axpy(-0.75f, x.c, y.c);
+            dev.axpy(-0.75f, x.g, y.g);
+            return new Both[] {y};
+        });
+        check("scale", EXACT, EXACT, () -> {
+            Both x = rand(shape);
+            cpu.scale(x.c, 3.25f);
+            dev.scale(x.g, 3.25f);
+            return new Both[] {x};
+        });
+        for (float p : new float[] {0f, 0.3f, 0.5f}) {
+            check("dropoutForward p=" + p + " (mask and output, bit for bit)", 0, 0, () -> {
+                Both x = rand(shape), m = nans(shape), y = nans(shape);
+                long seed = 0x5EEDL + (long) (p * 10);
+                cpu.dropoutForward(x.c, p, seed, m.c, y.c);
+                dev.dropoutForward(x.g, p, seed, m.g, y.g);
+                return new Both[] {m, y};
+            });
+        }
+    }
+
+    private void normalisation() {
+        for (int[] shape : new int[][] {{8, 6, 5, 5}, {32, 20}}) {
+            String s = java.util.Arrays.toString(shape);
+            int c = shape[1];
+            check("batchNormForwardTraining " + s + " (y, saved and running statistics)", REDUCTION, REDUCTION, () -> {
+                Both x = of(random(Tensor.sizeOf(shape), 3.0), shape), gamma = rand(c), beta = rand(c);
+                Both rm = rand(c), rv = of(positive(c), c), sm = nans(c), si = nans(c), y = nans(shape);
+                cpu.batchNormForwardTraining(x.c, gamma.c, beta.c, 1e-5f, 0.1f, rm.c, rv.c, sm.c, si.c, y.c);
+                dev.batchNormForwardTraining(x.g, gamma.g, beta.g, 1e-5f, 0.1f, rm.g, rv.g, sm.g, si.g, y.g);
+                return new Both[] {y, sm, si, rm, rv};
+            });
+            check("batchNormForwardInference " + s, REDUCTION, REDUCTION, () -> {
+                Both x = rand(shape), gamma = rand(c), beta = rand(c), rm = rand(c), rv = of(positive(c), c), y = nans(shape);
+                cpu.batchNormForwardInference(x.c, gamma.c, beta.c, 1e-5f, rm.c, rv.c, y.c);
+                dev.batchNormForwardInference(x.g, gamma.g, beta.g, 1e-5f, rm.g, rv.g, y.g);
+                return new Both[] {y};
+            });
+            check("batchNormBackward " + s + " (dx, dGamma, dBeta)", REDUCTION, REDUCTION, () -> {
+                Both x = of(random(Tensor.sizeOf(shape), 3.0), shape), gamma = rand(c), beta = rand(c);
+                Both rm = zeros(c), rv = of(positive(c), c), sm = zeros(c), si = zeros(c), y = zeros(shape);
+                cpu.batchNormForwardTraining(x.c, gamma.c, beta.c, 1e-5f, 0.1f, rm.c, rv.c, sm.c, si.c, y.c);
+                dev.batchNormForwardTraining(x.g, gamma.g, beta.g, 1e-5f, 0.1f, rm.g, rv.g, sm.g, si.g, y.g);
+                Both dy = rand(shape), dx = nans(shape), dg = nans(c), db = nans(c);
+                cpu.batchNormBackward(x.c, dy.c, gamma.c, sm.c, si.c, dx.c, dg.c, db.c);
+                dev.batchNormBackward(x.g, dy.g, gamma.g, sm.g, si.g, dx.g, dg.g, db.g);
+                return new Both[] {dx, dg, db};
+            });
+        }
+    }
+
+    private float[] positive(int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) (0.5 + rng.nextDouble());
+        }
+        return a;
+    }
+
+    private float[] labels(int n, int classes) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = rng.nextInt(classes);
+        }
+        return a;
+    }
+
+    private void losses() {
+        check("softmax [50, 10]", REDUCTION, REDUCTION, () -> {
+            Both s = of(random(500, 5.0), 50, 10), p = nans(50, 10);
+            cpu.softmax(s.c, p.c);
+            dev.softmax(s.g, p.g);
+            return new Both[] {p};
+        });
+        int n = 300;
+        for (LossKind kind : LossKind.values()) {
+            for (int k : kind == LossKind.LOGISTIC ? new int[] {1} : kind == LossKind.MSE ? new int[] {10, 1} : new int[] {10, 3}) {
+                int classes = kind == LossKind.LOGISTIC ? 2 : k;
+                String op = "loss " + kind + " n=" + n + " k=" + k + " (gradient, stats accumulated into slot 1)";
+                check(op, REDUCTION, REDUCTION, () -> {
+                    Both out = of(random(n * k, 3.0), n, k);
+                    Both y = kind == LossKind.MSE && k == 1 ? of(coarse(n), n) : of(labels(n, classes), n);
+                    Both grad = nans(n, k);
+                    Both stats = of(new float[] {7f, 8f, 1.5f, 2f, 9f, 9f}, 6);
+                    cpu.loss(kind, out.c, y.c, grad.c, stats.c, 1);
+                    dev.loss(kind, out.g, y.g, grad.g, stats.g, 1);
+                    return new Both[] {grad, stats};
+                });
+            }
+            check("loss " + kind + " evaluation (no gradient)", REDUCTION, REDUCTION, () -> {
+                int k = kind == LossKind.LOGISTIC ? 1 : 10;
+                Both out = of(random(64 * k, 3.0), 64, k), y = of(labels(64, kind == LossKind.LOGISTIC ? 2 : k), 64);
+                Both stats = zeros(2);
+                cpu.loss(kind, out.c, y.c, null, stats.c, 0);
+                dev.loss(kind, out.g, y.g, null, stats.g, 0);
+                return new Both[] {stats};
+            });
+        }
+    }
+
+    private void optimizers() {
+        int n = 5000;
+        for (int v0 = 0; v0 < 3; v0++) {
+            int variant = v0;
+            boolean nesterov = variant == 2;
+            float momentum = variant == 0 ? 0f : 0.9f;
+            String op = "sgdUpdate " + (variant == 0 ? "plain" : nesterov ? "nesterov" : "momentum") + " (3 steps, wd 1e-4)";
+            check(op, EXACT, EXACT, () -> {
+                Both w = rand(n), v = variant == 0 ? null : zeros(n);
+                for (int step = 0; step < 3; step++) {
+                    Both g = rand(n);
+                    cpu.sgdUpdate(w.c, g.c, v == null ? null : v.c, 0.05f, momentum, nesterov, 1e-4f);
+                    dev.sgdUpdate(w.g, g.g, v == null ? null : v.g, 0.05f, momentum, nesterov, 1e-4f);
+                }
+                return v == null ? new Both[] {w} : new Both[] {w, v};
+            });
+        }
+        check("rmspropUpdate (3 steps, wd 1e-4)", EXACT, EXACT, () -> {
+            Both w = rand(n), s = zeros(n);
+            for (int step = 0; step < 3; step++) {
+                Both g = rand(n);
+                cpu.rmspropUpdate(w.c, g.c, s.c, 0.01f, 0.99f, 1e-8f, 1e-4f);
+                dev.rmspropUpdate(w.g, g.g, s.g, 0.01f, 0.99f, 1e-8f, 1e-4f);
+            }
+            return new Both[] {w, s};
+        });
+        check("adamUpdate (3 steps, wd 1e-4)", EXACT, EXACT, () -> {
+            Both w = rand(n), m = zeros(n), v = zeros(n);
+            for (int step = 1; step <= 3; step++) {
+                Both g = rand(n);
+                cpu.adamUpdate(w.c, g.c, m.c, v.c, 0.001f, 0.9f, 0.999f, 1e-8f, 1e-4f, step);
+                dev.adamUpdate(w.g, g.g, m.g, v.g, 0.001f, 0.9f, 0.999f, 1e-8f, 1e-4f, step);
+            }
+            return new Both[] {w, m, v};
+        });
+    }
+
+    /**
+     * A small network with every layer type (conv, batch norm, ReLU, max pool, residual-free dense, dropout,
+     * tanh, average pool) trained for three steps with Adam on both backends from the same initial weights:
+     * the layers' plumbing (views, shapes, scratch tensors) end to end. Looser tolerance: differences
+     * accumulate over the steps.
+     */
+    private void trainingSteps() {
+        String spec = """
+                {"name": "gpu-check", "data": {"name": "none"},
+                 "model": {"input": [2, 12, 12], "layers": [
+                   {"type": "conv2d", "filters": 6, "kernel": 3, "padding": 1}, {"type": "batchnorm"}, {"type": "relu"},
+                   {"type": "maxpool2d", "size": 2},
+                   {"type": "conv2d", "filters": 4, "kernel": 3}, {"type": "sigmoid"}, {"type": "avgpool2d", "size": 2},
+                   {"type": "flatten"}, {"type": "dense", "units": 16}, {"type": "dropout", "rate": 0.25},
+                   {"type": "tanh"}, {"type": "dense", "units": 5}]},
+                 "loss": "softmax_cross_entropy",
+                 "optimizer": {"type": "adam", "lr": 0.01, "weightDecay": 0.001},
+                 "training": {"epochs": 1, "batchSize": 8, "seed": 3}}""";
+        check("training steps: conv/bn/relu/maxpool/sigmoid/avgpool/dense/dropout/tanh, adam x3", 2e-3, 2e-3, () -> {
+            JobSpec job = SpecParser.parse(spec);
+            int[] input = {2, 12, 12};
+            Both x = of(random(8 * 2 * 12 * 12, 1.0), 8, 2, 12, 12), y = of(labels(8, 5), 8);
+            Both grad = zeros(8, 5), stats = zeros(2);
+            List<Both> outs = new ArrayList<>();
+            try (Model mc = new Model(cpu, job.model().layers(), input, 3);
+                 Model mg = new Model(dev, job.model().layers(), input, 3)) {
+                Optimizer oc = new Optimizer(cpu, job.optimizer()), og = new Optimizer(dev, job.optimizer());
+                oc.initState(mc.params());
+                og.initState(mg.params());
+                for (int step = 0; step < 3; step++) {
+                    Tensor outC = mc.forward(x.c, true), outG = mg.forward(x.g, true);
+                    cpu.loss(LossKind.SOFTMAX_CROSS_ENTROPY, outC, y.c, grad.c, stats.c, 0);
+                    dev.loss(LossKind.SOFTMAX_CROSS_ENTROPY, outG, y.g, grad.g, stats.g, 0);
+                    mc.backward(grad.c);
+                    mg.backward(grad.g);
+                    oc.step(mc.params(), 0.01f);
+                    og.step(mg.params(), 0.01f);
+                }
+                List<Param> pc = mc.params(), pg = mg.params();
+                for (int i = 0; i < pc.size(); i++) {
+                    outs.add(of(cpu.toHost(pc.get(i).value()), pc.get(i).value().shape()));
+                    Both b = outs.get(outs.size() - 1);
+                    dev.upload(dev.toHost(pg.get(i).value()), b.g);
+                }
+                Tensor evalC = mc.forward(x.c, false), evalG = mg.forward(x.g, false);
+                Both e = of(cpu.toHost(evalC), evalC.shape());
+                dev.upload(dev.toHost(evalG), e.g);
+                outs.add(e);
+            }
+            outs.add(stats);
+            return outs.toArray(new Both[0]);
+        });
+    }
+}
