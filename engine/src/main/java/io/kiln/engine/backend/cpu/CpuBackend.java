@@ -152,6 +152,27 @@ public final class CpuBackend implements Backend {
         }
     }
 
+    /**
+     * Runs body over [0, count) on {@code participants} threads that claim blocks of {@code grain} items
+     * from a shared counter, so a thread that the OS delays (the cores may be shared) just takes fewer. A
+     * participant's calls come one after another, in increasing order; one may get no items at all.
+     */
+    private void parallelDynamic(int count, int participants, int grain, RangeTask body) {
+        if (participants <= 1) {
+            body.run(0, 0, count);
+            return;
+        }
+        AtomicInteger next = new AtomicInteger();
+        parallel(participants, participants, 1, (ci, from, to) -> {
+            for (int p = from; p < to; p++) {
+                int start;
+                while ((start = next.getAndAdd(grain)) < count) {
+                    body.run(p, start, Math.min(count, start + grain));
+                }
+            }
+        });
+    }
+
     private void parallel(int count, long work, RangeTask body) {
         parallel(count, chunks(count, work), 1, body);
     }
@@ -279,9 +300,32 @@ public final class CpuBackend implements Backend {
             return;
         }
         long work = (long) m * n * k;
-        int chunks = mayParallel ? chunks(Math.max(m, n), work / 4) : 1;
+        int chunks = mayParallel ? chunks(Math.max(Math.max(m, n), k), work / 4) : 1;
         if (chunks <= 1) {
             Gemm.tile(kernel, transA, m, n, k, alpha, a, aOff, b, beta, c, cOff, 0, m, 0, n, scratch.get());
+        } else if (k >= 512 && k >= 4 * m && k >= 4 * n) {
+            // long and thin (x W^T of a wide dense layer): split k, so that no task packs all of op(B); each
+            // task sums its share of k, the first straight into C, the others into buffers added at the end
+            int kChunks = Math.min(chunks, k / 256);
+            float[][] partial = new float[kChunks][];
+            parallel(k, kChunks, 4, (ci, from, to) -> {
+                Gemm.BPanel part = new Gemm.BPanel() {
+                    @Override
+                    public void pack(int pb, int kcb, int jb, int ncb, float[][] panel) {
+                        b.pack(from + pb, kcb, jb, ncb, panel);
+                    }
+                };
+                int aPart = transA ? aOff + from * m : aOff + from;
+                float[] out = ci == 0 ? c : (partial[ci] = new float[m * n]);
+                Gemm.tile(kernel, transA, m, n, to - from, transA ? m : k, alpha, a, aPart, part, ci == 0 ? beta : 0f,
+                        out, ci == 0 ? cOff : 0, 0, m, 0, n, scratch.get());
+            });
+            for (int t = 1; t < kChunks; t++) {
+                float[] p = partial[t];
+                for (int i = 0; i < m * n; i++) {
+                    c[cOff + i] += p[i];
+                }
+            }
         } else if (m >= 8 * chunks || n < 32 * chunks) {
             // split the rows: every task packs the whole of op(B) for its rows
             parallel(m, Math.min(chunks, (m + 3) / 4), 4, (ci, from, to) -> Gemm.tile(kernel, transA, m, n, k, alpha,
@@ -306,31 +350,37 @@ public final class CpuBackend implements Backend {
                 && g.padH() == 0 && g.padW() == 0;
     }
 
+    /** Images claimed at a time: about four claims per thread, so a delayed thread can be made up for. */
+    private static int imageGrain(int n, int chunks) {
+        return Math.max(1, n / (4 * Math.max(1, chunks)));
+    }
+
+    /** Whether one call should spread its images over the threads (else each product may go parallel). */
+    private boolean imagesInParallel(int chunks, int n) {
+        return chunks > 1 && n >= threads;
+    }
+
     @Override
     public void conv2dForward(ConvGeometry g, Tensor x, Tensor w, Tensor y) {
         float[] xd = data(x, "x"), wd = data(w, "w"), yd = data(y, "y");
         checkConv("conv2dForward", g, x, "x", w, y, "y");
         noAlias("conv2dForward", "y", y, "x", x);
         noAlias("conv2dForward", "y", y, "w", w);
+        forward(g, xd, wd, yd);
+    }
+
+    /** y = conv(x, w) on arrays: per image, y_img [k, outH*outW] = w [k, c*kh*kw] * columns(x_img). */
+    private void forward(ConvGeometry g, float[] xd, float[] wd, float[] yd) {
         int crs = g.c() * g.kernelH() * g.kernelW(), ohw = g.outH() * g.outW();
         int inSize = g.c() * g.h() * g.w(), outSize = g.k() * ohw;
-        long perImage = (long) g.k() * ohw * crs;
         boolean pointwise = isPointwise(g);
-        int chunks = chunks(g.n(), perImage * g.n());
-        boolean perImageParallel = chunks >= Math.min(threads, g.n()) && g.n() >= threads;
-        parallel(g.n(), perImageParallel ? chunks : 1, 1, (ci, from, to) -> {
+        int chunks = chunks(g.n(), g.macs());
+        boolean byImage = imagesInParallel(chunks, g.n());
+        parallelDynamic(g.n(), byImage ? chunks : 1, imageGrain(g.n(), chunks), (ci, from, to) -> {
             for (int img = from; img < to; img++) {
-                float[] col;
-                int colOff;
-                if (pointwise) {
-                    col = xd;
-                    colOff = img * inSize;
-                } else {
-                    col = scratch.get().col(crs * ohw);
-                    colOff = 0;
-                    Im2col.im2col(g, xd, img * inSize, col);
-                }
-                gemm(false, false, g.k(), ohw, crs, 1f, wd, 0, col, colOff, 0f, yd, img * outSize, !perImageParallel);
+                Gemm.BPanel cols = pointwise ? new Gemm.MatrixB(false, ohw, crs, xd, img * inSize)
+                        : new Im2col.Columns(g, xd, img * inSize);
+                gemm(false, g.k(), ohw, crs, 1f, wd, 0, cols, 0f, yd, img * outSize, !byImage);
             }
         });
     }
@@ -341,19 +391,20 @@ public final class CpuBackend implements Backend {
         checkConv("conv2dBackwardData", g, dx, "dx", w, dy, "dy");
         noAlias("conv2dBackwardData", "dx", dx, "dy", dy);
         noAlias("conv2dBackwardData", "dx", dx, "w", w);
-        int crs = g.c() * g.kernelH() * g.kernelW(), ohw = g.outH() * g.outW();
-        int inSize = g.c() * g.h() * g.w(), outSize = g.k() * ohw;
-        long perImage = (long) g.k() * ohw * crs;
+        int c = g.c(), k = g.k(), kh = g.kernelH(), kw = g.kernelW();
+        // per image: dcol [c*kh*kw, outH*outW] = w^T * dy_img, scattered back into dx by col2im
+        int crs = c * kh * kw, ohw = g.outH() * g.outW();
+        int inSize = c * g.h() * g.w(), outSize = k * ohw;
         boolean pointwise = isPointwise(g);
-        int chunks = chunks(g.n(), perImage * g.n());
-        boolean perImageParallel = chunks >= Math.min(threads, g.n()) && g.n() >= threads;
-        parallel(g.n(), perImageParallel ? chunks : 1, 1, (ci, from, to) -> {
+        int chunks = chunks(g.n(), g.macs());
+        boolean byImage = imagesInParallel(chunks, g.n());
+        parallelDynamic(g.n(), byImage ? chunks : 1, imageGrain(g.n(), chunks), (ci, from, to) -> {
             for (int img = from; img < to; img++) {
                 if (pointwise) {
-                    gemm(true, false, crs, ohw, g.k(), 1f, wd, 0, dyd, img * outSize, 0f, dxd, img * inSize, !perImageParallel);
+                    gemm(true, false, crs, ohw, k, 1f, wd, 0, dyd, img * outSize, 0f, dxd, img * inSize, !byImage);
                 } else {
                     float[] dcol = scratch.get().col(crs * ohw);
-                    gemm(true, false, crs, ohw, g.k(), 1f, wd, 0, dyd, img * outSize, 0f, dcol, 0, !perImageParallel);
+                    gemm(true, false, crs, ohw, k, 1f, wd, 0, dyd, img * outSize, 0f, dcol, 0, !byImage);
                     Im2col.col2im(g, dcol, dxd, img * inSize);
                 }
             }
@@ -366,22 +417,30 @@ public final class CpuBackend implements Backend {
         checkConv("conv2dBackwardFilter", g, x, "x", dw, dy, "dy");
         noAlias("conv2dBackwardFilter", "dw", dw, "x", x);
         noAlias("conv2dBackwardFilter", "dw", dw, "dy", dy);
-        int crs = g.c() * g.kernelH() * g.kernelW(), ohw = g.outH() * g.outW();
-        int inSize = g.c() * g.h() * g.w(), outSize = g.k() * ohw;
-        int filterSize = g.k() * crs;
-        long perImage = (long) g.k() * ohw * crs;
+        int k = g.k(), crs = g.c() * g.kernelH() * g.kernelW(), ohw = g.outH() * g.outW();
+        int inSize = g.c() * g.h() * g.w(), outSize = k * ohw;
+        int filterSize = k * crs;
         boolean pointwise = isPointwise(g);
-        int chunks = chunks(g.n(), perImage * g.n());
-        boolean perImageParallel = chunks >= Math.min(threads, g.n()) && g.n() >= threads;
-        int used = perImageParallel ? chunks : 1;
-        float[][] partial = new float[used][];
-        partial[0] = dwd;
-        for (int t = 1; t < used; t++) {
-            partial[t] = new float[filterSize];
+        // few filter taps (a first layer): make the filters the long side, dw^T [crs, k] = columns * dy^T
+        boolean swapped = crs < k && crs < 64;
+        int chunks = chunks(g.n(), g.macs());
+        boolean byImage = imagesInParallel(chunks, g.n());
+        // The images go in fixed blocks, each summed into its own buffer (block 0 straight into dw unless
+        // swapped), and the buffers are added in block order: which thread ran a block does not change the
+        // result. Up to four blocks per thread, fewer when the filters are large.
+        int blocks = 1;
+        if (byImage) {
+            long budget = (64L << 20) / 4 / Math.max(1, filterSize);
+            blocks = (int) Math.min(g.n(), Math.max(chunks, Math.min(4L * chunks, budget)));
         }
-        parallel(g.n(), used, 1, (ci, from, to) -> {
-            float[] acc = partial[ci];
+        int grain = (g.n() + blocks - 1) / blocks;
+        int nBlocks = (g.n() + grain - 1) / grain;
+        float[][] partial = new float[nBlocks][];
+        parallelDynamic(g.n(), byImage ? chunks : 1, grain, (ci, from, to) -> {
+            int block = from / grain;
+            float[] acc = partial[block] = block == 0 && !swapped ? dwd : new float[filterSize];
             for (int img = from; img < to; img++) {
+                float beta = img == from ? 0f : 1f;
                 float[] col;
                 int colOff;
                 if (pointwise) {
@@ -392,15 +451,30 @@ public final class CpuBackend implements Backend {
                     colOff = 0;
                     Im2col.im2col(g, xd, img * inSize, col);
                 }
-                // dw[k, crs] (+)= dy_img[k, ohw] * col[crs, ohw]^T
-                gemm(false, true, g.k(), crs, ohw, 1f, dyd, img * outSize, col, colOff, img == from ? 0f : 1f,
-                        acc, 0, !perImageParallel);
+                if (swapped) {
+                    gemm(false, true, crs, k, ohw, 1f, col, colOff, dyd, img * outSize, beta, acc, 0, !byImage);
+                } else {
+                    // dw [k, crs] (+)= dy_img [k, ohw] * col^T [ohw, crs]
+                    gemm(false, true, k, crs, ohw, 1f, dyd, img * outSize, col, colOff, beta, acc, 0, !byImage);
+                }
             }
         });
-        for (int t = 1; t < used; t++) {
-            float[] p = partial[t];
-            for (int i = 0; i < filterSize; i++) {
-                dwd[i] += p[i];
+        if (swapped) {
+            for (int f = 0; f < k; f++) {
+                for (int j = 0; j < crs; j++) {
+                    float sum = 0f;
+                    for (float[] p : partial) {
+                        sum += p[j * k + f];
+                    }
+                    dwd[f * crs + j] = sum;
+                }
+            }
+        } else {
+            for (int t = 1; t < nBlocks; t++) {
+                float[] p = partial[t];
+                for (int i = 0; i < filterSize; i++) {
+                    dwd[i] += p[i];
+                }
             }
         }
     }
@@ -447,16 +521,66 @@ public final class CpuBackend implements Backend {
             for (int ch = from; ch < to; ch++) {
                 double sum = 0;
                 for (int i = 0; i < n; i++) {
-                    int o = (i * c + ch) * spatial;
-                    float s = 0f;
-                    for (int p = 0; p < spatial; p++) {
-                        s += dyd[o + p];
-                    }
-                    sum += s;
+                    sum += sum(dyd, (i * c + ch) * spatial, spatial);
                 }
                 dbd[ch] = (float) sum;
             }
         });
+    }
+
+    // ---- reductions (eight partial sums: a single float accumulator is bound by the add latency) --------
+
+    static float sum(float[] a, int off, int len) {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
+        int i = off, end = off + len;
+        for (; i + 8 <= end; i += 8) {
+            s0 += a[i];
+            s1 += a[i + 1];
+            s2 += a[i + 2];
+            s3 += a[i + 3];
+            s4 += a[i + 4];
+            s5 += a[i + 5];
+            s6 += a[i + 6];
+            s7 += a[i + 7];
+        }
+        for (; i < end; i++) {
+            s0 += a[i];
+        }
+        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+    }
+
+    /** Sum of (a[i] - mean)^2. */
+    static float sumSquaredDeviation(float[] a, int off, int len, float mean) {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        int i = off, end = off + len;
+        for (; i + 4 <= end; i += 4) {
+            float d0 = a[i] - mean, d1 = a[i + 1] - mean, d2 = a[i + 2] - mean, d3 = a[i + 3] - mean;
+            s0 += d0 * d0;
+            s1 += d1 * d1;
+            s2 += d2 * d2;
+            s3 += d3 * d3;
+        }
+        for (; i < end; i++) {
+            float d = a[i] - mean;
+            s0 += d * d;
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /** Sum of g[i] * (x[i] - mean). */
+    static float dotDeviation(float[] g, float[] x, int off, int len, float mean) {
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        int i = off, end = off + len;
+        for (; i + 4 <= end; i += 4) {
+            s0 += g[i] * (x[i] - mean);
+            s1 += g[i + 1] * (x[i + 1] - mean);
+            s2 += g[i + 2] * (x[i + 2] - mean);
+            s3 += g[i + 3] * (x[i + 3] - mean);
+        }
+        for (; i < end; i++) {
+            s0 += g[i] * (x[i] - mean);
+        }
+        return (s0 + s1) + (s2 + s3);
     }
 
     // ---- pooling --------------------------------------------------------------------------------------
@@ -537,8 +661,12 @@ public final class CpuBackend implements Backend {
         parallel(yd.length, 2L * yd.length, (ci, from, to) -> {
             switch (f) {
                 case RELU -> {
+                    // dx = y > 0 ? dy : 0 without a float ?: (a mispredicted jump per element): keep dy's bits
+                    // under a mask that is all ones exactly when y's bits, as an int, are positive
                     for (int i = from; i < to; i++) {
-                        dxd[i] = yd[i] > 0f ? dyd[i] : 0f;
+                        int bits = Float.floatToRawIntBits(yd[i]);
+                        int mask = (-bits >> 31) & ~(bits >> 31);
+                        dxd[i] = Float.intBitsToFloat(Float.floatToRawIntBits(dyd[i]) & mask);
                     }
                 }
                 case SIGMOID -> {
@@ -651,24 +779,13 @@ public final class CpuBackend implements Backend {
             for (int ch = from; ch < to; ch++) {
                 double sum = 0;
                 for (int i = 0; i < n; i++) {
-                    int o = (i * c + ch) * spatial;
-                    float s = 0f;
-                    for (int p = 0; p < spatial; p++) {
-                        s += xd[o + p];
-                    }
-                    sum += s;
+                    sum += sum(xd, (i * c + ch) * spatial, spatial);
                 }
                 double mean = count == 0 ? 0 : sum / count;
                 float mf = (float) mean;
                 double sq = 0;
                 for (int i = 0; i < n; i++) {
-                    int o = (i * c + ch) * spatial;
-                    float s = 0f;
-                    for (int p = 0; p < spatial; p++) {
-                        float d = xd[o + p] - mf;
-                        s += d * d;
-                    }
-                    sq += s;
+                    sq += sumSquaredDeviation(xd, (i * c + ch) * spatial, spatial, mf);
                 }
                 double var = count == 0 ? 0 : sq / count;
                 float inv = (float) (1.0 / Math.sqrt(var + eps));
@@ -742,14 +859,8 @@ public final class CpuBackend implements Backend {
                 double sumDy = 0, sumDyXhat = 0;
                 for (int i = 0; i < n; i++) {
                     int o = (i * c + ch) * spatial;
-                    float s1 = 0f, s2 = 0f;
-                    for (int p = 0; p < spatial; p++) {
-                        float g = dyd[o + p];
-                        s1 += g;
-                        s2 += g * (xd[o + p] - mean);
-                    }
-                    sumDy += s1;
-                    sumDyXhat += s2;
+                    sumDy += sum(dyd, o, spatial);
+                    sumDyXhat += dotDeviation(dyd, xd, o, spatial, mean);
                 }
                 sumDyXhat *= inv;
                 dbd[ch] = (float) sumDy;

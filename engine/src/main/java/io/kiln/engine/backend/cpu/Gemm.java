@@ -6,26 +6,31 @@ import java.util.Arrays;
 /**
  * Single-threaded row-major SGEMM on plain arrays: C = alpha * op(A) * op(B) + beta * C over a tile of C.
  *
- * <p>Organisation (see {@code docs/cpu-backend.md}): the columns of C are cut into blocks of at most
- * {@link #NC_MAX} and k into blocks of at most {@link #KC_MAX}, both split evenly. For each (column
- * block, k block) the panel of op(B) is packed into separate row arrays of length nc (absorbing transB and
- * any offset), zero-padded to a multiple of 4 rows; for every 4 rows of C the matching 4 x kc piece of
- * op(A) is packed too (absorbing transA). A micro-kernel then accumulates the 4 rows of C in 4 scratch
- * arrays: its inner loop runs over j with every array indexed by the same j, e.g.
- * {@code acc_r[j] = fma(a_r3, b3[j], fma(a_r2, b2[j], fma(a_r1, b1[j], fma(a_r0, b0[j], acc_r[j]))))}
- * for the 4 rows r, which C2's superword pass turns into AVX2 FMA code. The accumulators go back to C
- * with alpha, and beta for the first k block (beta == 0 never reads C).
+ * <p>Organisation (see {@code docs/cpu-backend.md}): rows of C go in slices of {@link #MC}, k in blocks of
+ * at most {@link #KC_MAX} and the columns of C in blocks of at most {@link #NC_MAX}, blocks split evenly.
+ * For each k block, alpha * op(A) of the slice is packed 4 rows at a time (absorbing transA); for each
+ * column block the panel of op(B) is packed into separate row arrays of length nc (absorbing transB, any
+ * offset, or im2col for a convolution: {@link BPanel}), zero-padded to a multiple of 4 rows. A micro-kernel
+ * then updates 4 rows of C held in 4 scratch arrays; its inner loop runs over j with every array indexed by
+ * the same j, e.g. {@code acc_r[j] = fma(a_r3, b3[j], fma(a_r2, b2[j], fma(a_r1, b1[j], fma(a_r0, b0[j],
+ * acc_r[j]))))} for the 4 rows r, which C2's superword pass turns into AVX2 FMA code (a loop that mixes
+ * offsets into arrays that might alias is not vectorised, hence the scratch rows). The scratch rows start
+ * as beta * C for the first k block (zeros without reading C when beta == 0), as C after that, and go
+ * back with System.arraycopy.
  *
  * <p>Which micro-kernel vectorises well depends on the JIT (the loop must stay under C2's unrolling node
- * budget), so one is chosen per JVM: {@link Kernel#FMA_4X4} on JDK 25 and later, {@link Kernel#FMA_4X2}
- * before, {@link Kernel#MUL_ADD_1X4} where Math.fma is not a hardware instruction (it would be slow
- * software). The system property {@code kiln.cpu.kernel} overrides the choice.
+ * budget), so one is chosen per JVM: {@link Kernel#FMA_4X4} on JDK 25 and later (measured),
+ * {@link Kernel#FMA_4X2} before (the one that vectorised on JDK 17 too; JDK 21 itself was not at hand),
+ * {@link Kernel#MUL_ADD_1X4} where Math.fma is not a hardware instruction (it would be slow software).
+ * The system property {@code kiln.cpu.kernel} overrides the choice.
  */
 final class Gemm {
     /** Largest column block (length of the vectorised inner loop). */
-    static final int NC_MAX = Integer.getInteger("kiln.cpu.nc", 768);
+    static final int NC_MAX = Math.max(8, Integer.getInteger("kiln.cpu.nc", 768));
+    /** Rows of C per slice (a multiple of 4): the packed piece of A is at most MC x KC_MAX. */
+    static final int MC = 512;
     /** Largest depth of a packed panel. */
-    static final int KC_MAX = Integer.getInteger("kiln.cpu.kc", 128) + 3 & ~3;
+    static final int KC_MAX = Math.max(4, Integer.getInteger("kiln.cpu.kc", 128) + 3 & ~3);
 
     enum Kernel {
         /** 4 rows x 4 k per pass, Math.fma. */
@@ -123,6 +128,25 @@ final class Gemm {
     static void tile(Kernel kernel, boolean transA, int m, int n, int k, float alpha,
                      float[] a, int aOff, BPanel b, float beta, float[] c, int cOff,
                      int i0, int i1, int j0, int j1, Scratch s) {
+        tile(kernel, transA, m, n, k, transA ? m : k, alpha, a, aOff, b, beta, c, cOff, i0, i1, j0, j1, s);
+    }
+
+    /**
+     * The same with the row stride of the stored A given: A is [m, lda] (or [k, lda] when transA), of
+     * which the first k columns (m with transA) are used; for a product over part of a longer k.
+     */
+    static void tile(Kernel kernel, boolean transA, int m, int n, int k, int lda, float alpha,
+                     float[] a, int aOff, BPanel b, float beta, float[] c, int cOff,
+                     int i0, int i1, int j0, int j1, Scratch s) {
+        // rows in slices of MC, which bounds the packed A (MC x KC) whatever m is
+        for (int ic = i0; ic < i1; ic += MC) {
+            rows(kernel, transA, lda, n, k, alpha, a, aOff, b, beta, c, cOff, ic, Math.min(i1, ic + MC), j0, j1, s);
+        }
+    }
+
+    private static void rows(Kernel kernel, boolean transA, int lda, int n, int k, float alpha,
+                             float[] a, int aOff, BPanel b, float beta, float[] c, int cOff,
+                             int i0, int i1, int j0, int j1, Scratch s) {
         int width = j1 - j0;
         int nBlocks = (width + NC_MAX - 1) / NC_MAX;
         int ncStep = ((width + nBlocks - 1) / nBlocks + 7) & ~7;
@@ -137,7 +161,7 @@ final class Gemm {
             int kcb = Math.min(kcStep, k - pb);
             int kcp = (kcb + 3) & ~3;
             // op(A) for every row of the tile, times alpha, in groups of 4 rows: ap[(blk * kcp + pp) * 4 + r]
-            packA(transA, m, k, alpha, a, aOff, i0, i1, pb, kcb, kcp, ap);
+            packA(transA, lda, alpha, a, aOff, i0, i1, pb, kcb, kcp, ap);
             boolean first = pb == 0;
             for (int jb = j0; jb < j1; jb += ncStep) {
                 int ncb = Math.min(ncStep, j1 - jb);
@@ -217,8 +241,24 @@ final class Gemm {
                 System.arraycopy(b, bOff + (pb + pp) * n + jb, panel[pp], 0, ncb);
             }
         } else {
-            // B is stored [n, k]: read along k (contiguous), four panel rows at a time
+            // B is stored [n, k]: read along k (contiguous), eight then four panel rows at a time
             int pp = 0;
+            for (; pp + 8 <= kcb; pp += 8) {
+                float[] r0 = panel[pp], r1 = panel[pp + 1], r2 = panel[pp + 2], r3 = panel[pp + 3];
+                float[] r4 = panel[pp + 4], r5 = panel[pp + 5], r6 = panel[pp + 6], r7 = panel[pp + 7];
+                int base = bOff + jb * k + pb + pp;
+                for (int jj = 0; jj < ncb; jj++) {
+                    int o = base + jj * k;
+                    r0[jj] = b[o];
+                    r1[jj] = b[o + 1];
+                    r2[jj] = b[o + 2];
+                    r3[jj] = b[o + 3];
+                    r4[jj] = b[o + 4];
+                    r5[jj] = b[o + 5];
+                    r6[jj] = b[o + 6];
+                    r7[jj] = b[o + 7];
+                }
+            }
             for (; pp + 4 <= kcb; pp += 4) {
                 float[] r0 = panel[pp], r1 = panel[pp + 1], r2 = panel[pp + 2], r3 = panel[pp + 3];
                 int base = bOff + jb * k + pb + pp;
@@ -241,7 +281,7 @@ final class Gemm {
     }
 
     /** ap[(blk * kcp + pp) * 4 + r] = alpha * op(A)[i0 + 4 blk + r][pb + pp], zero past the rows or kcb. */
-    private static void packA(boolean transA, int m, int k, float alpha, float[] a, int aOff, int i0, int i1, int pb,
+    private static void packA(boolean transA, int lda, float alpha, float[] a, int aOff, int i0, int i1, int pb,
                               int kcb, int kcp, float[] ap) {
         int rowBlocks = (i1 - i0 + 3) / 4;
         for (int blk = 0; blk < rowBlocks; blk++) {
@@ -250,16 +290,25 @@ final class Gemm {
                 Arrays.fill(ap, base, base + kcp * 4, 0f);
             }
             if (transA) {
-                int o = aOff + pb * m + i;
-                for (int pp = 0; pp < kcb; pp++, o += m) {
+                int o = aOff + pb * lda + i;
+                for (int pp = 0; pp < kcb; pp++, o += lda) {
                     int q = base + pp * 4;
                     for (int r = 0; r < rows; r++) {
                         ap[q + r] = alpha * a[o + r];
                     }
                 }
+            } else if (rows == 4) {
+                int o0 = aOff + i * lda + pb, o1 = o0 + lda, o2 = o1 + lda, o3 = o2 + lda;
+                for (int pp = 0; pp < kcb; pp++) {
+                    int q = base + pp * 4;
+                    ap[q] = alpha * a[o0 + pp];
+                    ap[q + 1] = alpha * a[o1 + pp];
+                    ap[q + 2] = alpha * a[o2 + pp];
+                    ap[q + 3] = alpha * a[o3 + pp];
+                }
             } else {
                 for (int r = 0; r < rows; r++) {
-                    int o = aOff + (i + r) * k + pb;
+                    int o = aOff + (i + r) * lda + pb;
                     int q = base + r;
                     for (int pp = 0; pp < kcb; pp++) {
                         ap[q + pp * 4] = alpha * a[o + pp];

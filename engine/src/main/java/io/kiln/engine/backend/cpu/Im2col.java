@@ -99,4 +99,75 @@ final class Im2col {
             }
         }
     }
+
+    /**
+     * op(B) = the column matrix {@code [c * kernelH * kernelW, outH * outW]} of the image at xOff, packed
+     * straight from the image (row (ci, r, s), column oh * outW + ow).
+     */
+    record Columns(ConvGeometry g, float[] x, int xOff) implements Gemm.BPanel {
+        @Override
+        public void pack(int pb, int kcb, int jb, int ncb, float[][] panel) {
+            int h = g.h(), w = g.w(), kh = g.kernelH(), kw = g.kernelW(), khw = kh * kw;
+            int sh = g.strideH(), sw = g.strideW(), ph = g.padH(), pw = g.padW();
+            int ow = g.outW();
+            boolean padded = ph > 0 || pw > 0;
+            for (int pp = 0; pp < kcb; pp++) {
+                int p = pb + pp;
+                int ci = p / khw, rs = p - ci * khw, r = rs / kw, s = rs - r * kw;
+                int plane = xOff + ci * h * w;
+                int lo = Math.min(lo(s, sw, pw), ow);
+                int hi = hi(s, sw, pw, w, ow, lo);
+                float[] row = panel[pp];
+                if (padded) {
+                    // padding makes many short runs of zeros: clear the row once, then copy the image parts
+                    Arrays.fill(row, 0, ncb, 0f);
+                }
+                int pix = jb, end = jb + ncb, y = pix / ow, x0 = pix - y * ow, dst = 0;
+                while (pix < end) {
+                    int x1 = Math.min(ow, x0 + (end - pix)); // this output row's columns [x0, x1)
+                    int len = x1 - x0;
+                    int ih = y * sh - ph + r;
+                    if (ih < 0 || ih >= h) {
+                        if (!padded) {
+                            zero(row, dst, dst + len);
+                        }
+                    } else {
+                        int a = Math.max(x0, lo), b = Math.min(x1, hi);
+                        if (a >= b) {
+                            if (!padded) {
+                                zero(row, dst, dst + len);
+                            }
+                        } else {
+                            if (!padded) {
+                                zero(row, dst, dst + a - x0);
+                            }
+                            int src = plane + ih * w - pw + s;
+                            int d = dst - x0;
+                            if (sw == 1) {
+                                System.arraycopy(x, src + a, row, d + a, b - a);
+                            } else {
+                                for (int xo = a; xo < b; xo++) {
+                                    row[d + xo] = x[src + xo * sw];
+                                }
+                            }
+                            if (!padded) {
+                                zero(row, d + b, d + x1);
+                            }
+                        }
+                    }
+                    dst += len;
+                    pix += len;
+                    y++;
+                    x0 = 0;
+                }
+            }
+        }
+    }
+
+    /** row[from, to) = 0; a plain loop, cheaper than Arrays.fill for the short runs of padding. */
+    private static void zero(float[] row, int from, int to) {
+        for (int i = from; i < to; i++) {
+            row[i] = 0f;
+        }
+    }
 }

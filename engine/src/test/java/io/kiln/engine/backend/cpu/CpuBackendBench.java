@@ -14,35 +14,38 @@ import java.util.Random;
  * Throughput of the CPU backend: GEMM shapes, the two convolutions of the small MNIST CNN, and whole
  * training steps of the MLP and the CNN. Not a test; run with
  * {@code java -cp engine/target/classes:engine/target/test-classes io.kiln.engine.backend.cpu.CpuBackendBench [threads] [section...]}
- * where a section is {@code gemm}, {@code conv}, {@code mlp} or {@code cnn} (default: all).
+ * where a section is {@code gemm}, {@code conv}, {@code mlp}, {@code cnn} or {@code cnnops} (the CNN step op by
+ * op) (default: all but cnnops).
  */
 public final class CpuBackendBench {
     private CpuBackendBench() {
     }
 
-    /** Median seconds per call of body, after warming up, over about {@code seconds} of runs. */
+    /**
+     * Seconds per call of body: after warming up, the fastest of several timed batches of calls. The machine
+     * is shared, so the minimum (the batch least disturbed by other processes) is the steadiest figure.
+     */
     static double time(Runnable body, double seconds) {
-        long warmEnd = System.nanoTime() + (long) (seconds * 0.4e9);
+        long warmEnd = System.nanoTime() + (long) (seconds * 0.3e9);
         int warm = 0;
         while (System.nanoTime() < warmEnd || warm < 3) {
             body.run();
             warm++;
         }
-        int reps = 5;
-        double[] t = new double[reps];
         long t0 = System.nanoTime();
         body.run();
-        double once = (System.nanoTime() - t0) / 1e9;
-        int inner = (int) Math.max(1, seconds * 0.6 / reps / Math.max(once, 1e-6));
+        double once = Math.max((System.nanoTime() - t0) / 1e9, 1e-7);
+        int reps = 10;
+        int inner = (int) Math.max(1, seconds * 0.7 / reps / once);
+        double best = Double.MAX_VALUE;
         for (int r = 0; r < reps; r++) {
             long s = System.nanoTime();
             for (int i = 0; i < inner; i++) {
                 body.run();
             }
-            t[r] = (System.nanoTime() - s) / 1e9 / inner;
+            best = Math.min(best, (System.nanoTime() - s) / 1e9 / inner);
         }
-        java.util.Arrays.sort(t);
-        return t[reps / 2];
+        return best;
     }
 
     static Tensor rand(CpuBackend be, Random r, int... shape) {
@@ -133,7 +136,10 @@ public final class CpuBackendBench {
                 + " %.2f GFLOP/s%n", batch, s * 1e3, batch / s, 54000 / batch * s, flop / s / 1e9);
     }
 
-    static void cnn(CpuBackend be) {
+    record Op(String name, Runnable body) {
+    }
+
+    static void cnn(CpuBackend be, boolean perOp) {
         int batch = 100;
         Random r = new Random(4);
         ConvGeometry c1 = ConvGeometry.square(batch, 1, 28, 28, 32, 3, 1, 0);
@@ -149,35 +155,53 @@ public final class CpuBackendBench {
         Tensor h = be.allocate(batch, 128), o = be.allocate(batch, 10), dout = be.allocate(batch, 10), dh = be.allocate(batch, 128);
         Tensor lab = labels(be, r, batch), stats = be.allocate(2);
         Tensor flat = pooled.reshape(batch, 9216), dflat = dpooled.reshape(batch, 9216);
+        java.util.List<Op> ops = java.util.List.of(
+                new Op("conv1 forward", () -> be.conv2dForward(c1, x, w1, a1)),
+                new Op("conv1 bias+relu", () -> {
+                    be.addBias(a1, b1);
+                    be.activationForward(Activation.RELU, a1, a1);
+                }),
+                new Op("conv2 forward", () -> be.conv2dForward(c2, a1, w2, a2)),
+                new Op("conv2 bias+relu", () -> {
+                    be.addBias(a2, b2);
+                    be.activationForward(Activation.RELU, a2, a2);
+                }),
+                new Op("maxpool forward", () -> be.poolForward(PoolMode.MAX, p, a2, pooled)),
+                new Op("dense layers forward+loss", () -> {
+                    d1.forward(be, batch, flat, h);
+                    be.activationForward(Activation.RELU, h, h);
+                    d2.forward(be, batch, h, o);
+                    be.loss(LossKind.SOFTMAX_CROSS_ENTROPY, o, lab, dout, stats, 0);
+                }),
+                new Op("dense layers backward", () -> {
+                    d2.backward(be, batch, h, dout, dh);
+                    be.activationBackward(Activation.RELU, h, dh, dh);
+                    d1.backward(be, batch, flat, dh, dflat);
+                }),
+                new Op("maxpool backward", () -> be.poolBackward(PoolMode.MAX, p, a2, pooled, dpooled, da2)),
+                new Op("conv2 relu+bias backward", () -> {
+                    be.activationBackward(Activation.RELU, a2, da2, da2);
+                    be.biasBackward(da2, db2);
+                }),
+                new Op("conv2 backward filter", () -> be.conv2dBackwardFilter(c2, a1, da2, dw2)),
+                new Op("conv2 backward data", () -> be.conv2dBackwardData(c2, w2, da2, da1)),
+                new Op("conv1 relu+bias backward", () -> {
+                    be.activationBackward(Activation.RELU, a1, da1, da1);
+                    be.biasBackward(da1, db1);
+                }),
+                new Op("conv1 backward filter", () -> be.conv2dBackwardFilter(c1, x, da1, dw1)),
+                new Op("sgd updates", () -> {
+                    be.sgdUpdate(w1, dw1, v1, 0.01f, 0.9f, false, 0f);
+                    be.sgdUpdate(b1, db1, vb1, 0.01f, 0.9f, false, 0f);
+                    be.sgdUpdate(w2, dw2, v2, 0.01f, 0.9f, false, 0f);
+                    be.sgdUpdate(b2, db2, vb2, 0.01f, 0.9f, false, 0f);
+                    d1.update(be);
+                    d2.update(be);
+                }));
         Runnable step = () -> {
-            be.conv2dForward(c1, x, w1, a1);
-            be.addBias(a1, b1);
-            be.activationForward(Activation.RELU, a1, a1);
-            be.conv2dForward(c2, a1, w2, a2);
-            be.addBias(a2, b2);
-            be.activationForward(Activation.RELU, a2, a2);
-            be.poolForward(PoolMode.MAX, p, a2, pooled);
-            d1.forward(be, batch, flat, h);
-            be.activationForward(Activation.RELU, h, h);
-            d2.forward(be, batch, h, o);
-            be.loss(LossKind.SOFTMAX_CROSS_ENTROPY, o, lab, dout, stats, 0);
-            d2.backward(be, batch, h, dout, dh);
-            be.activationBackward(Activation.RELU, h, dh, dh);
-            d1.backward(be, batch, flat, dh, dflat);
-            be.poolBackward(PoolMode.MAX, p, a2, pooled, dpooled, da2);
-            be.activationBackward(Activation.RELU, a2, da2, da2);
-            be.biasBackward(da2, db2);
-            be.conv2dBackwardFilter(c2, a1, da2, dw2);
-            be.conv2dBackwardData(c2, w2, da2, da1);
-            be.activationBackward(Activation.RELU, a1, da1, da1);
-            be.biasBackward(da1, db1);
-            be.conv2dBackwardFilter(c1, x, da1, dw1);
-            be.sgdUpdate(w1, dw1, v1, 0.01f, 0.9f, false, 0f);
-            be.sgdUpdate(b1, db1, vb1, 0.01f, 0.9f, false, 0f);
-            be.sgdUpdate(w2, dw2, v2, 0.01f, 0.9f, false, 0f);
-            be.sgdUpdate(b2, db2, vb2, 0.01f, 0.9f, false, 0f);
-            d1.update(be);
-            d2.update(be);
+            for (Op op : ops) {
+                op.body().run();
+            }
         };
         double s = time(step, 6);
         // forward MACs, times 3 for a training step (the first convolution needs no input gradient)
@@ -186,6 +210,15 @@ public final class CpuBackendBench {
         System.out.printf(Locale.ROOT, "cnn conv32-conv64-pool-128-10 batch %d: %.1f ms/step, %.0f img/s, %.1f MFLOP/img,"
                 + " %.2f GFLOP/s, epoch of 54000 = %.1f s%n", batch, s * 1e3, batch / s, flop / batch / 1e6, flop / s / 1e9,
                 54000 / batch * s);
+        if (perOp) {
+            double sum = 0;
+            for (Op op : ops) {
+                double t = time(op.body(), 1);
+                sum += t;
+                System.out.printf(Locale.ROOT, "  %-28s %8.2f ms%n", op.name(), t * 1e3);
+            }
+            System.out.printf(Locale.ROOT, "  %-28s %8.2f ms%n", "sum of the parts", sum * 1e3);
+        }
     }
 
     public static void main(String[] args) {
@@ -213,8 +246,8 @@ public final class CpuBackendBench {
             if (all || sections.contains("mlp")) {
                 mlp(be);
             }
-            if (all || sections.contains("cnn")) {
-                cnn(be);
+            if (all || sections.contains("cnn") || sections.contains("cnnops")) {
+                cnn(be, sections.contains("cnnops"));
             }
         }
     }

@@ -44,6 +44,17 @@ class CpuConvPoolTest {
         gs.add(new ConvGeometry(2, 4, 5, 7, 3, 1, 1, 2, 2, 0, 0));        // strided 1x1
         gs.add(ConvGeometry.square(4, 8, 12, 12, 16, 3, 1, 1));          // larger: panels of more than one block row
         gs.add(new ConvGeometry(2, 2, 6, 6, 3, 5, 5, 1, 1, 2, 2));        // 5x5, pad 2
+        // stride 1, many channels, non-square kernels
+        gs.add(ConvGeometry.square(3, 8, 7, 9, 5, 3, 1, 0));
+        gs.add(new ConvGeometry(2, 9, 6, 7, 4, 3, 2, 1, 1, 1, 0));
+        gs.add(new ConvGeometry(2, 10, 8, 8, 3, 5, 5, 1, 1, 2, 1));
+        gs.add(new ConvGeometry(2, 12, 5, 6, 7, 1, 1, 1, 1, 0, 0));       // pointwise, many channels
+        gs.add(new ConvGeometry(3, 2, 5, 6, 5, 1, 1, 1, 1, 0, 0));        // pointwise, few taps: swapped filter gradient
+        gs.add(ConvGeometry.square(2, 2, 30, 30, 4, 3, 1, 1));           // 900 output pixels: two column blocks
+        gs.add(ConvGeometry.square(1, 90, 5, 5, 4, 3, 1, 1));            // 810 filter taps: two column blocks
+        gs.add(ConvGeometry.square(1, 90, 6, 6, 4, 3, 2, 1));
+        gs.add(ConvGeometry.square(8, 1, 28, 28, 32, 3, 1, 0));          // a first layer, big enough to split the images
+        gs.add(ConvGeometry.square(6, 16, 14, 14, 32, 3, 1, 1));         // likewise for the general paths
         return gs;
     }
 
@@ -138,6 +149,21 @@ class CpuConvPoolTest {
                 be.conv2dBackwardFilter(g, tx, tdy, tdw);
                 assertClose("backward filter " + what, ref[1], data(tdw), 0, 1e-5 * g.n() * g.outH() * g.outW());
             }
+        }
+    }
+
+    @Test
+    void filterGradientDoesNotDependOnWhichThreadRanWhichImages() {
+        // images are claimed dynamically, but summed in fixed blocks in a fixed order: repeated runs agree bit for bit
+        ConvGeometry g = ConvGeometry.square(16, 8, 12, 12, 16, 3, 1, 1);
+        Random r = new Random(300);
+        Tensor x = PARALLEL.fromHost(random(r, g.n() * g.c() * g.h() * g.w()), g.inputShape());
+        Tensor dy = PARALLEL.fromHost(random(r, g.n() * g.k() * g.outH() * g.outW()), g.outputShape());
+        Tensor first = PARALLEL.allocate(g.filterShape()), again = PARALLEL.allocate(g.filterShape());
+        PARALLEL.conv2dBackwardFilter(g, x, dy, first);
+        for (int i = 0; i < 20; i++) {
+            PARALLEL.conv2dBackwardFilter(g, x, dy, again);
+            assertTrue(java.util.Arrays.equals(data(first), data(again)), "run " + i + " differs");
         }
     }
 

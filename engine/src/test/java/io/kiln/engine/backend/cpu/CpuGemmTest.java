@@ -82,7 +82,8 @@ class CpuGemmTest {
     void allTransposesAndBetasMatchReference() {
         // edges of the 4-row groups, of k blocks (128) and column blocks (768), tiny and empty-ish shapes
         int[][] shapes = {{1, 1, 1}, {3, 5, 7}, {4, 8, 4}, {17, 33, 9}, {9, 2, 31}, {13, 300, 5}, {70, 20, 260},
-            {6, 1700, 130}, {5, 9, 513}, {100, 10, 100}, {10, 100, 100}, {2, 3, 129}};
+            {6, 1700, 130}, {5, 9, 513}, {100, 10, 100}, {10, 100, 100}, {2, 3, 129},
+            {7, 50, 2100}}; // long k: split over the threads
         long seed = 1;
         for (int[] s : shapes) {
             for (boolean ta : new boolean[] {false, true}) {
@@ -104,7 +105,8 @@ class CpuGemmTest {
             check(be, false, true, 100, 100, 784, 1f, 0f, 11);   // y = x W^T
             check(be, true, false, 100, 784, 100, 1f, 1f, 12);   // dW += dy^T x
             check(be, false, false, 100, 784, 100, 1f, 0f, 13);  // dx = dy W
-            check(be, true, true, 257, 129, 300, 1f, 0f, 14);
+            check(be, true, true, 1030, 129, 300, 1f, 0f, 14); // more than one slice of 512 rows
+            check(be, false, true, 100, 128, 9216, 1f, 1f, 15); // a wide dense layer: k split over the threads
         }
     }
 
