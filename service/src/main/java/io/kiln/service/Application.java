@@ -1,0 +1,17 @@
+package io.kiln.service;
+
+import io.kiln.service.config.DatabaseSettings;
+import io.micronaut.runtime.Micronaut;
+import io.swagger.v3.oas.annotations.OpenAPIDefinition;
+import io.swagger.v3.oas.annotations.info.Info;
+import io.swagger.v3.oas.annotations.security.SecurityScheme;
+import io.swagger.v3.oas.annotations.enums.SecuritySchemeType;
+
+@OpenAPIDefinition(info = @Info(title = "Kiln", version = "1", description = "GPU training service for a lab: queue "
+        + "training jobs, follow their metrics, fetch checkpoints and reports."))
+@SecurityScheme(name = "bearer", type = SecuritySchemeType.HTTP, scheme = "bearer")
+public class Application {
+    public static void main(String[] args) {
+        Micronaut.build(args).mainClass(Application.class).properties(DatabaseSettings.fromEnvironment()).start();
+    }
+}

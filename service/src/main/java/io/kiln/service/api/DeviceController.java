@@ -1,0 +1,29 @@
+package io.kiln.service.api;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.kiln.service.devices.DeviceInventory;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.security.annotation.Secured;
+import io.micronaut.security.rules.SecurityRule;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.security.SecurityRequirement;
+
+@Controller("/api/v1/devices")
+@Secured(SecurityRule.IS_AUTHENTICATED)
+@SecurityRequirement(name = "bearer")
+public class DeviceController {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final DeviceInventory devices;
+
+    public DeviceController(DeviceInventory devices) {
+        this.devices = devices;
+    }
+
+    @Operation(summary = "GPUs (name, memory used/total, job running there) and the CPU")
+    @Get
+    public ArrayNode list() {
+        return devices.describe(JSON);
+    }
+}

@@ -1,0 +1,43 @@
+package io.kiln.service.config;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The datasource from the environment: PostgreSQL when KILN_DB_URL names one (several Kiln servers may share
+ * it), else an embedded H2 file in KILN_HOME.
+ */
+public final class DatabaseSettings {
+    private DatabaseSettings() {
+    }
+
+    public static Map<String, Object> fromEnvironment() {
+        return forUrl(System.getenv("KILN_DB_URL"), home());
+    }
+
+    static Path home() {
+        String h = System.getenv("KILN_HOME");
+        return h != null && !h.isBlank() ? Path.of(h) : Path.of(System.getProperty("user.home"), ".kiln");
+    }
+
+    /** Datasource properties for a JDBC URL (null: the H2 file under {@code home}). */
+    public static Map<String, Object> forUrl(String url, Path home) {
+        Map<String, Object> p = new HashMap<>();
+        if (url == null || url.isBlank()) {
+            url = "jdbc:h2:file:" + home.toAbsolutePath().resolve("db").resolve("kiln")
+                    + ";DB_CLOSE_ON_EXIT=FALSE;LOCK_TIMEOUT=10000";
+        }
+        p.put("datasources.default.url", url);
+        if (url.startsWith("jdbc:postgresql:")) {
+            p.put("datasources.default.dialect", "POSTGRES");
+            p.put("datasources.default.driver-class-name", "org.postgresql.Driver");
+        } else {
+            p.put("datasources.default.dialect", "H2");
+            p.put("datasources.default.driver-class-name", "org.h2.Driver");
+            p.put("datasources.default.username", "sa");
+            p.put("datasources.default.password", "");
+        }
+        return p;
+    }
+}

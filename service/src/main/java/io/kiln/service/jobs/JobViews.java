@@ -1,0 +1,68 @@
+package io.kiln.service.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kiln.service.store.JobRow;
+import java.io.IOException;
+import java.time.Instant;
+
+/** The JSON a job is shown as (CONTRACT.md's fields). */
+public final class JobViews {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private JobViews() {
+    }
+
+    public static ObjectNode summary(JobRow j) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("id", Long.toString(j.id()));
+        n.put("name", j.name());
+        n.put("user", j.userName());
+        n.put("state", j.state());
+        n.put("device", j.device());
+        n.put("requestedDevice", j.requestedDevice());
+        n.put("priority", j.priority());
+        ObjectNode p = n.putObject("progress");
+        p.put("epoch", j.epoch());
+        p.put("epochs", j.epochs());
+        p.put("step", j.step());
+        p.put("steps", j.steps());
+        n.set("metrics", parse(j.latestMetrics()));
+        n.put("error", j.error());
+        n.put("attempts", j.attempts());
+        if (j.sweepId() != null) {
+            n.put("sweepId", Long.toString(j.sweepId()));
+        }
+        time(n, "submittedAt", j.submittedAt());
+        time(n, "startedAt", j.startedAt());
+        time(n, "finishedAt", j.finishedAt());
+        return n;
+    }
+
+    /** The summary plus the spec as submitted. */
+    public static ObjectNode full(JobRow j) {
+        ObjectNode n = summary(j);
+        n.set("spec", parse(j.spec()));
+        return n;
+    }
+
+    static JsonNode parse(String json) {
+        if (json == null) {
+            return JSON.createObjectNode();
+        }
+        try {
+            return JSON.readTree(json);
+        } catch (IOException e) {
+            return JSON.createObjectNode();
+        }
+    }
+
+    private static void time(ObjectNode n, String field, Instant t) {
+        if (t == null) {
+            n.putNull(field);
+        } else {
+            n.put(field, t.toString());
+        }
+    }
+}

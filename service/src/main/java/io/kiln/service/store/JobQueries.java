@@ -1,0 +1,88 @@
+package io.kiln.service.store;
+
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.data.jdbc.runtime.JdbcOperations;
+import io.micronaut.transaction.annotation.Transactional;
+import jakarta.inject.Singleton;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Queries with optional filters that derived repository methods cannot express. */
+@Singleton
+public class JobQueries {
+    private final JdbcOperations jdbc;
+
+    public JobQueries(JdbcOperations jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    public record Page(List<JobRow> jobs, long total) {
+    }
+
+    /** Jobs, newest first, optionally of one state and one user. */
+    @Transactional(readOnly = true)
+    public Page list(@Nullable String state, @Nullable String user, int page, int size) {
+        StringBuilder where = new StringBuilder(" WHERE 1 = 1");
+        List<Object> args = new ArrayList<>();
+        if (state != null) {
+            where.append(" AND state = ?");
+            args.add(state);
+        }
+        if (user != null) {
+            where.append(" AND user_name = ?");
+            args.add(user);
+        }
+        return jdbc.execute(conn -> {
+            long total;
+            try (PreparedStatement ps = conn.prepareStatement("SELECT COUNT(*) FROM jobs" + where)) {
+                bind(ps, args);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    total = rs.getLong(1);
+                }
+            }
+            List<JobRow> jobs = new ArrayList<>();
+            try (PreparedStatement ps = conn.prepareStatement("SELECT * FROM jobs" + where
+                    + " ORDER BY id DESC LIMIT " + size + " OFFSET " + ((long) page * size))) {
+                bind(ps, args);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        jobs.add(jdbc.readEntity(rs, JobRow.class));
+                    }
+                }
+            }
+            return new Page(jobs, total);
+        });
+    }
+
+    /**
+     * Device-seconds each user used since {@code sinceEpochSecond} (finished jobs) plus their running jobs, for
+     * fair share: whoever has used least goes first.
+     */
+    @Transactional(readOnly = true)
+    public java.util.Map<String, Double> usage(java.time.Instant since) {
+        return jdbc.execute(conn -> {
+            java.util.Map<String, Double> out = new java.util.HashMap<>();
+            try (PreparedStatement ps = conn.prepareStatement("SELECT user_name, SUM(device_seconds), "
+                    + "SUM(CASE WHEN state = 'RUNNING' THEN 1 ELSE 0 END) FROM jobs "
+                    + "WHERE state = 'RUNNING' OR finished_at >= ? GROUP BY user_name")) {
+                ps.setObject(1, java.time.OffsetDateTime.ofInstant(since, java.time.ZoneOffset.UTC));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        // A running job counts as an hour of use, so one user's second job waits behind others' first.
+                        out.put(rs.getString(1), rs.getDouble(2) + 3600.0 * rs.getLong(3));
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    private static void bind(PreparedStatement ps, List<Object> args) throws java.sql.SQLException {
+        for (int i = 0; i < args.size(); i++) {
+            ps.setObject(i + 1, args.get(i));
+        }
+    }
+}

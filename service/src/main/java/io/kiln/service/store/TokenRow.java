@@ -1,0 +1,13 @@
+package io.kiln.service.store;
+
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.data.annotation.GeneratedValue;
+import io.micronaut.data.annotation.Id;
+import io.micronaut.data.annotation.MappedEntity;
+import java.time.Instant;
+
+/** An API token, stored as the hex SHA-256 of the token. */
+@MappedEntity("api_tokens")
+public record TokenRow(@Id @GeneratedValue @Nullable Long id, Long userId, String tokenHash, @Nullable String label,
+                       Instant createdAt) {
+}

@@ -1,0 +1,11 @@
+package io.kiln.service.store;
+
+import io.micronaut.data.jdbc.annotation.JdbcRepository;
+import io.micronaut.data.model.query.builder.sql.Dialect;
+import io.micronaut.data.repository.CrudRepository;
+import java.util.Optional;
+
+@JdbcRepository(dialect = Dialect.H2)
+public interface UserRepository extends CrudRepository<UserRow, Long> {
+    Optional<UserRow> findByName(String name);
+}
