@@ -164,6 +164,27 @@ public final class Checkpoint {
         dos.flush();
     }
 
+    /** The number of completed epochs recorded in a checkpoint file, read from its header alone. */
+    public static int readEpoch(Path path) throws IOException {
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(path), 1 << 16))) {
+            byte[] magic = new byte[MAGIC.length];
+            in.readFully(magic);
+            if (!java.util.Arrays.equals(magic, MAGIC)) {
+                throw new CheckpointException(path + ": not a Kiln checkpoint (bad magic bytes)");
+            }
+            in.readInt();
+            int headerLength = in.readInt();
+            if (headerLength <= 0 || headerLength > (64 << 20)) {
+                throw new CheckpointException(path + ": corrupt checkpoint header length " + headerLength);
+            }
+            byte[] header = new byte[headerLength];
+            in.readFully(header);
+            return JSON.readTree(header).path("epoch").asInt();
+        } catch (EOFException e) {
+            throw new CheckpointException(path + ": truncated checkpoint file");
+        }
+    }
+
     public static Checkpoint read(Path path) throws IOException {
         try (InputStream in = Files.newInputStream(path)) {
             return read(in, path.toString());

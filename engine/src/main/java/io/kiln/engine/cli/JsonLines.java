@@ -9,9 +9,19 @@ import java.io.PrintStream;
 final class JsonLines {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final PrintStream out;
+    private PrintStream copy;
 
     JsonLines(PrintStream out) {
         this.out = out;
+    }
+
+    /**
+     * Also appends every event to a file (a run's {@code events.jsonl}), so what a supervisor missed, say while
+     * it was down, can be read back later.
+     */
+    void copyTo(java.nio.file.Path file) throws java.io.IOException {
+        copy = new PrintStream(java.nio.file.Files.newOutputStream(file, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.APPEND), true, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     ObjectNode event(String name) {
@@ -31,7 +41,11 @@ final class JsonLines {
 
     synchronized void emit(ObjectNode n) {
         try {
-            out.println(JSON.writeValueAsString(n));
+            String line = JSON.writeValueAsString(n);
+            out.println(line);
+            if (copy != null) {
+                copy.println(line);
+            }
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

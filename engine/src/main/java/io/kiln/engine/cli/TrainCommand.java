@@ -46,7 +46,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--out", paramLabel = "DIR",
             description = "folder for the checkpoint written after every epoch (" + Trainer.CHECKPOINT_FILE
-                    + "); without it nothing is saved")
+                    + ") and a copy of the events (" + Trainer.EVENTS_FILE + "); without it nothing is saved")
     Path out;
 
     @Option(names = "--resume", description = "continue after the checkpoint in --out if there is one")
@@ -83,6 +83,7 @@ final class TrainCommand implements Callable<Integer> {
             String dev = device != null ? device : spec.device();
             if (out != null) {
                 Files.createDirectories(out);
+                events.copyTo(out.resolve(Trainer.EVENTS_FILE));
             }
             Checkpoint init = checkpoint == null ? initialWeights(spec) : null;
             try (Backend backend = Backends.create(dev, Precision.parse(spec.training().precision()));

@@ -35,6 +35,8 @@ import java.util.List;
 public final class Trainer implements AutoCloseable {
     /** Name of the checkpoint file written in the output folder after each epoch. */
     public static final String CHECKPOINT_FILE = "checkpoint.kiln";
+    /** Name of the file in the output folder where the command line appends every event of every run. */
+    public static final String EVENTS_FILE = "events.jsonl";
     /** About this many step reports per epoch. */
     private static final int STEP_REPORTS_PER_EPOCH = 50;
 

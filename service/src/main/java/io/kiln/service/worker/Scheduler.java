@@ -3,6 +3,7 @@ package io.kiln.service.worker;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kiln.engine.checkpoint.Checkpoint;
 import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecParser;
 import io.kiln.service.config.KilnConfig;
@@ -19,9 +20,9 @@ import io.kiln.service.store.LogRow;
 import io.kiln.service.store.MetricStore;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.event.ShutdownEvent;
-import io.micronaut.context.event.StartupEvent;
 import io.micronaut.runtime.event.annotation.EventListener;
 import io.micronaut.runtime.server.EmbeddedServer;
+import io.micronaut.runtime.server.event.ServerStartupEvent;
 import io.micronaut.scheduling.annotation.Scheduled;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
@@ -84,34 +85,36 @@ public class Scheduler {
         this.server = server;
     }
 
+    /** This server's name in the shared queue: kiln.server-id, else host name and HTTP port. */
     public String serverId() {
-        if (serverId == null) {
-            String id = config.getServerId();
-            if (id == null) {
-                String host;
-                try {
-                    host = InetAddress.getLocalHost().getHostName();
-                } catch (IOException e) {
-                    host = "localhost";
-                }
-                id = host + ":" + server.map(EmbeddedServer::getPort).orElse(0);
-            }
-            serverId = id;
-        }
         return serverId;
     }
 
-    /** After a restart, this server's jobs have no worker any more: back to the queue, to resume. */
+    /**
+     * Once the HTTP server is up (its port names this server): this server's jobs marked running have no worker
+     * any more after a restart, so they go back to the queue, to resume from their checkpoints.
+     */
     @EventListener
-    void onStartup(StartupEvent e) {
-        for (JobRow j : jobs.findByStateAndServerId(JobState.RUNNING.name(), serverId())) {
+    void onStartup(ServerStartupEvent e) {
+        String id = config.getServerId();
+        if (id == null) {
+            String host;
+            try {
+                host = InetAddress.getLocalHost().getHostName();
+            } catch (IOException ex) {
+                host = "localhost";
+            }
+            id = host + ":" + e.getSource().getPort();
+        }
+        for (JobRow j : jobs.findByStateAndServerId(JobState.RUNNING.name(), id)) {
             requeueOrFail(j, "the server restarted while it ran");
         }
+        serverId = id;
     }
 
     @Scheduled(fixedDelay = "500ms", initialDelay = "1s")
     void tick() {
-        if (stopping) {
+        if (stopping || serverId == null) {
             return;
         }
         try {
@@ -192,11 +195,14 @@ public class Scheduler {
             Path specFile = dir.resolve("spec.json");
             Files.writeString(specFile, job.spec());
             boolean resume = job.attempts() > 1 && Files.exists(service.checkpoint(id));
-            // Points after the checkpoint will be reported again by the resumed run.
-            metrics.deleteAfter(id, resume ? job.checkpointEpoch() : 0);
-            if (!resume) {
-                jobs.updateCheckpointEpoch(id, 0);
+            // The file on disk, not the store, says where the run resumes (a crash can come between the two);
+            // points after it will be reported again by the resumed run.
+            int resumeAfter = resume ? Checkpoint.readEpoch(service.checkpoint(id)) : 0;
+            metrics.deleteAfter(id, resumeAfter);
+            if (resume) {
+                recoverPoints(id, dir.resolve(io.kiln.engine.train.Trainer.EVENTS_FILE), resumeAfter);
             }
+            jobs.updateCheckpointEpoch(id, resumeAfter);
             List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-Xmx" + config.getWorkerHeap(),
                     "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED",
                     "-cp", classPath(), "io.kiln.engine.cli.EngineMain", "train",
@@ -214,7 +220,7 @@ public class Scheduler {
             if (slot.visibleDevices() != null) {
                 pb.environment().put("CUDA_VISIBLE_DEVICES", slot.visibleDevices());
             }
-            appendLog(id, "kiln: " + (resume ? "resuming after epoch " + job.checkpointEpoch() : "starting") + " on "
+            appendLog(id, "kiln: " + (resume ? "resuming after epoch " + resumeAfter : "starting") + " on "
                     + slot.name() + " of " + serverId() + "\n");
             WorkerProcess worker = new WorkerProcess(id, pb, new StoreSink(job));
             Running r = new Running(job, slot, worker, Instant.now());
@@ -223,6 +229,55 @@ public class Scheduler {
         } catch (IOException | RuntimeException e) {
             LOG.error("cannot start job {}", id, e);
             finish(id, slot, JobState.FAILED, "cannot start the worker: " + e.getMessage(), 0);
+        }
+    }
+
+    /**
+     * Points of epochs up to the checkpoint that the store lacks (the server went down before it read them) are
+     * taken from the events file the engine appends to in the job's folder.
+     */
+    private void recoverPoints(long id, Path eventsFile, int upToEpoch) throws IOException {
+        if (!Files.isRegularFile(eventsFile)) {
+            return;
+        }
+        java.util.Set<Integer> haveEpochs = new java.util.HashSet<>();
+        metrics.epochs(id).forEach(p -> haveEpochs.add(p.epoch()));
+        java.util.Set<Long> haveSteps = new java.util.HashSet<>();
+        metrics.steps(id).forEach(p -> haveSteps.add(p.globalStep()));
+        Map<Long, MetricStore.StepPoint> steps = new java.util.TreeMap<>();
+        Map<Integer, MetricStore.EpochPoint> epochPoints = new java.util.TreeMap<>();
+        int stepsPerEpoch = 0;
+        try (var lines = Files.lines(eventsFile)) {
+            for (String line : (Iterable<String>) lines::iterator) {
+                JsonNode e;
+                try {
+                    e = JSON.readTree(line);
+                } catch (IOException partial) {
+                    continue;
+                }
+                int epoch = e.path("epoch").asInt();
+                switch (e.path("event").asText()) {
+                    case "start" -> stepsPerEpoch = e.path("steps_per_epoch").asInt();
+                    case "step" -> {
+                        long global = (long) (epoch - 1) * stepsPerEpoch + e.path("step").asInt();
+                        if (epoch <= upToEpoch && !haveSteps.contains(global)) {
+                            steps.put(global, new MetricStore.StepPoint(epoch, e.path("step").asInt(), global,
+                                    e.path("loss").asDouble(Double.NaN)));
+                        }
+                    }
+                    case "epoch" -> {
+                        if (epoch <= upToEpoch && !haveEpochs.contains(epoch)) {
+                            epochPoints.put(epoch, WorkerProcess.epochPoint(e));
+                        }
+                    }
+                    default -> { }
+                }
+            }
+        }
+        if (!steps.isEmpty() || !epochPoints.isEmpty()) {
+            metrics.append(id, new ArrayList<>(steps.values()), new ArrayList<>(epochPoints.values()));
+            appendLog(id, "kiln: recovered " + epochPoints.size() + " epoch and " + steps.size()
+                    + " step points from " + eventsFile.getFileName() + "\n");
         }
     }
 
@@ -318,6 +373,12 @@ public class Scheduler {
             jobs.requeue(r.job().id(), "the server stopped while it ran", 0);
         }
         running.clear();
+    }
+
+    /** The process id of the worker running a job here, if any (operators and tests use it). */
+    public Optional<Long> workerPid(long jobId) {
+        Running r = running.get(jobId);
+        return r == null ? Optional.empty() : Optional.of(r.worker().pid());
     }
 
     /** Jobs running here, for metrics and devices. */

@@ -99,7 +99,6 @@ public final class WorkerProcess {
 
     private void readEvents() {
         List<MetricStore.StepPoint> steps = new ArrayList<>();
-        List<MetricStore.EpochPoint> epochs = new ArrayList<>();
         long lastFlush = System.nanoTime();
         try (BufferedReader r = reader(process.getInputStream())) {
             String line;
@@ -115,50 +114,55 @@ public final class WorkerProcess {
                     sink.log(line + "\n");
                     continue;
                 }
-                switch (e.get("event").asText()) {
-                    case "start" -> {
-                        stepsPerEpoch = e.path("steps_per_epoch").asInt();
-                        sink.progress(e);
-                    }
-                    case "step" -> {
-                        int epoch = e.path("epoch").asInt();
-                        int step = e.path("step").asInt();
-                        steps.add(new MetricStore.StepPoint(epoch, step, (long) (epoch - 1) * stepsPerEpoch + step,
-                                number(e, "loss")));
-                        if (steps.size() >= FLUSH_POINTS || System.nanoTime() - lastFlush > FLUSH_NANOS) {
-                            sink.points(steps, epochs);
+                try {
+                    switch (e.get("event").asText()) {
+                        case "start" -> {
+                            stepsPerEpoch = e.path("steps_per_epoch").asInt();
+                            sink.progress(e);
+                        }
+                        case "step" -> {
+                            int epoch = e.path("epoch").asInt();
+                            int step = e.path("step").asInt();
+                            steps.add(new MetricStore.StepPoint(epoch, step, (long) (epoch - 1) * stepsPerEpoch + step,
+                                    number(e, "loss")));
+                            if (steps.size() >= FLUSH_POINTS || System.nanoTime() - lastFlush > FLUSH_NANOS) {
+                                List<MetricStore.StepPoint> batch = steps;
+                                steps = new ArrayList<>();
+                                lastFlush = System.nanoTime();
+                                sink.points(batch, List.of());
+                            }
+                            sink.progress(e);
+                        }
+                        case "epoch" -> {
+                            List<MetricStore.StepPoint> batch = steps;
                             steps = new ArrayList<>();
                             lastFlush = System.nanoTime();
+                            // An epoch's figures are stored before its checkpoint is announced.
+                            sink.points(batch, List.of(epochPoint(e)));
+                            sink.progress(e);
                         }
-                        sink.progress(e);
+                        case "checkpoint" -> sink.checkpoint(e.path("epoch").asInt());
+                        case "done" -> {
+                            List<MetricStore.StepPoint> batch = steps;
+                            steps = new ArrayList<>();
+                            sink.points(batch, List.of());
+                            done = true;
+                            sink.progress(e);
+                        }
+                        case "error" -> errorMessage = e.path("message").asText();
+                        default -> sink.log(line + "\n");
                     }
-                    case "epoch" -> {
-                        epochs.add(new MetricStore.EpochPoint(e.path("epoch").asInt(), nullable(e, "train_loss"),
-                                nullable(e, "train_acc"), nullable(e, "val_loss"), nullable(e, "val_acc"),
-                                nullable(e, "samples_per_s"), nullable(e, "seconds"), nullable(e, "lr")));
-                        // An epoch's figures are stored before its checkpoint is announced.
-                        sink.points(steps, epochs);
-                        steps = new ArrayList<>();
-                        epochs = new ArrayList<>();
-                        lastFlush = System.nanoTime();
-                        sink.progress(e);
-                    }
-                    case "checkpoint" -> sink.checkpoint(e.path("epoch").asInt());
-                    case "done" -> {
-                        sink.points(steps, epochs);
-                        steps = new ArrayList<>();
-                        done = true;
-                        sink.progress(e);
-                    }
-                    case "error" -> errorMessage = e.path("message").asText();
-                    default -> sink.log(line + "\n");
+                } catch (RuntimeException storeFailed) {
+                    // Keep reading: a stalled reader would block the worker on a full pipe. The events file in
+                    // the job's folder still holds what could not be stored.
+                    LOG.warn("job {}: cannot store event {}: {}", jobId, line, storeFailed.toString());
                 }
             }
         } catch (IOException e) {
             LOG.debug("worker {} stdout closed: {}", jobId, e.getMessage());
         } finally {
-            if (!steps.isEmpty() || !epochs.isEmpty()) {
-                sink.points(steps, epochs);
+            if (!steps.isEmpty()) {
+                sink.points(steps, List.of());
             }
         }
     }
@@ -189,6 +193,13 @@ public final class WorkerProcess {
                 sink.log(buffer.toString());
             }
         }
+    }
+
+    /** The stored form of an {@code epoch} event. */
+    static MetricStore.EpochPoint epochPoint(JsonNode e) {
+        return new MetricStore.EpochPoint(e.path("epoch").asInt(), nullable(e, "train_loss"), nullable(e, "train_acc"),
+                nullable(e, "val_loss"), nullable(e, "val_acc"), nullable(e, "samples_per_s"), nullable(e, "seconds"),
+                nullable(e, "lr"));
     }
 
     private static BufferedReader reader(InputStream in) {

@@ -1,0 +1,145 @@
+package io.kiln.service;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kiln.service.config.DatabaseSettings;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.server.EmbeddedServer;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/**
+ * A real Kiln server for tests: an embedded Micronaut server on a random port with its own KILN_HOME, data
+ * root and database, spoken to over real HTTP. Two instances given the same database URL share one queue.
+ */
+public final class KilnServer implements AutoCloseable {
+    public static final String ADMIN = "test-admin-token";
+    static final ObjectMapper JSON = new ObjectMapper();
+    private final EmbeddedServer server;
+    private final boolean owned;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    /** Speaks to a server someone else started (a {@code @MicronautTest}'s). */
+    public KilnServer(EmbeddedServer server) {
+        this.server = server;
+        this.owned = false;
+    }
+
+    /** Test properties for a server with this home, data root and database (null: H2 in the home). */
+    public static Map<String, Object> properties(Path home, Path dataRoot, String dbUrl) {
+        Map<String, Object> p = new HashMap<>(DatabaseSettings.forUrl(dbUrl, home));
+        p.put("micronaut.server.port", -1);
+        p.put("kiln.home", home.toString());
+        p.put("kiln.data-root", dataRoot.toString());
+        p.put("kiln.admin-token", ADMIN);
+        p.put("kiln.worker-heap", "256m");
+        p.put("kiln.cancel-grace", "3s");
+        return p;
+    }
+
+    /** Starts a server of its own. */
+    public KilnServer(Path home, Path dataRoot, String dbUrl, Map<String, Object> extra) {
+        Map<String, Object> p = properties(home, dataRoot, dbUrl);
+        p.putAll(extra);
+        server = ApplicationContext.run(EmbeddedServer.class, p);
+        owned = true;
+    }
+
+    public ApplicationContext context() {
+        return server.getApplicationContext();
+    }
+
+    public URI uri(String path) {
+        return URI.create("http://localhost:" + server.getPort() + path);
+    }
+
+    public record Answer(int status, String body) {
+        public JsonNode json() {
+            try {
+                return JSON.readTree(body);
+            } catch (IOException e) {
+                throw new AssertionError("not JSON: " + body, e);
+            }
+        }
+    }
+
+    public Answer send(String method, String path, String token, String body) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(60))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) {
+            b.header("Content-Type", "application/json");
+        }
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        try {
+            HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            return new Answer(r.statusCode(), r.body());
+        } catch (IOException e) {
+            throw new AssertionError(method + " " + path + " failed: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    public Answer get(String path, String token) {
+        return send("GET", path, token, null);
+    }
+
+    public Answer post(String path, String token, String body) {
+        return send("POST", path, token, body);
+    }
+
+    /** Submits a spec as the admin and returns the new job's id. */
+    public String submit(String spec) {
+        return submit(spec, ADMIN);
+    }
+
+    public String submit(String spec, String token) {
+        Answer a = post("/api/v1/jobs", token, spec);
+        if (a.status() != 201) {
+            throw new AssertionError("submit answered " + a.status() + ": " + a.body());
+        }
+        return a.json().get("id").asText();
+    }
+
+    /** Polls a job until the condition holds; fails with the job's last state after the timeout. */
+    public JsonNode awaitJob(String id, Predicate<JsonNode> condition, Duration timeout) {
+        long end = System.nanoTime() + timeout.toNanos();
+        JsonNode job = null;
+        while (System.nanoTime() < end) {
+            job = get("/api/v1/jobs/" + id, ADMIN).json();
+            if (condition.test(job)) {
+                return job;
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+        throw new AssertionError("job " + id + " did not get there in " + timeout + "; last seen: " + job
+                + "\nlog:\n" + get("/api/v1/jobs/" + id + "/log", ADMIN).body());
+    }
+
+    public JsonNode awaitState(String id, String state, Duration timeout) {
+        return awaitJob(id, j -> j.path("state").asText().equals(state), timeout);
+    }
+
+    @Override
+    public void close() {
+        if (owned) {
+            server.close();
+        }
+    }
+}
