@@ -54,7 +54,7 @@ class RestartResumeTest {
             first.awaitJob(id, j -> j.path("progress").path("epoch").asInt() >= 2, TIMEOUT);
         }
         // What a crash leaves behind: the job still marked running by this server.
-        try (Connection c = DriverManager.getConnection("jdbc:h2:file:" + home.resolve("db").resolve("kiln"), "sa", "")) {
+        try (Connection c = DriverManager.getConnection("jdbc:h2:file:" + home.resolve("db").resolve("kiln") + ";DATABASE_TO_LOWER=TRUE", "sa", "")) {
             c.createStatement().executeUpdate("UPDATE jobs SET state = 'RUNNING', server_id = 'restart-test' WHERE id = " + id);
         }
         try (KilnServer second = new KilnServer(home, home.resolve("data"), null, SERVER)) {

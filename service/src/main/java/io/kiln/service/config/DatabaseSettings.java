@@ -21,12 +21,15 @@ public final class DatabaseSettings {
         return h != null && !h.isBlank() ? Path.of(h) : Path.of(System.getProperty("user.home"), ".kiln");
     }
 
-    /** Datasource properties for a JDBC URL (null: the H2 file under {@code home}). */
+    /**
+     * Datasource properties for a JDBC URL (null: the H2 file under {@code home}). The repositories' SQL is
+     * ANSI with quoted lower-case names, which PostgreSQL folds to and H2 does with DATABASE_TO_LOWER.
+     */
     public static Map<String, Object> forUrl(String url, Path home) {
         Map<String, Object> p = new HashMap<>();
         if (url == null || url.isBlank()) {
             url = "jdbc:h2:file:" + home.toAbsolutePath().resolve("db").resolve("kiln")
-                    + ";DB_CLOSE_ON_EXIT=FALSE;LOCK_TIMEOUT=10000";
+                    + ";DB_CLOSE_ON_EXIT=FALSE;LOCK_TIMEOUT=10000;DATABASE_TO_LOWER=TRUE";
         }
         p.put("datasources.default.url", url);
         if (url.startsWith("jdbc:postgresql:")) {

@@ -5,7 +5,7 @@ import io.micronaut.data.model.query.builder.sql.Dialect;
 import io.micronaut.data.repository.CrudRepository;
 import java.util.List;
 
-@JdbcRepository(dialect = Dialect.H2)
+@JdbcRepository(dialect = Dialect.ANSI)
 public interface JobEventRepository extends CrudRepository<JobEventRow, Long> {
     List<JobEventRow> findByJobIdOrderById(Long jobId);
 }

@@ -5,7 +5,7 @@ import io.micronaut.data.model.query.builder.sql.Dialect;
 import io.micronaut.data.repository.CrudRepository;
 import java.util.Optional;
 
-@JdbcRepository(dialect = Dialect.H2)
+@JdbcRepository(dialect = Dialect.ANSI)
 public interface TokenRepository extends CrudRepository<TokenRow, Long> {
     Optional<TokenRow> findByTokenHash(String tokenHash);
 }
