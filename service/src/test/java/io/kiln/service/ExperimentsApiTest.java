@@ -145,7 +145,7 @@ class ExperimentsApiTest {
         String id = kiln.submit(TestData.spec("for-events", "tiny", 30));
         HttpRequest req = HttpRequest.newBuilder(kiln.uri("/api/v1/jobs/" + id + "/events"))
                 .header("Authorization", "Bearer " + KilnServer.ADMIN).timeout(Duration.ofSeconds(120)).build();
-        HttpResponse<java.util.stream.Stream<String>> r = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofLines());
+        HttpResponse<java.util.stream.Stream<String>> r = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(req, HttpResponse.BodyHandlers.ofLines());
         assertEquals(200, r.statusCode());
         List<String> lines = r.body().toList();
         assertTrue(lines.contains("event: job"), "starts with the job itself");
@@ -182,7 +182,7 @@ class ExperimentsApiTest {
         HttpRequest req = HttpRequest.newBuilder(kiln.uri(path)).header("Authorization", "Bearer " + KilnServer.ADMIN)
                 .header("Content-Type", "multipart/form-data; boundary=" + boundary)
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build();
-        return HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString());
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(req, HttpResponse.BodyHandlers.ofString());
     }
 
     private static byte[] zip(Path dir, String prefix) throws IOException {

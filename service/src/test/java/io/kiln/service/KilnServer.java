@@ -25,7 +25,7 @@ public final class KilnServer implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper();
     private final EmbeddedServer server;
     private final boolean owned;
-    private final HttpClient http = HttpClient.newHttpClient();
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     /** Speaks to a server someone else started (a {@code @MicronautTest}'s). */
     public KilnServer(EmbeddedServer server) {

@@ -41,8 +41,7 @@ public class TokenService {
         this.config = config;
     }
 
-    /** Who a bearer token belongs to, if anyone. */
-    @Transactional(readOnly = true)
+    /** Who a bearer token belongs to, if anyone; answers are cached for {@link #CACHE_MILLIS}. */
     public Optional<UserRow> authenticate(String token) {
         if (token == null || token.isBlank()) {
             return Optional.empty();
@@ -51,7 +50,24 @@ public class TokenService {
         if (admin != null && MessageDigest.isEqual(admin.getBytes(StandardCharsets.UTF_8), token.getBytes(StandardCharsets.UTF_8))) {
             return Optional.of(new UserRow(0L, ADMIN, ADMIN, Instant.EPOCH));
         }
-        return tokens.findByTokenHash(hash(token)).flatMap(t -> users.findById(t.userId()));
+        String h = hash(token);
+        long now = System.currentTimeMillis();
+        Cached c = cache.get(h);
+        if (c == null || now - c.at() > CACHE_MILLIS) {
+            c = new Cached(tokens.findByTokenHash(h).flatMap(t -> users.findById(t.userId())), now);
+            if (cache.size() > 10_000) {
+                cache.clear();
+            }
+            cache.put(h, c);
+        }
+        return c.user();
+    }
+
+    /** How long a token's owner (or its absence) is remembered. */
+    static final long CACHE_MILLIS = 30_000;
+    private final java.util.Map<String, Cached> cache = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private record Cached(Optional<UserRow> user, long at) {
     }
 
     @Transactional
@@ -77,7 +93,9 @@ public class TokenService {
         byte[] b = new byte[32];
         random.nextBytes(b);
         String token = "kiln_" + HexFormat.of().formatHex(b);
-        tokens.save(new TokenRow(null, u.id(), hash(token), label, Instant.now()));
+        String h = hash(token);
+        tokens.save(new TokenRow(null, u.id(), h, label, Instant.now()));
+        cache.remove(h);
         return token;
     }
 
