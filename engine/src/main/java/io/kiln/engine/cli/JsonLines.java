@@ -50,5 +50,15 @@ final class JsonLines {
             throw new IllegalStateException(e);
         }
         out.flush();
+        if (out.checkError()) {
+            // Nobody reads the events any more: the supervising process (a Kiln server killed outright, or a
+            // closed pipe) is gone. Stop rather than train on unseen, holding the device and rewriting the
+            // checkpoint under a resumed run. Checkpoints are written atomically, so stopping here is safe.
+            System.err.println("kiln-engine: standard output is closed (its reader is gone); stopping");
+            System.exit(EXIT_OUTPUT_CLOSED);
+        }
     }
+
+    /** Exit status when standard output is closed under the command (the supervisor is gone). */
+    static final int EXIT_OUTPUT_CLOSED = 1;
 }

@@ -11,7 +11,8 @@ import java.time.Duration;
  */
 @ConfigurationProperties("kiln")
 public class KilnConfig {
-    private Path home = Path.of(System.getProperty("user.home"), ".kiln");
+    @Nullable
+    private Path home;
     @Nullable
     private Path dataRoot;
     @Nullable
@@ -31,17 +32,23 @@ public class KilnConfig {
     private Duration maxJobDuration;
     private long uploadLimitBytes = 2L << 30;
 
+    /**
+     * State (database, job folders); ~/.kiln unless set. Always absolute: workers run in their job's folder and
+     * are given paths under it.
+     */
     public Path getHome() {
-        return home;
+        Path h = home != null && !home.toString().isBlank() ? home : Path.of(System.getProperty("user.home"), ".kiln");
+        return h.toAbsolutePath().normalize();
     }
 
-    public void setHome(Path home) {
+    public void setHome(@Nullable Path home) {
         this.home = home;
     }
 
-    /** Datasets; $KILN_HOME/data unless set. */
+    /** Datasets; $KILN_HOME/data unless set. Always absolute. */
     public Path getDataRoot() {
-        return dataRoot != null && !dataRoot.toString().isBlank() ? dataRoot : home.resolve("data");
+        Path d = dataRoot != null && !dataRoot.toString().isBlank() ? dataRoot : getHome().resolve("data");
+        return d.toAbsolutePath().normalize();
     }
 
     public void setDataRoot(@Nullable Path dataRoot) {
@@ -156,6 +163,6 @@ public class KilnConfig {
     }
 
     public Path jobsDir() {
-        return home.resolve("jobs");
+        return getHome().resolve("jobs");
     }
 }

@@ -50,6 +50,11 @@ import org.slf4j.LoggerFactory;
 public class Scheduler {
     private static final Logger LOG = LoggerFactory.getLogger(Scheduler.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * The job's folder keeps its current worker's process id and start time, to find a worker that outlived its
+     * server.
+     */
+    static final String WORKER_PID_FILE = "worker.pid";
 
     private final KilnConfig config;
     private final JobRepository jobs;
@@ -194,6 +199,7 @@ public class Scheduler {
             Files.createDirectories(dir);
             Path specFile = dir.resolve("spec.json");
             Files.writeString(specFile, job.spec());
+            stopLeftoverWorker(id, dir);
             boolean resume = job.attempts() > 1 && Files.exists(service.checkpoint(id));
             // The file on disk, not the store, says where the run resumes (a crash can come between the two);
             // points after it will be reported again by the resumed run.
@@ -223,12 +229,60 @@ public class Scheduler {
             appendLog(id, "kiln: " + (resume ? "resuming after epoch " + resumeAfter : "starting") + " on "
                     + slot.name() + " of " + serverId() + "\n");
             WorkerProcess worker = new WorkerProcess(id, pb, new StoreSink(job));
+            Files.writeString(dir.resolve(WORKER_PID_FILE), worker.pid() + " " + worker.startInstant());
             Running r = new Running(job, slot, worker, Instant.now());
             running.put(id, r);
             Thread.ofPlatform().name("worker-" + id + "-wait").daemon().start(() -> supervise(r));
         } catch (IOException | RuntimeException e) {
             LOG.error("cannot start job {}", id, e);
             finish(id, slot, JobState.FAILED, "cannot start the worker: " + e.getMessage(), 0);
+        }
+    }
+
+    /**
+     * A worker of an earlier run of this job may have outlived its server (one killed outright leaves its children
+     * running): it would go on training in the job's folder, rewriting the checkpoint and the events file under
+     * the new run. Stop it (gracefully, then forcibly) before anything reads that folder.
+     */
+    private void stopLeftoverWorker(long id, Path dir) {
+        Path pidFile = dir.resolve(WORKER_PID_FILE);
+        if (!Files.isRegularFile(pidFile)) {
+            return;
+        }
+        long pid;
+        String started;
+        try {
+            String[] recorded = Files.readString(pidFile).trim().split(" ", 2);
+            pid = Long.parseLong(recorded[0]);
+            started = recorded.length > 1 ? recorded[1] : "";
+        } catch (IOException | NumberFormatException e) {
+            return;
+        }
+        // The same process, not one that got its pid later: its start time must match too.
+        Optional<ProcessHandle> leftover = ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+                .filter(h -> !started.equals("?") && h.info().startInstant().map(Instant::toString).orElse("").equals(started));
+        if (leftover.isEmpty()) {
+            return;
+        }
+        ProcessHandle h = leftover.get();
+        LOG.warn("job {}: worker {} of an earlier run is still running; stopping it", id, pid);
+        appendLog(id, "kiln: stopping worker process " + pid + " left over from an earlier run\n");
+        h.destroy();
+        try {
+            h.onExit().get(config.getCancelGrace().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            h.destroyForcibly();
+            try {
+                h.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException ex) {
+                throw new IllegalStateException("worker " + pid + " of an earlier run of job " + id + " does not stop");
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            // onExit() never completes exceptionally
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -426,7 +480,8 @@ public class Scheduler {
                 case "start" -> {
                     epochs = e.path("epochs").asInt(epochs);
                     steps = e.path("steps_per_epoch").asInt();
-                    epoch = e.path("start_epoch").asInt(1);
+                    // Resumed after the last epoch, a run only evaluates: it is still at the last epoch.
+                    epoch = Math.min(e.path("start_epoch").asInt(1), Math.max(epochs, 1));
                     step = 0;
                 }
                 case "step" -> {

@@ -60,6 +60,11 @@ public final class WorkerProcess {
         return process.pid();
     }
 
+    /** When the process started, as the operating system tells ("?" where it does not). */
+    public String startInstant() {
+        return process.info().startInstant().map(java.time.Instant::toString).orElse("?");
+    }
+
     public boolean alive() {
         return process.isAlive();
     }

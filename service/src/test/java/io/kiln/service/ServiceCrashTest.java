@@ -1,0 +1,86 @@
+package io.kiln.service;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.kiln.engine.checkpoint.Checkpoint;
+import io.kiln.engine.train.Trainer;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The service really crashes: it runs as a process of its own and is killed with SIGKILL while a job runs, which
+ * leaves its worker process behind. The restarted service resumes the job from its checkpoint, never with two
+ * workers training in one job folder, and stores every epoch exactly once.
+ */
+class ServiceCrashTest {
+    static final List<String> SAME_SERVER = List.of("-Dkiln.server-id=crash-test");
+
+    static ServiceProcess start(Path home) throws Exception {
+        return ServiceProcess.start(Map.of("KILN_HOME", home.toString(), "KILN_DATA_ROOT", home.resolve("data").toString()),
+                SAME_SERVER, home, home.resolve("service.log"));
+    }
+
+    @Test
+    void anOrphanedWorkerStopsByItselfAndTheJobResumes(@TempDir Path home) throws Exception {
+        TestData.write(home.resolve("data"), "tiny", 600, 200, 4);
+        int epochs = 3000;
+        String id;
+        ProcessHandle worker;
+        try (ServiceProcess first = start(home)) {
+            id = first.submit(TestData.spec("crash", "tiny", epochs));
+            first.await(id, j -> j.path("progress").path("epoch").asInt() >= 3);
+            worker = first.onlyWorker();
+            first.kill();
+        }
+        // Its events have nowhere to go: the worker notices at its next event and stops, long before the end.
+        assertTrue(worker.onExit().completeOnTimeout(null, 5, TimeUnit.SECONDS).get() != null && !worker.isAlive(),
+                "the orphaned worker " + worker.pid() + " still trains");
+        int checkpointEpoch = Checkpoint.readEpoch(home.resolve("jobs").resolve(id).resolve(Trainer.CHECKPOINT_FILE));
+        assertTrue(checkpointEpoch < epochs, "the orphan stopped by itself, it did not train to the end");
+
+        try (ServiceProcess second = start(home)) {
+            JsonNode done = second.awaitState(id, "SUCCEEDED");
+            assertEquals(2, done.path("attempts").asInt(), done.toString());
+            assertEquals(epochs, done.path("progress").path("epoch").asInt());
+            second.assertEpochsOnceEach(id, epochs);
+        }
+    }
+
+    @Test
+    void theRestartedServiceStopsAWorkerLeftOverFromTheCrash(@TempDir Path home) throws Exception {
+        TestData.write(home.resolve("data"), "tiny", 600, 200, 4);
+        int epochs = 300;
+        String id;
+        ProcessHandle worker;
+        try (ServiceProcess first = start(home)) {
+            id = first.submit(TestData.spec("stuck", "tiny", epochs));
+            first.await(id, j -> j.path("progress").path("epoch").asInt() >= 3);
+            worker = first.onlyWorker();
+            // A worker that does not notice the crash (stuck in a long step, say): frozen, it cannot.
+            assertEquals(0, new ProcessBuilder("kill", "-STOP", Long.toString(worker.pid())).start().waitFor());
+            first.kill();
+        }
+        try {
+            assertTrue(worker.isAlive());
+
+            try (ServiceProcess second = start(home)) {
+                JsonNode done = second.awaitState(id, "SUCCEEDED");
+                assertFalse(worker.isAlive(), "the worker of the first run was stopped");
+                assertEquals(2, done.path("attempts").asInt(), done.toString());
+                second.assertEpochsOnceEach(id, epochs);
+                String log = second.get("/api/v1/jobs/" + id + "/log").body();
+                assertTrue(log.contains("left over from an earlier run"),
+                        log.lines().filter(l -> l.startsWith("kiln")).toList().toString());
+            }
+        } finally {
+            worker.destroyForcibly();
+        }
+    }
+}
