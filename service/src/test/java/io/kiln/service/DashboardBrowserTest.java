@@ -1,0 +1,156 @@
+package io.kiln.service;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The dashboard in a real browser (Debian's headless Chromium through ChromeDriver): enter a token, submit a
+ * job through the page, see it finish with its learning curves drawn, compare two jobs, and save screenshots
+ * (target/dashboard-*.png). Skipped, saying so, where Chromium or ChromeDriver is missing (.ci/run installs
+ * them).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class DashboardBrowserTest {
+    static final Duration TIMEOUT = Duration.ofSeconds(120);
+    KilnServer kiln;
+    ChromeDriver browser;
+    Path home;
+    String data;
+
+    static String tool(String env, String fallback) {
+        String v = System.getenv(env);
+        return v != null && !v.isBlank() ? v : fallback;
+    }
+
+    @BeforeAll
+    void start() throws IOException {
+        String chromium = tool("KILN_TEST_CHROMIUM", "/usr/bin/chromium");
+        String driver = tool("KILN_TEST_CHROMEDRIVER", "/usr/bin/chromedriver");
+        assumeTrue(new File(chromium).canExecute() && new File(driver).canExecute(),
+                "Chromium (" + chromium + ") or ChromeDriver (" + driver + ") not found: the browser test is skipped "
+                        + "(.ci/run installs Debian's chromium and chromium-driver)");
+        home = Files.createTempDirectory("kiln-dashboard");
+        Path dataRoot = home.resolve("data");
+        TestData.write(dataRoot, "tiny", 600, 200, 4);
+        Path fashion = ExperimentsApiTest.sharedFashion();
+        if (fashion != null) {
+            Files.createSymbolicLink(dataRoot.resolve("fashion-mnist"), fashion);
+        }
+        // Fashion-MNIST makes learning curves worth looking at; the generated data keeps the test going without it.
+        data = fashion != null ? "fashion-mnist" : "tiny";
+        kiln = new KilnServer(home, dataRoot, null, Map.of("kiln.worker-heap", "1g"));
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(chromium);
+        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--user-data-dir=" + home.resolve("chromium-profile"), "--window-size=1400,1000");
+        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(new File(driver))
+                .usingAnyFreePort().build();
+        browser = new ChromeDriver(service, options);
+        browser.manage().window().setSize(new Dimension(1400, 1000));
+    }
+
+    @AfterAll
+    void stop() {
+        if (browser != null) {
+            browser.quit();
+        }
+        if (kiln != null) {
+            kiln.close();
+        }
+    }
+
+    String spec(String name, int units, int epochs) {
+        String layers = data.equals("tiny")
+                ? "[{\"type\":\"flatten\"},{\"type\":\"dense\",\"units\":" + units + "},{\"type\":\"relu\"},{\"type\":\"dense\",\"units\":4}]"
+                : "[{\"type\":\"flatten\"},{\"type\":\"dense\",\"units\":" + units + "},{\"type\":\"relu\"},{\"type\":\"dense\",\"units\":10}]";
+        return "{\"name\":\"" + name + "\",\"data\":{\"name\":\"" + data + "\",\"validationSplit\":0.1},\"model\":{\"layers\":"
+                + layers + "},\"optimizer\":{\"type\":\"sgd\",\"lr\":0.05,\"momentum\":0.9},\"training\":{\"epochs\":"
+                + epochs + ",\"batchSize\":100},\"device\":\"cpu\"}";
+    }
+
+    WebDriverWait waiting() {
+        return new WebDriverWait(browser, TIMEOUT);
+    }
+
+    @Test
+    void submitAJobThroughThePageAndSeeItsCurves() throws IOException {
+        browser.get(kiln.uri("/").toString());
+        assertTrue(browser.findElement(By.id("view")).getText().contains("Enter your API token"));
+        browser.findElement(By.id("token")).sendKeys(KilnServer.ADMIN);
+        browser.findElement(By.cssSelector("#token-form button")).click();
+        waiting().until(d -> d.findElement(By.id("whoami")).getText().contains("admin"));
+
+        // A second job to compare with, submitted over the API meanwhile.
+        String other = kiln.submit(spec("mlp-32", 32, 4));
+
+        browser.get(kiln.uri("/#/submit").toString());
+        WebElement text = waiting().until(d -> d.findElement(By.id("spec")));
+        ((JavascriptExecutor) browser).executeScript("arguments[0].value = arguments[1];", text, spec("mlp-128", 128, 4));
+        browser.findElement(By.id("submit")).click();
+        waiting().until(d -> d.getCurrentUrl().contains("#/job/"));
+        String id = browser.getCurrentUrl().replaceAll(".*#/job/", "");
+        waiting().until(d -> "SUCCEEDED".equals(d.findElement(By.tagName("body")).getDomAttribute("data-job-state")));
+        // The charts are drawn from the job's metrics: one point per epoch, and the per-step loss.
+        waiting().until(d -> points("chart-accuracy", 1) == 4 && points("chart-step-loss", 0) > 10);
+        assertEquals(4L, points("chart-epoch-loss", 0));
+        assertTrue(browser.findElement(By.id("log")).getText().contains("kiln: succeeded"));
+        screenshot("job");
+
+        kiln.awaitState(other, "SUCCEEDED", TIMEOUT);
+        browser.get(kiln.uri("/#/jobs").toString());
+        waiting().until(d -> d.findElements(By.cssSelector("#jobs tr.job")).size() >= 2);
+        List<WebElement> rows = browser.findElements(By.cssSelector("#jobs tr.job"));
+        assertTrue(rows.stream().anyMatch(r -> r.getText().contains("mlp-128") && r.getText().contains("SUCCEEDED")));
+        screenshot("queue");
+
+        browser.get(kiln.uri("/#/compare?ids=" + id + "," + other).toString());
+        waiting().until(d -> d.findElements(By.cssSelector("#summary tbody tr")).size() == 2
+                && points("chart-compare-acc", 1) == 4);
+        String summary = browser.findElement(By.id("summary")).getText();
+        assertTrue(summary.contains("mlp-128") && summary.contains("mlp-32"), summary);
+        screenshot("compare");
+
+        browser.get(kiln.uri("/#/devices").toString());
+        waiting().until(d -> d.findElement(By.id("view")).getText().contains("cpu"));
+        screenshot("devices");
+    }
+
+    /** Points drawn in dataset {@code index} of the Chart.js chart on canvas {@code id} (-1 when absent). */
+    long points(String canvasId, int index) {
+        Object n = ((JavascriptExecutor) browser).executeScript(
+                "const c = Chart.getChart(arguments[0]); return c && c.data.datasets[arguments[1]] "
+                        + "? c.data.datasets[arguments[1]].data.length : -1;", canvasId, index);
+        return ((Number) n).longValue();
+    }
+
+    void screenshot(String name) throws IOException {
+        File png = browser.getScreenshotAs(OutputType.FILE);
+        Path target = Path.of("target", "dashboard-" + name + ".png");
+        Files.createDirectories(target.getParent());
+        Files.copy(png.toPath(), target, StandardCopyOption.REPLACE_EXISTING);
+    }
+}
