@@ -205,6 +205,7 @@ function renderJobHead(head, job) {
     el("dl", { class: "facts" },
       el("dt", {}, "name"), el("dd", {}, job.name), el("dt", {}, "state"), el("dd", {}, badge(job.state), " ", job.error ? el("span", { class: "error" }, job.error) : ""),
       el("dt", {}, "user"), el("dd", {}, job.user), el("dt", {}, "device"), el("dd", {}, job.device || "–"),
+      ...(job.sweepId ? [el("dt", {}, "sweep"), el("dd", {}, el("a", { href: "#/sweep/" + job.sweepId }, "sweep " + job.sweepId))] : []),
       el("dt", {}, "progress"), el("dd", {}, progressBar(job), " ", eta(job) ? "ETA " + eta(job) : ""),
       el("dt", {}, "latest"), el("dd", {}, `loss ${fmt(m.loss)} · train acc ${fmt(m.train_acc)} · val acc ${fmt(m.val_acc)} · test acc ${fmt(m.test_acc)} · ${fmt(m.samples_per_s, 0)} samples/s`),
       el("dt", {}, "recipe"), el("dd", {}, `${spec.data ? spec.data.name : "?"} · ${describeModel(spec.model)} · ${opt.type || "sgd"} lr ${opt.lr} · batch ${tr.batchSize || 100} · ${tr.epochs || "?"} epochs`)),
@@ -274,6 +275,34 @@ function devicesView() {
   });
 }
 
+function sweepView(id) {
+  const v = clearView();
+  const table = el("tbody");
+  const canvas = el("canvas", { id: "chart-sweep" });
+  const head = el("p", { class: "muted" });
+  v.append(el("h1", {}, "Sweep " + id), head,
+    el("div", { class: "card" }, el("table", { id: "sweep" }, el("thead", {}, el("tr", {}, ["", "Values", "Job", "State",
+      "Best val acc", "at epoch", "Test acc", "Time (s)"].map((h) => el("th", {}, h)))), table)),
+    el("div", { class: "card" }, el("div", { class: "chart" }, canvas)));
+  const chart = lineChart(canvas, "Best validation accuracy per point", "accuracy", [series("best val acc", [], 0)], "point");
+  every(async () => {
+    try {
+      const s = await api("/sweeps/" + id);
+      head.replaceChildren(`${s.name} · ${s.user} · `, badge(s.state), s.best ? " · best: " + values(s.best.values) : "");
+      table.replaceChildren(...s.points.map((p) => {
+        const best = s.best && s.best.jobId === p.jobId;
+        return el("tr", { class: best ? "best" : "" }, el("td", {}, best ? "★" : ""), el("td", {}, values(p.values)),
+          el("td", {}, el("a", { href: "#/job/" + p.jobId }, p.jobId)), el("td", {}, badge(p.state)),
+          el("td", {}, fmt(p.bestValAcc)), el("td", {}, p.bestEpoch || "–"), el("td", {}, fmt(p.testAcc)), el("td", {}, fmt(p.seconds, 1)));
+      }));
+      chart.data.datasets[0].data = s.points.map((p, i) => ({ x: i + 1, y: p.bestValAcc })).filter((p) => p.y !== null);
+      chart.update();
+    } catch (e) { head.replaceChildren(el("span", { class: "error" }, e.message)); }
+  });
+}
+
+const values = (vals) => Object.entries(vals || {}).map(([k, v]) => k.replace(/.*\./, "") + "=" + JSON.stringify(v)).join(", ");
+
 const PRESETS = {
   "Fashion-MNIST MLP": { name: "fashion-mlp", data: { name: "fashion-mnist", validationSplit: 0.1 },
     model: { input: [1, 28, 28], layers: [{ type: "flatten" }, { type: "dense", units: 100 }, { type: "relu" }, { type: "dense", units: 10 }] },
@@ -325,6 +354,7 @@ function route() {
   switch (parts[0]) {
     case "job": return jobView(parts[1]);
     case "compare": return compareView(new URLSearchParams(query || ""));
+    case "sweep": return sweepView(parts[1]);
     case "devices": return devicesView();
     case "submit": return submitView();
     default: return jobsView();

@@ -134,6 +134,16 @@ class DashboardBrowserTest {
         assertTrue(summary.contains("mlp-128") && summary.contains("mlp-32"), summary);
         screenshot("compare");
 
+        KilnServer.Answer sweep = kiln.post("/api/v1/sweeps", KilnServer.ADMIN, "{\"name\":\"width\",\"base\":"
+                + spec("w", 16, 1) + ",\"grid\":{\"model.layers[1].units\":[8,64]}}");
+        assertEquals(201, sweep.status(), sweep.body());
+        browser.get(kiln.uri("/#/sweep/" + sweep.json().get("id").asText()).toString());
+        // The sweep's own state (beside its name) turns SUCCEEDED once both points have; one row is the best.
+        waiting().until(d -> d.findElements(By.cssSelector("#view > p.muted .state.SUCCEEDED")).size() == 1
+                && d.findElements(By.cssSelector("#sweep tr.best")).size() == 1);
+        assertEquals(2, browser.findElements(By.cssSelector("#sweep tbody tr")).size());
+        screenshot("sweep");
+
         browser.get(kiln.uri("/#/devices").toString());
         waiting().until(d -> d.findElement(By.id("view")).getText().contains("cpu"));
         screenshot("devices");
