@@ -52,6 +52,12 @@ public class DeviceInventory {
         return gpus.size();
     }
 
+    /** The GPU with the most memory among those a job asking for {@code requested} may run on, if any. */
+    public java.util.Optional<CudaDevices.Gpu> largestGpuFor(String requested) {
+        return gpus.stream().filter(g -> fits(requested, new Slot("cuda:" + g.index(), null)))
+                .max(java.util.Comparator.comparingLong(CudaDevices.Gpu::totalBytes));
+    }
+
     public void occupy(String slot, long jobId) {
         occupants.put(slot, jobId);
     }

@@ -30,15 +30,17 @@ public class JobService {
     private final KilnConfig config;
     private final DeviceInventory devices;
     private final JobEvents events;
+    private final MemoryCheck memory;
 
     public JobService(JobRepository jobs, JobEventRepository history, JobQueries queries, KilnConfig config,
-                      DeviceInventory devices, JobEvents events) {
+                      DeviceInventory devices, JobEvents events, MemoryCheck memory) {
         this.jobs = jobs;
         this.history = history;
         this.queries = queries;
         this.config = config;
         this.devices = devices;
         this.events = events;
+        this.memory = memory;
     }
 
     /**
@@ -82,6 +84,7 @@ public class JobService {
                         + (devices.gpuCount() - 1));
             }
         }
+        memory.check(spec);
         if (spec.init() != null && spec.init().checkpoint() != null) {
             throw new SpecException("init.checkpoint", "a file path is for the engine's command line; through the "
                     + "service, fine-tune from a job with \"fromJob\"");
