@@ -16,8 +16,12 @@ public final class DatabaseSettings {
         return forUrl(System.getenv("KILN_DB_URL"), home());
     }
 
+    /** KILN_HOME as KilnConfig sees it: -Dkiln.home, else the environment, else ~/.kiln. */
     static Path home() {
-        String h = System.getenv("KILN_HOME");
+        String h = System.getProperty("kiln.home");
+        if (h == null || h.isBlank()) {
+            h = System.getenv("KILN_HOME");
+        }
         return h != null && !h.isBlank() ? Path.of(h) : Path.of(System.getProperty("user.home"), ".kiln");
     }
 
