@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
 /** {@code evaluate --checkpoint FILE [--data-root DIR] [--device D]}: test loss and accuracy of saved weights. */
 @Command(name = "evaluate", mixinStandardHelpOptions = true,
         description = "Loads a checkpoint's weights and evaluates them on its dataset's test set.")
-final class EvaluateCommand extends CheckpointCommand {
+final class EvaluateCommand extends CheckpointCommandBase {
     @Option(names = "--data-root", paramLabel = "DIR")
     Path dataRoot;
 

@@ -5,7 +5,7 @@ import io.kiln.engine.backend.Backend;
 import io.kiln.engine.checkpoint.Checkpoint;
 import io.kiln.engine.data.Dataset;
 import io.kiln.engine.data.ImageSamples;
-import io.kiln.engine.report.TestReport;
+import io.kiln.engine.report.ClassificationReport;
 import io.kiln.engine.train.Inference;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,7 +19,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "predict", mixinStandardHelpOptions = true,
         description = "Classifies PNG or JPEG images with a checkpoint's weights (resized and converted to the model's "
                 + "input); prints one JSON object per image with the predicted class and the class scores.")
-final class PredictCommand extends CheckpointCommand {
+final class PredictCommand extends CheckpointCommandBase {
     @Parameters(arity = "1..*", paramLabel = "IMAGE")
     List<Path> images;
 
@@ -33,7 +33,7 @@ final class PredictCommand extends CheckpointCommand {
         }
         try (Inference inference = new Inference(backend, ckpt)) {
             Dataset set = ImageSamples.of(bytes, names, inference.sampleShape(), inference.classNames());
-            TestReport scored = new TestReport(set, inference.scores(set), inference.loss());
+            ClassificationReport scored = new ClassificationReport(set, inference.scores(set), inference.loss());
             for (ObjectNode n : scored.predictions(names)) {
                 events.emit(n);
             }

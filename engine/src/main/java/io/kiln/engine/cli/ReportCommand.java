@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kiln.engine.backend.Backend;
 import io.kiln.engine.checkpoint.Checkpoint;
 import io.kiln.engine.data.Dataset;
-import io.kiln.engine.report.TestReport;
+import io.kiln.engine.report.ClassificationReport;
 import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecParser;
 import io.kiln.engine.train.Inference;
@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 @Command(name = "report", mixinStandardHelpOptions = true,
         description = "Writes a self-contained HTML report of a checkpoint on its test set: test images with predicted "
                 + "and true class and class scores, the confusion matrix and per-class accuracy.")
-final class ReportCommand extends CheckpointCommand {
+final class ReportCommand extends CheckpointCommandBase {
     @Option(names = "--data-root", paramLabel = "DIR")
     Path dataRoot;
 
@@ -35,9 +35,9 @@ final class ReportCommand extends CheckpointCommand {
     int run(JsonLines events, Checkpoint ckpt, Backend backend) throws IOException {
         JobSpec spec = SpecParser.parse(ckpt.spec());
         Dataset test = Trainer.loadData(spec, dataRoot(dataRoot)).test();
-        TestReport report;
+        ClassificationReport report;
         try (Inference inference = new Inference(backend, ckpt)) {
-            report = new TestReport(test, inference.scores(test), inference.loss());
+            report = new ClassificationReport(test, inference.scores(test), inference.loss());
         }
         Files.writeString(out, report.html(spec.name() + ": test report", List.of(
                 new String[] {"job", spec.name()},

@@ -8,7 +8,7 @@ import io.kiln.engine.checkpoint.Checkpoint;
 import io.kiln.engine.data.DataException;
 import io.kiln.engine.data.Dataset;
 import io.kiln.engine.data.ImageSamples;
-import io.kiln.engine.report.TestReport;
+import io.kiln.engine.report.ClassificationReport;
 import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecParser;
 import io.kiln.engine.train.Inference;
@@ -57,9 +57,9 @@ public class ResultsService {
         } catch (DataException e) {
             throw new HttpStatusException(HttpStatus.CONFLICT, "cannot load the job's test data: " + e.getMessage());
         }
-        TestReport report;
+        ClassificationReport report;
         try (CpuBackend backend = new CpuBackend(); Inference inference = new Inference(backend, ckpt)) {
-            report = new TestReport(test, inference.scores(test), inference.loss());
+            report = new ClassificationReport(test, inference.scores(test), inference.loss());
         }
         String html = report.html("Job " + job.id() + ": " + job.name(), List.of(
                 new String[] {"job", job.id() + " (" + job.name() + ")"},
@@ -91,7 +91,7 @@ public class ResultsService {
         ArrayNode list = out.putArray("predictions");
         try (CpuBackend backend = new CpuBackend(); Inference inference = new Inference(backend, ckpt)) {
             Dataset set = ImageSamples.of(bytes, names, inference.sampleShape(), inference.classNames());
-            new TestReport(set, inference.scores(set), inference.loss()).predictions(names).forEach(list::add);
+            new ClassificationReport(set, inference.scores(set), inference.loss()).predictions(names).forEach(list::add);
         } catch (DataException e) {
             throw new HttpStatusException(HttpStatus.BAD_REQUEST, "images: " + e.getMessage());
         }

@@ -19,7 +19,7 @@ import javax.imageio.ImageIO;
  * matrix and per-class accuracy, rendered as one self-contained HTML page (images inlined as PNG data URIs,
  * no external files), which is what a course hands in.
  */
-public final class TestReport {
+public final class ClassificationReport {
     private final Dataset test;
     private final List<String> classes;
     private final int k;
@@ -32,7 +32,7 @@ public final class TestReport {
      * @param scores {@code test.size() * outputs} model outputs (see Trainer.predict); a single output is the
      *               probability of class 1 (logistic) or a regression value (mse)
      */
-    public TestReport(Dataset test, float[] scores, LossKind loss) {
+    public ClassificationReport(Dataset test, float[] scores, LossKind loss) {
         this.test = test;
         this.classes = test.classNames();
         int outputs = scores.length / Math.max(1, test.size());

@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
  * A command that works from a checkpoint's weights on a backend (evaluate, report, predict): the shared
  * options, and the one answer to bad input (an error event and exit 2).
  */
-abstract class CheckpointCommand implements Callable<Integer> {
+abstract class CheckpointCommandBase implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, paramLabel = "FILE", description = "a checkpoint written by train")
     Path checkpointFile;
 

@@ -11,7 +11,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
-class TestReportTest {
+class ClassificationReportTest {
     /** Four 1x2x2 images labelled 0, 1, 2, 2. */
     static Dataset four() {
         return Dataset.of(new byte[16], new int[] {0, 1, 2, 2}, new int[] {1, 2, 2}, List.of("cat", "dog", "<bird>"));
@@ -24,7 +24,7 @@ class TestReportTest {
             0.6f, 0.3f, 0.1f,   // true 1, predicted 0
             0.1f, 0.2f, 0.7f,   // true 2, predicted 2
             0.2f, 0.5f, 0.3f};  // true 2, predicted 1
-        TestReport r = new TestReport(four(), scores, LossKind.SOFTMAX_CROSS_ENTROPY);
+        ClassificationReport r = new ClassificationReport(four(), scores, LossKind.SOFTMAX_CROSS_ENTROPY);
         assertArrayEquals(new int[] {1, 0, 0}, r.confusion()[0]);
         assertArrayEquals(new int[] {1, 0, 0}, r.confusion()[1]);
         assertArrayEquals(new int[] {0, 1, 1}, r.confusion()[2]);
@@ -37,7 +37,7 @@ class TestReportTest {
     @Test
     void htmlIsSelfContainedAndEscaped() {
         float[] scores = {0.8f, 0.1f, 0.1f, 0.6f, 0.3f, 0.1f, 0.1f, 0.2f, 0.7f, 0.2f, 0.5f, 0.3f};
-        String html = new TestReport(four(), scores, LossKind.SOFTMAX_CROSS_ENTROPY)
+        String html = new ClassificationReport(four(), scores, LossKind.SOFTMAX_CROSS_ENTROPY)
                 .html("run <1>", List.<String[]>of(new String[] {"job", "a&b"}), 3);
         assertTrue(html.contains("run &lt;1&gt;") && html.contains("a&amp;b") && html.contains("&lt;bird&gt;"));
         assertTrue(!html.contains("<bird>"), "class names are escaped");
@@ -49,7 +49,7 @@ class TestReportTest {
     @Test
     void logisticScoresBecomeTwoClasses() {
         Dataset d = Dataset.of(new byte[8], new int[] {0, 1}, new int[] {1, 2, 2}, List.of("no", "yes"));
-        TestReport r = new TestReport(d, new float[] {0.2f, 0.9f}, LossKind.LOGISTIC);
+        ClassificationReport r = new ClassificationReport(d, new float[] {0.2f, 0.9f}, LossKind.LOGISTIC);
         assertEquals(1.0, r.accuracy());
         assertEquals(0.8, r.predictions(List.of("a", "b")).get(0).get("scores").get("no").asDouble(), 1e-6);
     }
