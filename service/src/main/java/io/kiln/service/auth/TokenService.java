@@ -5,8 +5,9 @@ import io.kiln.service.store.TokenRepository;
 import io.kiln.service.store.TokenRow;
 import io.kiln.service.store.UserRepository;
 import io.kiln.service.store.UserRow;
-import io.micronaut.http.HttpStatus;
-import io.micronaut.http.exceptions.HttpStatusException;
+import io.kiln.service.errors.BadInput;
+import io.kiln.service.errors.Conflict;
+import io.kiln.service.errors.NotFound;
 import io.micronaut.transaction.annotation.Transactional;
 import jakarta.inject.Singleton;
 import java.nio.charset.StandardCharsets;
@@ -46,7 +47,7 @@ public class TokenService {
         if (token == null || token.isBlank()) {
             return Optional.empty();
         }
-        String admin = config.getAdminToken();
+        String admin = config.adminToken();
         if (admin != null && MessageDigest.isEqual(admin.getBytes(StandardCharsets.UTF_8), token.getBytes(StandardCharsets.UTF_8))) {
             return Optional.of(new UserRow(0L, ADMIN, ADMIN, Instant.EPOCH));
         }
@@ -73,14 +74,13 @@ public class TokenService {
     @Transactional
     public UserRow createUser(String name, String role) {
         if (name == null || !NAME.matcher(name).matches()) {
-            throw new HttpStatusException(HttpStatus.BAD_REQUEST, "name: must be 1 to 64 lower-case letters, digits, "
-                    + "'.', '_' or '-', starting with a letter");
+            throw new BadInput("name", "must be 1 to 64 lower-case letters, digits, '.', '_' or '-', starting with a letter");
         }
         if (!ROLES.contains(role)) {
-            throw new HttpStatusException(HttpStatus.BAD_REQUEST, "role: must be one of " + ROLES);
+            throw new BadInput("role", "must be one of " + ROLES);
         }
         if (name.equals(ADMIN) || users.findByName(name).isPresent()) {
-            throw new HttpStatusException(HttpStatus.CONFLICT, "name: user " + name + " already exists");
+            throw new Conflict("name", "user " + name + " already exists");
         }
         return users.save(new UserRow(null, name, role, Instant.now()));
     }
@@ -89,7 +89,7 @@ public class TokenService {
     @Transactional
     public String createToken(String userName, String label) {
         UserRow u = users.findByName(userName).orElseThrow(() ->
-                new HttpStatusException(HttpStatus.NOT_FOUND, "no user " + userName));
+                new NotFound("no user " + userName));
         byte[] b = new byte[32];
         random.nextBytes(b);
         String token = "kiln_" + HexFormat.of().formatHex(b);

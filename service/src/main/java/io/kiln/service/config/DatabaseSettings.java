@@ -6,34 +6,22 @@ import java.util.Map;
 
 /**
  * The datasource from the environment: PostgreSQL when KILN_DB_URL names one (several Kiln servers may share
- * it), else an embedded H2 file in KILN_HOME.
+ * it), else the embedded H2 file in KILN_HOME ({@link KilnPaths#h2Url}). Chosen before the application context
+ * starts, since the datasource is configured by it.
  */
 public final class DatabaseSettings {
     private DatabaseSettings() {
     }
 
     public static Map<String, Object> fromEnvironment() {
-        return forUrl(System.getenv("KILN_DB_URL"), home());
+        return forUrl(System.getenv("KILN_DB_URL"), KilnPaths.homeFromEnvironment());
     }
 
-    /** KILN_HOME as KilnConfig sees it: -Dkiln.home, else the environment, else ~/.kiln. */
-    static Path home() {
-        String h = System.getProperty("kiln.home");
-        if (h == null || h.isBlank()) {
-            h = System.getenv("KILN_HOME");
-        }
-        return h != null && !h.isBlank() ? Path.of(h) : Path.of(System.getProperty("user.home"), ".kiln");
-    }
-
-    /**
-     * Datasource properties for a JDBC URL (null: the H2 file under {@code home}). The repositories' SQL is
-     * ANSI with quoted lower-case names, which PostgreSQL folds to and H2 does with DATABASE_TO_LOWER.
-     */
+    /** Datasource properties for a JDBC URL (null or blank: the H2 file under {@code home}). */
     public static Map<String, Object> forUrl(String url, Path home) {
         Map<String, Object> p = new HashMap<>();
         if (url == null || url.isBlank()) {
-            url = "jdbc:h2:file:" + home.toAbsolutePath().resolve("db").resolve("kiln")
-                    + ";DB_CLOSE_ON_EXIT=FALSE;LOCK_TIMEOUT=10000;DATABASE_TO_LOWER=TRUE";
+            url = KilnPaths.h2Url(home);
         }
         p.put("datasources.default.url", url);
         if (url.startsWith("jdbc:postgresql:")) {

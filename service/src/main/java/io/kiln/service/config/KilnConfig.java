@@ -2,167 +2,120 @@ package io.kiln.service.config;
 
 import io.micronaut.context.annotation.ConfigurationProperties;
 import io.micronaut.core.annotation.Nullable;
-import java.nio.file.Path;
+import io.micronaut.core.bind.annotation.Bindable;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.Pattern;
 import java.time.Duration;
 
 /**
- * Kiln's settings ({@code kiln.*} in application.yml, each also set by environment: KILN_HOME, KILN_DATA_ROOT,
- * KILN_ADMIN_TOKEN, ... as CONTRACT.md lists).
+ * Kiln's settings, {@code kiln.*} in application.yml, each also set by environment (KILN_HOME, KILN_DATA_ROOT,
+ * KILN_ADMIN_TOKEN, KILN_MAX_ATTEMPTS, ...) or {@code -Dkiln.x=...}. Read once at start-up and checked there: a
+ * value out of its bounds stops the service with a message naming the setting. application.yml and README's
+ * "Configuration" describe each; paths are resolved by {@link KilnPaths}.
+ *
+ * @param home state (database, job folders); ~/.kiln when blank
+ * @param dataRoot datasets; $KILN_HOME/data when blank
+ * @param adminToken a token accepted as the built-in admin from start-up; none when blank
+ * @param serverId this server's name in a shared queue; host name and HTTP port when blank
+ * @param executor where jobs run: {@code local} (worker processes on this server's slots)
+ * @param cpuSlot whether jobs also run on this server's CPU
+ * @param workerHeap -Xmx of each worker process
+ * @param maxQueuedPerUser queued jobs one user may have; a submission beyond is refused with 429
+ * @param maxRunningPerUser running jobs one user may have across all servers; the next waits in the queue
+ * @param cancelGrace how long a worker asked to stop (SIGTERM) may take before it is killed
+ * @param heartbeatInterval how often this server marks the jobs it runs as alive, and looks for stale ones
+ * @param staleAfter a running job whose server has not heartbeaten for this long goes back to the queue
+ * @param maxAttempts runs of one job (the first and resumes after a lost worker or server) before it fails
+ * @param maxJobDuration a time limit for one run of a job; none when unset
+ * @param uploadLimitBytes an uploaded dataset archive may unpack to {@link #UPLOAD_EXPANSION} times this
  */
 @ConfigurationProperties("kiln")
-public class KilnConfig {
-    @Nullable
-    private Path home;
-    @Nullable
-    private Path dataRoot;
-    @Nullable
-    private String adminToken;
-    @Nullable
-    private String serverId;
-    @Nullable
-    private Boolean cpuSlot;
-    private String workerHeap = "2g";
-    private int maxQueuedPerUser = 100;
-    private int maxRunningPerUser = 4;
-    private Duration cancelGrace = Duration.ofSeconds(10);
-    private Duration heartbeatInterval = Duration.ofSeconds(5);
-    private Duration staleAfter = Duration.ofSeconds(60);
-    private int maxAttempts = 3;
-    @Nullable
-    private Duration maxJobDuration;
-    private long uploadLimitBytes = 2L << 30;
+public record KilnConfig(
+        @Nullable String home,
+        @Nullable String dataRoot,
+        @Nullable String adminToken,
+        @Nullable String serverId,
+        @Bindable(defaultValue = "local")
+        @Pattern(regexp = "local", message = "kiln.executor: must be local (the only executor so far), got {validatedValue}")
+        String executor,
+        @Bindable(defaultValue = "auto") CpuSlot cpuSlot,
+        @Bindable(defaultValue = "2g")
+        @Pattern(regexp = "[1-9][0-9]*[kKmMgGtT]?", message = "kiln.worker-heap: must be a Java heap size such as 512m or "
+                + "2g, got {validatedValue}")
+        String workerHeap,
+        @Bindable(defaultValue = "100")
+        @Min(value = 1, message = "kiln.max-queued-per-user: must be at least 1")
+        @Max(value = 1_000_000, message = "kiln.max-queued-per-user: must be at most 1000000")
+        int maxQueuedPerUser,
+        @Bindable(defaultValue = "4")
+        @Min(value = 1, message = "kiln.max-running-per-user: must be at least 1")
+        @Max(value = 10_000, message = "kiln.max-running-per-user: must be at most 10000")
+        int maxRunningPerUser,
+        @Bindable(defaultValue = "10s")
+        @DurationRange(min = "0s", max = "10m", message = "kiln.cancel-grace: must be between 0s and 10m")
+        Duration cancelGrace,
+        @Bindable(defaultValue = "5s")
+        @DurationRange(min = "100ms", max = "10m", message = "kiln.heartbeat-interval: must be between 100ms and 10m")
+        Duration heartbeatInterval,
+        @Bindable(defaultValue = "60s")
+        @DurationRange(min = "1s", max = "1d", message = "kiln.stale-after: must be between 1s and 1d")
+        Duration staleAfter,
+        @Bindable(defaultValue = "3")
+        @Min(value = 1, message = "kiln.max-attempts: must be at least 1")
+        @Max(value = 100, message = "kiln.max-attempts: must be at most 100")
+        int maxAttempts,
+        @Nullable
+        @DurationRange(min = "1s", max = "365d", message = "kiln.max-job-duration: must be between 1s and 365d")
+        Duration maxJobDuration,
+        @Bindable(defaultValue = "2147483648")
+        @Min(value = 1L << 20, message = "kiln.upload-limit-bytes: must be at least 1048576 (1 MiB)")
+        @Max(value = 1L << 40, message = "kiln.upload-limit-bytes: must be at most 1099511627776 (1 TiB)")
+        long uploadLimitBytes) {
 
     /**
-     * State (database, job folders); ~/.kiln unless set. Always absolute: workers run in their job's folder and
-     * are given paths under it.
+     * How many times its own size an uploaded archive may unpack to. Real datasets expand between 1x (folders of
+     * PNG or JPEG files, or IDX files kept gzipped, which the engine reads as they are) and about 5x (raw MNIST IDX
+     * files zipped: 4.7x; Fashion-MNIST's 1.8x; CIFAR-10's binary batches 1.1x), while a zip bomb expands a
+     * thousandfold: 4x admits every real dataset up to about the upload limit and stops a bomb after a bounded
+     * amount of disk.
      */
-    public Path getHome() {
-        Path h = home != null && !home.toString().isBlank() ? home : Path.of(System.getProperty("user.home"), ".kiln");
-        return h.toAbsolutePath().normalize();
+    public static final int UPLOAD_EXPANSION = 4;
+
+    /**
+     * A server's heartbeat must come well within the time after which others take its jobs over, or a tick late by
+     * a garbage collection or a busy CPU would hand a running job to a second server.
+     */
+    static final int STALE_HEARTBEATS = 2;
+
+    public KilnConfig {
+        if (heartbeatInterval != null && staleAfter != null
+                && staleAfter.compareTo(heartbeatInterval.multipliedBy(STALE_HEARTBEATS)) < 0) {
+            throw new IllegalArgumentException("kiln.stale-after (" + staleAfter + ") must be at least "
+                    + STALE_HEARTBEATS + " times kiln.heartbeat-interval (" + heartbeatInterval + ")");
+        }
     }
 
-    public void setHome(@Nullable Path home) {
-        this.home = home;
-    }
-
-    /** Datasets; $KILN_HOME/data unless set. Always absolute. */
-    public Path getDataRoot() {
-        Path d = dataRoot != null && !dataRoot.toString().isBlank() ? dataRoot : getHome().resolve("data");
-        return d.toAbsolutePath().normalize();
-    }
-
-    public void setDataRoot(@Nullable Path dataRoot) {
-        this.dataRoot = dataRoot;
-    }
-
+    /** The admin token, null when unset or blank. */
+    @Override
     @Nullable
-    public String getAdminToken() {
-        return adminToken == null || adminToken.isBlank() ? null : adminToken;
+    public String adminToken() {
+        return blank(adminToken) ? null : adminToken;
     }
 
-    public void setAdminToken(@Nullable String adminToken) {
-        this.adminToken = adminToken;
-    }
-
-    /** This server's name in the shared queue; host name and port unless set. */
+    /** The configured server id, null when unset or blank (the scheduler then names the server by host and port). */
+    @Override
     @Nullable
-    public String getServerId() {
-        return serverId;
+    public String serverId() {
+        return blank(serverId) ? null : serverId;
     }
 
-    public void setServerId(@Nullable String serverId) {
-        this.serverId = serverId;
+    /** The most bytes an uploaded archive may unpack to. */
+    public long uploadExpansionLimit() {
+        return uploadLimitBytes * UPLOAD_EXPANSION;
     }
 
-    /** Whether jobs may run on the CPU; by default only when the machine has no GPU. */
-    @Nullable
-    public Boolean getCpuSlot() {
-        return cpuSlot;
-    }
-
-    public void setCpuSlot(@Nullable Boolean cpuSlot) {
-        this.cpuSlot = cpuSlot;
-    }
-
-    /** -Xmx of each worker process. */
-    public String getWorkerHeap() {
-        return workerHeap;
-    }
-
-    public void setWorkerHeap(String workerHeap) {
-        this.workerHeap = workerHeap;
-    }
-
-    public int getMaxQueuedPerUser() {
-        return maxQueuedPerUser;
-    }
-
-    public void setMaxQueuedPerUser(int maxQueuedPerUser) {
-        this.maxQueuedPerUser = maxQueuedPerUser;
-    }
-
-    public int getMaxRunningPerUser() {
-        return maxRunningPerUser;
-    }
-
-    public void setMaxRunningPerUser(int maxRunningPerUser) {
-        this.maxRunningPerUser = maxRunningPerUser;
-    }
-
-    /** How long a cancelled worker may take to stop before it is killed. */
-    public Duration getCancelGrace() {
-        return cancelGrace;
-    }
-
-    public void setCancelGrace(Duration cancelGrace) {
-        this.cancelGrace = cancelGrace;
-    }
-
-    public Duration getHeartbeatInterval() {
-        return heartbeatInterval;
-    }
-
-    public void setHeartbeatInterval(Duration heartbeatInterval) {
-        this.heartbeatInterval = heartbeatInterval;
-    }
-
-    /** A running job whose server has not heartbeaten for this long goes back to the queue. */
-    public Duration getStaleAfter() {
-        return staleAfter;
-    }
-
-    public void setStaleAfter(Duration staleAfter) {
-        this.staleAfter = staleAfter;
-    }
-
-    /** Runs of one job (first run and resumes after a lost worker or server) before it fails for good. */
-    public int getMaxAttempts() {
-        return maxAttempts;
-    }
-
-    public void setMaxAttempts(int maxAttempts) {
-        this.maxAttempts = maxAttempts;
-    }
-
-    /** Optional time limit for a job's run; none by default. */
-    @Nullable
-    public Duration getMaxJobDuration() {
-        return maxJobDuration;
-    }
-
-    public void setMaxJobDuration(@Nullable Duration maxJobDuration) {
-        this.maxJobDuration = maxJobDuration;
-    }
-
-    public long getUploadLimitBytes() {
-        return uploadLimitBytes;
-    }
-
-    public void setUploadLimitBytes(long uploadLimitBytes) {
-        this.uploadLimitBytes = uploadLimitBytes;
-    }
-
-    public Path jobsDir() {
-        return getHome().resolve("jobs");
+    static boolean blank(@Nullable String s) {
+        return s == null || s.isBlank();
     }
 }

@@ -7,8 +7,9 @@ import io.kiln.engine.data.DataException;
 import io.kiln.engine.data.DatasetLoader;
 import io.kiln.engine.data.LoadedData;
 import io.kiln.service.config.KilnConfig;
-import io.micronaut.http.HttpStatus;
-import io.micronaut.http.exceptions.HttpStatusException;
+import io.kiln.service.config.KilnPaths;
+import io.kiln.service.errors.BadInput;
+import io.kiln.service.errors.Conflict;
 import jakarta.inject.Singleton;
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -35,14 +36,16 @@ public class DatasetService {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
     static final int MAX_FILES = 200_000;
     private final KilnConfig config;
+    private final KilnPaths paths;
 
-    public DatasetService(KilnConfig config) {
+    public DatasetService(KilnConfig config, KilnPaths paths) {
         this.config = config;
+        this.paths = paths;
     }
 
     public ArrayNode list() throws IOException {
         ArrayNode out = JSON.createArrayNode();
-        Path root = config.getDataRoot();
+        Path root = paths.dataRoot();
         if (!Files.isDirectory(root)) {
             return out;
         }
@@ -78,14 +81,13 @@ public class DatasetService {
     /** Installs an archive as dataset {@code name}; returns its description. */
     public ObjectNode install(String name, String fileName, InputStream archive) throws IOException {
         if (name == null || !NAME.matcher(name).matches()) {
-            throw new HttpStatusException(HttpStatus.BAD_REQUEST, "name: must be 1 to 100 letters, digits, '.', '_' or "
-                    + "'-', starting with a letter or digit");
+            throw new BadInput("name", "must be 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit");
         }
-        Path root = config.getDataRoot();
+        Path root = paths.dataRoot();
         Files.createDirectories(root);
         Path target = root.resolve(name);
         if (Files.exists(target)) {
-            throw new HttpStatusException(HttpStatus.CONFLICT, "name: dataset " + name + " already exists");
+            throw new Conflict("name", "dataset " + name + " already exists");
         }
         Path tmp = Files.createTempDirectory(root, ".upload-");
         try {
@@ -94,17 +96,16 @@ public class DatasetService {
             if (lower.endsWith(".zip")) {
                 unzip(in, tmp);
             } else if (lower.endsWith(".tar.gz") || lower.endsWith(".tgz")) {
-                Tar.extract(new GZIPInputStream(in), tmp, config.getUploadLimitBytes() * 4, MAX_FILES);
+                Tar.extract(new GZIPInputStream(in), tmp, config.uploadExpansionLimit(), MAX_FILES);
             } else if (lower.endsWith(".tar")) {
-                Tar.extract(in, tmp, config.getUploadLimitBytes() * 4, MAX_FILES);
+                Tar.extract(in, tmp, config.uploadExpansionLimit(), MAX_FILES);
             } else {
-                throw new HttpStatusException(HttpStatus.BAD_REQUEST, "file: " + fileName
-                        + " is not a .zip, .tar or .tar.gz archive");
+                throw new BadInput("file", fileName + " is not a .zip, .tar or .tar.gz archive");
             }
             Path folder = singleTopFolder(tmp);
             String format = DatasetLoader.detect(folder);
             if (format == null) {
-                throw new HttpStatusException(HttpStatus.BAD_REQUEST, "file: no dataset format recognised in " + fileName
+                throw new BadInput("file", "no dataset format recognised in " + fileName
                         + "; expected IDX files (train-images-idx3-ubyte[.gz], ...), CIFAR-10 binary batches "
                         + "(data_batch_1.bin ... test_batch.bin) or image folders (train/<class>/*.png, test/<class>/...)");
             }
@@ -112,7 +113,7 @@ public class DatasetService {
             try {
                 data = DatasetLoader.load(folder);
             } catch (DataException e) {
-                throw new HttpStatusException(HttpStatus.BAD_REQUEST, "file: " + e.getMessage());
+                throw new BadInput("file", e.getMessage());
             }
             Files.move(folder, target, StandardCopyOption.ATOMIC_MOVE);
             ObjectNode n = JSON.createObjectNode();
@@ -128,7 +129,7 @@ public class DatasetService {
     }
 
     private void unzip(InputStream in, Path dir) throws IOException {
-        long budget = config.getUploadLimitBytes() * 4;
+        long budget = config.uploadExpansionLimit();
         int files = 0;
         try (ZipInputStream zip = new ZipInputStream(in)) {
             ZipEntry e;
@@ -140,7 +141,7 @@ public class DatasetService {
                     continue;
                 }
                 if (++files > MAX_FILES) {
-                    throw new HttpStatusException(HttpStatus.BAD_REQUEST, "file: more than " + MAX_FILES + " files");
+                    throw new BadInput("file", "more than " + MAX_FILES + " files");
                 }
                 Files.createDirectories(out.getParent());
                 try (var os = Files.newOutputStream(out)) {
@@ -148,8 +149,7 @@ public class DatasetService {
                     while ((n = zip.read(buf)) > 0) {
                         budget -= n;
                         if (budget < 0) {
-                            throw new HttpStatusException(HttpStatus.BAD_REQUEST, "file: expands to more than "
-                                    + config.getUploadLimitBytes() * 4 + " bytes");
+                            throw new BadInput("file", "expands to more than " + config.uploadExpansionLimit() + " bytes");
                         }
                         os.write(buf, 0, n);
                     }

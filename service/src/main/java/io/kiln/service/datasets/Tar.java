@@ -1,7 +1,6 @@
 package io.kiln.service.datasets;
 
-import io.micronaut.http.HttpStatus;
-import io.micronaut.http.exceptions.HttpStatusException;
+import io.kiln.service.errors.BadInput;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -51,15 +50,15 @@ final class Tar {
                 continue;
             }
             if (type != '0' && type != '\0' && type != '7') {
-                throw new HttpStatusException(HttpStatus.BAD_REQUEST, "file: the archive entry " + name
+                throw new BadInput("file", "the archive entry " + name
                         + " is a link or special file; only regular files and folders are accepted");
             }
             if (++files > maxFiles) {
-                throw new HttpStatusException(HttpStatus.BAD_REQUEST, "file: more than " + maxFiles + " files");
+                throw new BadInput("file", "more than " + maxFiles + " files");
             }
             total += size;
             if (total > maxBytes) {
-                throw new HttpStatusException(HttpStatus.BAD_REQUEST, "file: expands to more than " + maxBytes + " bytes");
+                throw new BadInput("file", "expands to more than " + maxBytes + " bytes");
             }
             Path out = safe(dir, name);
             Files.createDirectories(out.getParent());
@@ -68,7 +67,7 @@ final class Tar {
                 while (left > 0) {
                     int n = in.read(buf, 0, (int) Math.min(buf.length, left));
                     if (n < 0) {
-                        throw new HttpStatusException(HttpStatus.BAD_REQUEST, "file: the archive is truncated in " + name);
+                        throw new BadInput("file", "the archive is truncated in " + name);
                     }
                     os.write(buf, 0, n);
                     left -= n;
@@ -82,7 +81,7 @@ final class Tar {
     static Path safe(Path dir, String name) {
         Path p = dir.resolve(name).normalize();
         if (name.startsWith("/") || name.contains("\\") || !p.startsWith(dir)) {
-            throw new HttpStatusException(HttpStatus.BAD_REQUEST, "file: the archive entry " + name
+            throw new BadInput("file", "the archive entry " + name
                     + " would be written outside the dataset folder");
         }
         return p;

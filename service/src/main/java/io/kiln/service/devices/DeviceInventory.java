@@ -8,13 +8,16 @@ import io.kiln.service.config.KilnConfig;
 import jakarta.inject.Singleton;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The devices this server runs jobs on: one slot per GPU, and a CPU slot when configured (by default only
- * when there is no GPU). GPUs are discovered once at start-up through the engine's CUDA bindings.
+ * The devices this server runs jobs on: one slot per GPU, and a CPU slot as {@code kiln.cpu-slot} says (by default
+ * only when there is no GPU). GPUs are discovered once at start-up through the {@link GpuDiscovery}.
  */
 @Singleton
 public class DeviceInventory {
@@ -25,21 +28,22 @@ public class DeviceInventory {
         }
     }
 
+    private final GpuDiscovery discovery;
     private final List<CudaDevices.Gpu> gpus;
     private final String gpuReason;
     private final List<Slot> slots = new ArrayList<>();
     /** Slot name to the id of the job running there. */
     private final Map<String, Long> occupants = new ConcurrentHashMap<>();
 
-    public DeviceInventory(KilnConfig config) {
-        CudaDevices.Discovery d = CudaDevices.discover(false);
+    public DeviceInventory(KilnConfig config, GpuDiscovery discovery) {
+        this.discovery = discovery;
+        CudaDevices.Discovery d = discovery.discover(false);
         this.gpus = d.gpus();
         this.gpuReason = d.reason();
         for (CudaDevices.Gpu g : gpus) {
             slots.add(new Slot("cuda:" + g.index(), Integer.toString(g.index())));
         }
-        boolean cpu = config.getCpuSlot() != null ? config.getCpuSlot() : gpus.isEmpty();
-        if (cpu) {
+        if (config.cpuSlot().enabled(gpus.size())) {
             slots.add(new Slot("cpu", null));
         }
     }
@@ -53,9 +57,9 @@ public class DeviceInventory {
     }
 
     /** The GPU with the most memory among those a job asking for {@code requested} may run on, if any. */
-    public java.util.Optional<CudaDevices.Gpu> largestGpuFor(String requested) {
+    public Optional<CudaDevices.Gpu> largestGpuFor(String requested) {
         return gpus.stream().filter(g -> fits(requested, new Slot("cuda:" + g.index(), null)))
-                .max(java.util.Comparator.comparingLong(CudaDevices.Gpu::totalBytes));
+                .max(Comparator.comparingLong(CudaDevices.Gpu::totalBytes));
     }
 
     public void occupy(String slot, long jobId) {
@@ -70,20 +74,27 @@ public class DeviceInventory {
         return !occupants.containsKey(slot);
     }
 
-    /** Whether a job asking for {@code requested} (auto, cpu, cuda, cuda:N) may run in the slot. */
+    /**
+     * The device requests (a spec's auto, cpu, cuda, cuda:N) a job in the slot satisfies: a GPU slot takes
+     * {@code auto}, {@code cuda} and its own name; the CPU slot takes {@code cpu}, and {@code auto} only on a
+     * server without GPUs (where there are GPUs, a job that leaves the choice to Kiln waits for one).
+     */
+    public Set<String> requestsFor(Slot slot) {
+        if (slot.gpu()) {
+            return Set.of("auto", "cuda", slot.name());
+        }
+        return gpus.isEmpty() ? Set.of("auto", "cpu") : Set.of("cpu");
+    }
+
+    /** Whether a job asking for {@code requested} may run in the slot. */
     public boolean fits(String requested, Slot slot) {
-        return switch (requested) {
-            case "auto" -> slot.gpu() || gpus.isEmpty();
-            case "cpu" -> !slot.gpu();
-            case "cuda" -> slot.gpu();
-            default -> slot.name().equals(requested);
-        };
+        return requestsFor(slot).contains(requested);
     }
 
     /** GET /devices: each GPU (name, memory, compute capability, job) and the CPU. */
     public ArrayNode describe(ObjectMapper json) {
         ArrayNode out = json.createArrayNode();
-        List<CudaDevices.Gpu> fresh = gpus.isEmpty() ? gpus : CudaDevices.discover(true).gpus();
+        List<CudaDevices.Gpu> fresh = gpus.isEmpty() ? gpus : discovery.discover(true).gpus();
         for (CudaDevices.Gpu g : fresh) {
             ObjectNode n = out.addObject();
             n.put("name", "cuda:" + g.index());

@@ -1,17 +1,27 @@
 package io.kiln.service.jobs;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kiln.service.store.JobRow;
+import io.kiln.service.store.JobState;
 import jakarta.inject.Singleton;
+import java.time.Duration;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Sinks;
 
 /**
- * Live events of all jobs (state changes, progress, new metrics) for the SSE endpoint. Events not consumed in
- * time are dropped for that subscriber rather than slowing the worker readers down: the store has everything.
+ * Live events of all jobs (state changes, progress, new metrics) and one job's event stream for the SSE endpoint.
+ * Events not consumed in time are dropped for that subscriber rather than slowing the worker readers down: the
+ * store has everything.
  */
 @Singleton
 public class JobEvents {
-    /** An event of one job: its type ({@code state}, {@code progress}, {@code step}, {@code epoch}) and data. */
+    /** Sent when nothing else is, so that proxies and browsers keep an idle stream open. */
+    static final Duration KEEP_ALIVE = Duration.ofSeconds(15);
+
+    /**
+     * An event of one job: its type ({@code job}, the job as it is when the stream opens; {@code state},
+     * {@code progress}, {@code step}, {@code epoch}, {@code done}; {@code ping}) and data.
+     */
     public record Event(long jobId, String type, ObjectNode data) {
     }
 
@@ -23,5 +33,19 @@ public class JobEvents {
 
     public Flux<Event> of(long jobId) {
         return sink.asFlux().filter(e -> e.jobId() == jobId);
+    }
+
+    /**
+     * A job's stream: the job as it is now, then its events as they happen with keep-alive pings, ending with the
+     * state change that ends the job (at once for a job that has already ended).
+     */
+    public Flux<Event> stream(JobRow job) {
+        Flux<Event> first = Flux.just(new Event(job.id(), "job", JobViews.summary(job)));
+        if (JobState.valueOf(job.state()).finished()) {
+            return first;
+        }
+        Flux<Event> keepAlive = Flux.interval(KEEP_ALIVE).map(t -> new Event(job.id(), "ping", JobViews.JSON.createObjectNode()));
+        return Flux.concat(first, Flux.merge(of(job.id()), keepAlive)
+                .takeUntil(e -> e.type().equals("state") && JobState.valueOf(e.data().path("state").asText()).finished()));
     }
 }

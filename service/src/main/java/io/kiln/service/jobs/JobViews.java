@@ -2,7 +2,9 @@ package io.kiln.service.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kiln.service.store.JobQueries;
 import io.kiln.service.store.JobRow;
 import java.io.IOException;
 import java.time.Instant;
@@ -47,7 +49,19 @@ public final class JobViews {
         return n;
     }
 
-    static JsonNode parse(String json) {
+    /** One page of the job list: the jobs' summaries, the page asked for and the total. */
+    public static ObjectNode page(JobQueries.Page result, int page, int size) {
+        ObjectNode n = JSON.createObjectNode();
+        ArrayNode list = n.putArray("jobs");
+        result.jobs().forEach(j -> list.add(summary(j)));
+        n.put("page", page);
+        n.put("size", size);
+        n.put("total", result.total());
+        return n;
+    }
+
+    /** A stored JSON text (the spec, the latest metrics) as a tree; an empty object for none or a broken one. */
+    public static JsonNode parse(String json) {
         if (json == null) {
             return JSON.createObjectNode();
         }

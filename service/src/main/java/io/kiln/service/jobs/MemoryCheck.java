@@ -5,7 +5,7 @@ import io.kiln.engine.data.DatasetLoader;
 import io.kiln.engine.nn.MemoryEstimate;
 import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecException;
-import io.kiln.service.config.KilnConfig;
+import io.kiln.service.config.KilnPaths;
 import io.kiln.service.devices.DeviceInventory;
 import jakarta.inject.Singleton;
 import java.util.Map;
@@ -19,13 +19,13 @@ import java.util.concurrent.ConcurrentHashMap;
 @Singleton
 public class MemoryCheck {
     private final DeviceInventory devices;
-    private final KilnConfig config;
+    private final KilnPaths paths;
     /** Sample shape and class count per dataset, read once. */
     private final Map<String, Object[]> shapes = new ConcurrentHashMap<>();
 
-    public MemoryCheck(DeviceInventory devices, KilnConfig config) {
+    public MemoryCheck(DeviceInventory devices, KilnPaths paths) {
         this.devices = devices;
-        this.config = config;
+        this.paths = paths;
     }
 
     public void check(JobSpec spec) {
@@ -34,7 +34,7 @@ public class MemoryCheck {
         }
         devices.largestGpuFor(spec.device()).ifPresent(gpu -> {
             Object[] shape = shapes.computeIfAbsent(spec.data().name(), name -> {
-                Dataset train = DatasetLoader.load(config.getDataRoot(), name).train();
+                Dataset train = DatasetLoader.load(paths.dataRoot(), name).train();
                 return new Object[] {train.sampleShape(), train.numClasses()};
             });
             MemoryEstimate e = MemoryEstimate.of(spec, (int[]) shape[0], (Integer) shape[1]);

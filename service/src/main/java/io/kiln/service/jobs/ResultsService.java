@@ -13,10 +13,12 @@ import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecParser;
 import io.kiln.engine.train.Inference;
 import io.kiln.engine.train.Trainer;
-import io.kiln.service.config.KilnConfig;
+import io.kiln.service.config.KilnPaths;
+import io.kiln.service.errors.BadInput;
+import io.kiln.service.errors.Conflict;
+import io.kiln.service.errors.NotFound;
 import io.kiln.service.store.JobRow;
-import io.micronaut.http.HttpStatus;
-import io.micronaut.http.exceptions.HttpStatusException;
+import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.multipart.CompletedFileUpload;
 import jakarta.inject.Singleton;
 import java.io.IOException;
@@ -34,17 +36,20 @@ import java.util.List;
 public class ResultsService {
     private static final ObjectMapper JSON = new ObjectMapper();
     static final int MAX_PREDICT_IMAGES = 64;
-    private final JobService jobs;
-    private final KilnConfig config;
+    /** Test images a report shows unless asked otherwise, and the most it shows (each is inlined as a PNG). */
+    static final int DEFAULT_REPORT_IMAGES = 100;
+    static final int MAX_REPORT_IMAGES = 2000;
+    private final KilnPaths paths;
 
-    public ResultsService(JobService jobs, KilnConfig config) {
-        this.jobs = jobs;
-        this.config = config;
+    public ResultsService(KilnPaths paths) {
+        this.paths = paths;
     }
 
-    public synchronized String report(JobRow job, int images) throws IOException {
+    /** The job's report with {@code images} test images (default 100, at most 2000). */
+    public synchronized String report(JobRow job, @Nullable Integer images) throws IOException {
+        int shown = images == null ? DEFAULT_REPORT_IMAGES : Math.max(0, Math.min(images, MAX_REPORT_IMAGES));
         Path ckptFile = checkpointOf(job);
-        Path cached = jobs.jobDir(job.id()).resolve("report-" + images + ".html");
+        Path cached = paths.jobDir(job.id()).resolve("report-" + shown + ".html");
         if (Files.isRegularFile(cached)
                 && Files.getLastModifiedTime(cached).compareTo(Files.getLastModifiedTime(ckptFile)) >= 0) {
             return Files.readString(cached);
@@ -53,9 +58,9 @@ public class ResultsService {
         JobSpec spec = SpecParser.parse(ckpt.spec());
         Dataset test;
         try {
-            test = Trainer.loadData(spec, config.getDataRoot()).test();
+            test = Trainer.loadData(spec, paths.dataRoot()).test();
         } catch (DataException e) {
-            throw new HttpStatusException(HttpStatus.CONFLICT, "cannot load the job's test data: " + e.getMessage());
+            throw new Conflict("cannot load the job's test data: " + e.getMessage());
         }
         ClassificationReport report;
         try (CpuBackend backend = new CpuBackend(); Inference inference = new Inference(backend, ckpt)) {
@@ -66,18 +71,17 @@ public class ResultsService {
                 new String[] {"user", job.userName()},
                 new String[] {"state", job.state()},
                 new String[] {"dataset", spec.data().name()},
-                new String[] {"epochs trained", Integer.toString(ckpt.epoch())}), images);
+                new String[] {"epochs trained", Integer.toString(ckpt.epoch())}), shown);
         Files.writeString(cached, html);
         return html;
     }
 
     public ObjectNode predict(JobRow job, List<CompletedFileUpload> files) throws IOException {
         if (files.isEmpty()) {
-            throw new HttpStatusException(HttpStatus.BAD_REQUEST, "images: upload one or more PNG or JPEG files");
+            throw new BadInput("images", "upload one or more PNG or JPEG files");
         }
         if (files.size() > MAX_PREDICT_IMAGES) {
-            throw new HttpStatusException(HttpStatus.BAD_REQUEST, "images: at most " + MAX_PREDICT_IMAGES
-                    + " per request, got " + files.size());
+            throw new BadInput("images", "at most " + MAX_PREDICT_IMAGES + " per request, got " + files.size());
         }
         List<byte[]> bytes = new ArrayList<>();
         List<String> names = new ArrayList<>();
@@ -93,15 +97,15 @@ public class ResultsService {
             Dataset set = ImageSamples.of(bytes, names, inference.sampleShape(), inference.classNames());
             new ClassificationReport(set, inference.scores(set), inference.loss()).predictions(names).forEach(list::add);
         } catch (DataException e) {
-            throw new HttpStatusException(HttpStatus.BAD_REQUEST, "images: " + e.getMessage());
+            throw new BadInput("images", e.getMessage());
         }
         return out;
     }
 
     private Path checkpointOf(JobRow job) {
-        Path file = jobs.checkpoint(job.id());
+        Path file = paths.checkpoint(job.id());
         if (!Files.isRegularFile(file)) {
-            throw new HttpStatusException(HttpStatus.NOT_FOUND, "job " + job.id() + " has no checkpoint yet");
+            throw new NotFound("job " + job.id() + " has no checkpoint yet");
         }
         return file;
     }

@@ -6,14 +6,13 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kiln.engine.spec.SpecException;
 import io.kiln.engine.spec.SweepGrid;
+import io.kiln.service.errors.NotFound;
 import io.kiln.service.store.JobRepository;
 import io.kiln.service.store.JobRow;
 import io.kiln.service.store.JobState;
 import io.kiln.service.store.MetricStore;
 import io.kiln.service.store.SweepRepository;
 import io.kiln.service.store.SweepRow;
-import io.micronaut.http.HttpStatus;
-import io.micronaut.http.exceptions.HttpStatusException;
 import io.micronaut.transaction.annotation.Transactional;
 import jakarta.inject.Singleton;
 import java.io.IOException;
@@ -56,13 +55,13 @@ public class SweepService {
         String name = req.path("name").asText(req.path("base").path("name").asText("sweep"));
         SweepRow sweep = sweeps.save(new SweepRow(null, name, user, body, Instant.now()));
         for (SweepGrid.Point p : points) {
-            jobService.submit(user, p.spec().json().toString(), 0, sweep.id());
+            jobService.submit(user, false, p.spec().json().toString(), 0, sweep.id());
         }
         return sweep;
     }
 
     public ObjectNode view(long id) {
-        SweepRow sweep = sweeps.findById(id).orElseThrow(() -> new HttpStatusException(HttpStatus.NOT_FOUND, "no sweep " + id));
+        SweepRow sweep = sweeps.findById(id).orElseThrow(() -> new NotFound("no sweep " + id));
         JsonNode grid = JobViews.parse(sweep.body()).path("grid");
         List<JobRow> points = jobs.findBySweepIdOrderById(id);
         ObjectNode n = JSON.createObjectNode();

@@ -58,21 +58,25 @@ public class JobQueries {
     }
 
     /**
-     * Device-seconds each user used since {@code sinceEpochSecond} (finished jobs) plus their running jobs, for
-     * fair share: whoever has used least goes first.
+     * What one user used for fair share: device-seconds of their jobs that ran in the window (earlier attempts of
+     * running jobs included), and how many jobs of theirs run now, on any server.
      */
+    public record Usage(double deviceSeconds, int running) {
+        public static final Usage NONE = new Usage(0, 0);
+    }
+
+    /** Each user's {@link Usage} since {@code since}; users with no job in the window are absent. */
     @Transactional(readOnly = true)
-    public java.util.Map<String, Double> usage(java.time.Instant since) {
+    public java.util.Map<String, Usage> usage(java.time.Instant since) {
         return jdbc.execute(conn -> {
-            java.util.Map<String, Double> out = new java.util.HashMap<>();
+            java.util.Map<String, Usage> out = new java.util.HashMap<>();
             try (PreparedStatement ps = conn.prepareStatement("SELECT user_name, SUM(device_seconds), "
                     + "SUM(CASE WHEN state = 'RUNNING' THEN 1 ELSE 0 END) FROM jobs "
                     + "WHERE state = 'RUNNING' OR finished_at >= ? GROUP BY user_name")) {
                 ps.setObject(1, java.time.OffsetDateTime.ofInstant(since, java.time.ZoneOffset.UTC));
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        // A running job counts as an hour of use, so one user's second job waits behind others' first.
-                        out.put(rs.getString(1), rs.getDouble(2) + 3600.0 * rs.getLong(3));
+                        out.put(rs.getString(1), new Usage(rs.getDouble(2), rs.getInt(3)));
                     }
                 }
             }
