@@ -3,6 +3,7 @@ package io.kiln.service;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kiln.service.config.DatabaseSettings;
+import io.kiln.service.devices.FakeGpuDiscovery;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
 import java.io.IOException;
@@ -25,7 +26,8 @@ public final class KilnServer implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper();
     private final EmbeddedServer server;
     private final boolean owned;
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(10)).build();
 
     /** Speaks to a server someone else started (a {@code @MicronautTest}'s). */
     public KilnServer(EmbeddedServer server) {
@@ -33,7 +35,11 @@ public final class KilnServer implements AutoCloseable {
         this.owned = false;
     }
 
-    /** Test properties for a server with this home, data root and database (null: H2 in the home). */
+    /**
+     * Test properties for a server with this home, data root and database (null: H2 in the home). The CPU slot is
+     * on whatever the machine has: the tests run CPU jobs, which on a machine with a GPU would otherwise wait for
+     * a CPU slot that is not there.
+     */
     public static Map<String, Object> properties(Path home, Path dataRoot, String dbUrl) {
         Map<String, Object> p = new HashMap<>(DatabaseSettings.forUrl(dbUrl, home));
         p.put("micronaut.server.port", -1);
@@ -42,7 +48,16 @@ public final class KilnServer implements AutoCloseable {
         p.put("kiln.admin-token", ADMIN);
         p.put("kiln.worker-heap", "256m");
         p.put("kiln.cancel-grace", "3s");
+        p.put("kiln.cpu-slot", "on");
         return p;
+    }
+
+    /**
+     * The property that gives a server fake GPUs in place of the machine's ({@link FakeGpuDiscovery}), each
+     * {@code "NAME:BYTES"}.
+     */
+    public static Map<String, Object> fakeGpus(String... gpus) {
+        return Map.of(FakeGpuDiscovery.PROPERTY, String.join(",", gpus));
     }
 
     /** Starts a server of its own. */

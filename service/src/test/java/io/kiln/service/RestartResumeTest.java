@@ -4,86 +4,114 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.IOException;
-import java.nio.file.Files;
+import io.kiln.engine.checkpoint.Checkpoint;
+import io.kiln.engine.train.Trainer;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
-import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A service restart resumes running jobs from their last checkpoint, without losing or duplicating metric
- * points: after a graceful stop, and after a crash that left the job marked running by this server.
+ * points: after a graceful stop, and after a crash that left the job marked running by this server with points
+ * the store never got. That the job resumed, rather than started over, is proved by {@link ResumeChecks}.
  */
+@Timeout(300)
 class RestartResumeTest {
     static final Duration TIMEOUT = Duration.ofSeconds(120);
     static final Map<String, Object> SERVER = Map.of("kiln.server-id", "restart-test");
 
     @Test
-    void aGracefulRestartResumesTheJobFromItsCheckpoint(@TempDir Path home) throws IOException {
-        TestData.write(home.resolve("data"), "tiny", 1200, 200, 4);
+    void aGracefulRestartResumesTheJobFromItsCheckpoint(@TempDir Path home) throws Exception {
+        Path data = home.resolve("data");
+        TestData.write(data, "tiny", 1200, 200, 4);
         String id;
-        int checkpointEpoch;
-        try (KilnServer first = new KilnServer(home, home.resolve("data"), null, SERVER)) {
+        JsonNode before;
+        try (KilnServer first = new KilnServer(home, data, null, SERVER)) {
             id = first.submit(TestData.spec("resume-me", "tiny", 400));
-            JsonNode running = first.awaitJob(id, j -> j.path("progress").path("epoch").asInt() >= 3, TIMEOUT);
-            checkpointEpoch = running.path("progress").path("epoch").asInt();
+            // At epoch 4's first step, epoch 3's checkpoint is on disk.
+            first.awaitJob(id, j -> j.path("progress").path("epoch").asInt() >= 4, TIMEOUT);
+            before = metrics(first, id);
         }
-        try (KilnServer second = new KilnServer(home, home.resolve("data"), null, SERVER)) {
+        Path jobDir = home.resolve("jobs").resolve(id);
+        int k = Checkpoint.readEpoch(jobDir.resolve(Trainer.CHECKPOINT_FILE));
+        try (KilnServer second = new KilnServer(home, data, null, SERVER)) {
             JsonNode done = second.awaitState(id, "SUCCEEDED", TIMEOUT);
             assertEquals(2, done.path("attempts").asInt(), "one run before the restart, one after");
-            assertEpochsOnceEach(second, id, 400);
-            String log = second.get("/api/v1/jobs/" + id + "/log", KilnServer.ADMIN).body();
-            assertTrue(log.contains("resuming after epoch"), log.length() > 2000 ? log.substring(0, 2000) : log);
-            assertTrue(checkpointEpoch >= 3);
+            int steps = done.path("progress").path("steps").asInt();
+            JsonNode after = metrics(second, id);
+            ResumeChecks.assertEpochsOnceEach(after, 400, steps);
+            ResumeChecks.assertResumedAfter(jobDir, log(second, id), k, steps);
+            ResumeChecks.assertKept(before, after, k);
         }
+        ResumeChecks.assertSameWeightsAsUninterrupted(jobDir, data, home.resolve("reference"));
     }
 
     @Test
-    void aJobLeftRunningByACrashIsResumedAtStartUp(@TempDir Path home) throws IOException, SQLException {
-        TestData.write(home.resolve("data"), "tiny", 600, 200, 4);
+    void aJobLeftRunningByACrashResumesWithThePointsTheStoreMissed(@TempDir Path home) throws Exception {
+        Path data = home.resolve("data");
+        TestData.write(data, "tiny", 600, 200, 4);
         String id;
-        try (KilnServer first = new KilnServer(home, home.resolve("data"), null, SERVER)) {
+        try (KilnServer first = new KilnServer(home, data, null, SERVER)) {
             id = first.submit(TestData.spec("crash", "tiny", 300));
-            first.awaitJob(id, j -> j.path("progress").path("epoch").asInt() >= 2, TIMEOUT);
+            first.awaitJob(id, j -> j.path("progress").path("epoch").asInt() >= 4, TIMEOUT);
         }
-        // What a crash leaves behind: the job still marked running by this server.
-        try (Connection c = DriverManager.getConnection("jdbc:h2:file:" + home.resolve("db").resolve("kiln") + ";DATABASE_TO_LOWER=TRUE", "sa", "")) {
-            c.createStatement().executeUpdate("UPDATE jobs SET state = 'RUNNING', server_id = 'restart-test' WHERE id = " + id);
-        }
-        try (KilnServer second = new KilnServer(home, home.resolve("data"), null, SERVER)) {
-            JsonNode done = second.awaitState(id, "SUCCEEDED", TIMEOUT);
-            assertEquals(2, done.path("attempts").asInt());
-            assertEpochsOnceEach(second, id, 300);
-        }
-    }
-
-    static void assertEpochsOnceEach(KilnServer server, String id, int epochs) {
-        JsonNode m = server.get("/api/v1/jobs/" + id + "/metrics", KilnServer.ADMIN).json();
-        java.util.List<Integer> seen = new java.util.ArrayList<>();
-        m.get("epochs").forEach(e -> seen.add(e.get("epoch").asInt()));
-        java.util.List<Integer> missing = new java.util.ArrayList<>();
-        for (int e = 1; e <= epochs; e++) {
-            if (!seen.contains(e)) {
-                missing.add(e);
+        Path jobDir = home.resolve("jobs").resolve(id);
+        int k = Checkpoint.readEpoch(jobDir.resolve(Trainer.CHECKPOINT_FILE));
+        JsonNode before;
+        // What a crash leaves behind: the job still marked running by this server, and the points of its last two
+        // checkpointed epochs in the events file only (the server died before it stored them).
+        try (Connection c = DriverManager.getConnection("jdbc:h2:file:" + home.resolve("db").resolve("kiln")
+                + ";DATABASE_TO_LOWER=TRUE", "sa", ""); Statement s = c.createStatement()) {
+            assertEquals(1, s.executeUpdate("UPDATE jobs SET state = 'RUNNING', server_id = 'restart-test' WHERE id = " + id));
+            for (String table : List.of("epoch_metrics", "step_metrics")) {
+                assertTrue(s.executeUpdate("DELETE FROM " + table + " WHERE job_id = " + id + " AND epoch >= " + (k - 1)) > 0,
+                        table + " of epochs " + (k - 1) + " and " + k + " were stored");
             }
         }
-        assertEquals(epochs, seen.size(), "one point per epoch, none lost or repeated; missing " + missing + "; log:\n"
-                + server.get("/api/v1/jobs/" + id + "/log", KilnServer.ADMIN).body().lines()
-                        .filter(l -> l.startsWith("kiln") || l.contains("resum")).toList());
-        for (int e = 0; e < epochs; e++) {
-            assertEquals(e + 1, m.get("epochs").get(e).get("epoch").asInt());
+        JsonNode inFile = epochPoints(jobDir, k);
+        try (KilnServer second = new KilnServer(home, data, null, SERVER)) {
+            JsonNode done = second.awaitState(id, "SUCCEEDED", TIMEOUT);
+            assertEquals(2, done.path("attempts").asInt());
+            int steps = done.path("progress").path("steps").asInt();
+            JsonNode after = metrics(second, id);
+            ResumeChecks.assertEpochsOnceEach(after, 300, steps);
+            String log = log(second, id);
+            ResumeChecks.assertResumedAfter(jobDir, log, k, steps);
+            long recoveredSteps = after.get("steps").findValues("epoch").stream()
+                    .filter(e -> e.asInt() == k - 1 || e.asInt() == k).count();
+            assertTrue(log.contains("kiln: recovered 2 epoch and " + recoveredSteps + " step points from "
+                    + Trainer.EVENTS_FILE), log.lines().filter(l -> l.startsWith("kiln")).toList().toString());
+            for (int e = k - 1; e <= k; e++) {
+                JsonNode stored = after.get("epochs").get(e - 1);
+                assertEquals(inFile.get(e - 1).get("train_loss").asDouble(), stored.get("train_loss").asDouble(),
+                        "epoch " + e + " recovered from the events file");
+                assertEquals(inFile.get(e - 1).get("seconds").asDouble(), stored.get("seconds").asDouble());
+            }
         }
-        Set<Long> steps = new HashSet<>();
-        for (JsonNode s : m.get("steps")) {
-            assertTrue(steps.add(s.get("globalStep").asLong()), "step " + s + " stored twice");
-        }
+        ResumeChecks.assertSameWeightsAsUninterrupted(jobDir, data, home.resolve("reference"));
     }
 
+    /** The epoch events of the first run up to epoch k, as the engine wrote them to the events file (index epoch - 1). */
+    private static JsonNode epochPoints(Path jobDir, int k) {
+        var out = ResumeChecks.JSON.createArrayNode();
+        ResumeChecks.events(jobDir).stream().filter(e -> e.path("event").asText().equals("epoch"))
+                .filter(e -> e.path("epoch").asInt() <= k).forEach(out::add);
+        assertEquals(k, out.size(), "epoch events 1.." + k + " in the events file");
+        return out;
+    }
+
+    private static JsonNode metrics(KilnServer server, String id) {
+        return server.get("/api/v1/jobs/" + id + "/metrics", KilnServer.ADMIN).json();
+    }
+
+    private static String log(KilnServer server, String id) {
+        return server.get("/api/v1/jobs/" + id + "/log", KilnServer.ADMIN).body();
+    }
 }

@@ -1,16 +1,51 @@
 package io.kiln.service.jobs;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.kiln.engine.nn.MemoryEstimate;
 import io.kiln.engine.spec.SpecParser;
+import io.kiln.service.KilnServer;
+import io.kiln.service.TestData;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
 
 /**
- * The refusal of a job too large for the GPU (the check itself runs only on servers with GPUs, which CI lacks;
- * here its decision and message are checked with the figures of a real estimate).
+ * The refusal of a job too large for the GPU: its decision and message with the figures of a real estimate, and
+ * the check at submission over real HTTP on a server given a fake 1 GiB GPU (the machine needs none), where CPU
+ * jobs still run beside the GPU.
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(180)
 class MemoryCheckTest {
+    static final long GPU_BYTES = 1L << 30;
+    Path home;
+    KilnServer kiln;
+
+    @BeforeAll
+    void start() throws IOException {
+        home = Files.createTempDirectory("kiln-memory-check");
+        TestData.write(home.resolve("data"), "tiny", 600, 200, 4);
+        Map<String, Object> p = new HashMap<>(KilnServer.fakeGpus("Fake GPU 1GiB:" + GPU_BYTES));
+        p.put("kiln.cpu-slot", "on");
+        kiln = new KilnServer(home, home.resolve("data"), null, p);
+    }
+
+    @AfterAll
+    void stop() {
+        kiln.close();
+    }
+
     @Test
     void refusesWithBothFiguresWhenTheEstimateExceedsTheGpu() {
         MemoryEstimate vgg = MemoryEstimate.of(SpecParser.parse("{\"data\":{\"name\":\"c\"},\"model\":{\"preset\":\"vgg11\"},"
@@ -19,5 +54,34 @@ class MemoryCheckTest {
         assertTrue(message.contains("GTX 1050 Ti") && message.contains("4.0 GiB") && message.contains(MemoryEstimate.gib(vgg.totalBytes()))
                 && message.contains("lower training.batchSize"), message);
         assertTrue(MemoryCheck.refusal(vgg, "NVIDIA H100 80GB HBM3", 80L << 30).isEmpty(), "fits an H100: " + vgg.describe());
+    }
+
+    @Test
+    void aJobThatCannotFitTheGpuIsRefusedAtSubmissionWithBothFigures() {
+        String spec = TestData.spec("too-big", "tiny", 1).replace("\"units\":16", "\"units\":16384")
+                .replace("\"batchSize\":32", "\"batchSize\":4096").replace("\"device\":\"cpu\"", "\"device\":\"cuda\"");
+        MemoryEstimate estimate = MemoryEstimate.of(SpecParser.parse(spec), new int[] {1, 8, 8}, 4);
+        assertTrue(estimate.totalBytes() > GPU_BYTES, "the job is meant not to fit: " + estimate.describe());
+
+        KilnServer.Answer a = kiln.post("/api/v1/jobs", KilnServer.ADMIN, spec);
+        assertEquals(400, a.status(), a.body());
+        assertEquals("training.batchSize", a.json().path("field").asText(), a.body());
+        String message = a.json().path("message").asText();
+        assertTrue(message.contains(estimate.describe()) && message.contains("(Fake GPU 1GiB) has 1.0 GiB"), message);
+        assertEquals(0, kiln.get("/api/v1/jobs", KilnServer.ADMIN).json().path("jobs").findValues("name").stream()
+                .filter(n -> n.asText().equals("too-big")).count(), "nothing was queued");
+    }
+
+    @Test
+    void cpuJobsStillRunWhenTheServerHasGpus() {
+        JsonNode devices = kiln.get("/api/v1/devices", KilnServer.ADMIN).json();
+        assertEquals("cuda:0", devices.get(0).path("name").asText(), devices.toString());
+        assertEquals("Fake GPU 1GiB", devices.get(0).path("model").asText());
+        assertTrue(devices.get(1).path("slot").asBoolean(), "the CPU slot is on: " + devices);
+
+        String id = kiln.submit(TestData.spec("on-the-cpu", "tiny", 2));
+        JsonNode job = kiln.awaitState(id, "SUCCEEDED", Duration.ofSeconds(120));
+        assertEquals("cpu", job.path("device").asText());
+        assertEquals(2, job.path("progress").path("epoch").asInt());
     }
 }

@@ -1,0 +1,132 @@
+package io.kiln.service.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.micronaut.context.ApplicationContext;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The settings as the service binds them: defaults, the values kiln.cpu-slot accepts, bounds that stop the start
+ * naming the setting, and the paths derived from them.
+ */
+@Timeout(60)
+class KilnConfigTest {
+    /**
+     * Binds the settings as the service does at start-up, in a context without an HTTP server and with a database
+     * in memory (the scheduler, which waits for the server, stays idle).
+     */
+    static KilnConfig bind(Map<String, Object> settings) {
+        Map<String, Object> p = new HashMap<>(DatabaseSettings.forUrl("jdbc:h2:mem:kiln-config-" + UUID.randomUUID()
+                + ";DB_CLOSE_DELAY=-1;DATABASE_TO_LOWER=TRUE", Path.of("unused")));
+        p.put("kiln.home", System.getProperty("java.io.tmpdir"));
+        p.putAll(settings);
+        try (ApplicationContext c = ApplicationContext.builder().properties(p).build()) {
+            return c.start().getBean(KilnConfig.class);
+        }
+    }
+
+    @Test
+    void defaultsAreTheDocumentedOnes() {
+        KilnConfig c = bind(Map.of());
+        assertEquals("local", c.executor());
+        assertEquals(CpuSlot.AUTO, c.cpuSlot());
+        assertEquals("2g", c.workerHeap());
+        assertEquals(100, c.maxQueuedPerUser());
+        assertEquals(4, c.maxRunningPerUser());
+        assertEquals(Duration.ofSeconds(10), c.cancelGrace());
+        assertEquals(Duration.ofSeconds(5), c.heartbeatInterval());
+        assertEquals(Duration.ofSeconds(60), c.staleAfter());
+        assertEquals(3, c.maxAttempts());
+        assertNull(c.maxJobDuration());
+        assertEquals(2L << 30, c.uploadLimitBytes());
+        assertEquals(8L << 30, c.uploadExpansionLimit());
+        assertNull(c.adminToken());
+        assertNull(c.serverId());
+    }
+
+    @ParameterizedTest(name = "{0} -> {1}")
+    @CsvSource({"true, ON", "on, ON", "ON, ON", "false, OFF", "off, OFF", "auto, AUTO"})
+    void theCpuSlotTakesAutoOnOffAndTheOldBooleans(String text, CpuSlot expected) {
+        assertEquals(expected, CpuSlot.parse(text));
+    }
+
+    @Test
+    void theCpuSlotIsOnByDefaultOnlyWithoutAGpu() {
+        assertTrue(CpuSlot.AUTO.enabled(0));
+        assertTrue(!CpuSlot.AUTO.enabled(2));
+        assertTrue(CpuSlot.ON.enabled(2));
+        assertTrue(!CpuSlot.OFF.enabled(0));
+    }
+
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '|', textBlock = """
+            kiln.cpu-slot            | maybe  | kiln.cpu-slot
+            kiln.executor            | slurm  | kiln.executor
+            kiln.worker-heap         | lots   | kiln.worker-heap
+            kiln.max-queued-per-user | 0      | kiln.max-queued-per-user
+            kiln.max-running-per-user| 0      | kiln.max-running-per-user
+            kiln.max-attempts        | 0      | kiln.max-attempts
+            kiln.max-attempts        | 101    | kiln.max-attempts
+            kiln.cancel-grace        | 11m    | kiln.cancel-grace
+            kiln.heartbeat-interval  | 10ms   | kiln.heartbeat-interval
+            kiln.stale-after         | 2d     | kiln.stale-after
+            kiln.max-job-duration    | 500ms  | kiln.max-job-duration
+            kiln.upload-limit-bytes  | 1000   | kiln.upload-limit-bytes
+            kiln.stale-after         | 9s     | kiln.stale-after (9s) must be at least 2 times kiln.heartbeat-interval (5s)
+            """)
+    void aValueOutOfBoundsStopsTheStartNamingTheSetting(String key, String value, String named) {
+        Exception e = assertThrows(Exception.class, () -> bind(Map.of(key, value)));
+        String all = messages(e);
+        assertTrue(all.contains(named.replace("(9s)", "(PT9S)").replace("(5s)", "(PT5S)")), all);
+    }
+
+    @Test
+    void valuesInsideTheBoundsAreTaken() {
+        KilnConfig c = bind(Map.of("kiln.max-attempts", "5", "kiln.cancel-grace", "0s", "kiln.heartbeat-interval", "1s",
+                "kiln.stale-after", "30s", "kiln.max-job-duration", "2h", "kiln.worker-heap", "512m",
+                "kiln.server-id", "gpu-3", "kiln.admin-token", " ", "kiln.cpu-slot", "true"));
+        assertEquals(CpuSlot.ON, c.cpuSlot(), "the setting's old boolean form");
+        assertEquals(5, c.maxAttempts());
+        assertEquals(Duration.ZERO, c.cancelGrace());
+        assertEquals(Duration.ofHours(2), c.maxJobDuration());
+        assertEquals("gpu-3", c.serverId());
+        assertNull(c.adminToken(), "a blank token is none");
+    }
+
+    @Test
+    void pathsAreAbsoluteAndUnderTheHome(@TempDir Path tmp) {
+        KilnPaths p = new KilnPaths(bind(Map.of("kiln.home", tmp.resolve("state/../home").toString())));
+        Path home = tmp.resolve("home").toAbsolutePath();
+        assertEquals(home, p.home());
+        assertEquals(home.resolve("data"), p.dataRoot(), "the data root defaults to the home's data folder");
+        assertEquals(home.resolve("jobs").resolve("7").resolve("checkpoint.kiln"), p.checkpoint(7));
+        assertEquals(home.resolve("jobs").resolve("7").resolve("events.jsonl"), p.events(7));
+        assertEquals(home.resolve("jobs").resolve("7").resolve("spec.json"), p.spec(7));
+        assertTrue(KilnPaths.h2Url(home).startsWith("jdbc:h2:file:" + home.resolve("db").resolve("kiln") + ";"));
+
+        KilnPaths relative = new KilnPaths(Path.of("state"), "datasets");
+        assertEquals(Path.of("state").toAbsolutePath(), relative.home(), "relative to the working directory");
+        assertEquals(Path.of("datasets").toAbsolutePath(), relative.dataRoot());
+        assertEquals(Path.of(System.getProperty("user.home"), ".kiln").toAbsolutePath(), KilnPaths.resolveHome(" "));
+    }
+
+    private static String messages(Throwable e) {
+        StringBuilder s = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            s.append(t.getMessage()).append('\n');
+        }
+        return s.toString();
+    }
+}
