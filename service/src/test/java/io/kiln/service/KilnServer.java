@@ -87,7 +87,12 @@ public final class KilnServer implements AutoCloseable {
     }
 
     public Answer send(String method, String path, String token, String body) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(60))
+        return send(http, uri(path), method, token, body);
+    }
+
+    /** One request, bounded in time, as a test sends it: a JSON body, the bearer token when there is one. */
+    static Answer send(HttpClient http, URI uri, String method, String token, String body) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (body != null) {
             b.header("Content-Type", "application/json");
@@ -99,7 +104,7 @@ public final class KilnServer implements AutoCloseable {
             HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
             return new Answer(r.statusCode(), r.body());
         } catch (IOException e) {
-            throw new AssertionError(method + " " + path + " failed: " + e, e);
+            throw new AssertionError(method + " " + uri + " failed: " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
