@@ -17,6 +17,9 @@ import java.util.SplittableRandom;
  */
 public final class Model implements AutoCloseable {
     private final Sequential root;
+    private final List<LayerSpec> specs;
+    /** The preset the layers were expanded from, or null for a spec's own layer list. */
+    private final String preset;
     private final List<Dropout> dropouts = new ArrayList<>();
 
     /**
@@ -32,10 +35,16 @@ public final class Model implements AutoCloseable {
         }
         List<LayerSpec> layers = spec.model().layers() != null ? spec.model().layers()
                 : Presets.expand(spec.model().preset(), spec.model().presetOptions(), sampleShape, classes);
-        return new Model(backend, layers, sampleShape, spec.training().seed());
+        return new Model(backend, layers, spec.model().preset(), sampleShape, spec.training().seed());
     }
 
     public Model(Backend backend, List<LayerSpec> specs, int[] inputShape, long seed) {
+        this(backend, specs, null, inputShape, seed);
+    }
+
+    private Model(Backend backend, List<LayerSpec> specs, String preset, int[] inputShape, long seed) {
+        this.specs = List.copyOf(specs);
+        this.preset = preset;
         SplittableRandom rng = new SplittableRandom(seed);
         root = sequence(backend, specs, inputShape, rng, "layers", "model.layers", seed);
         root.setNeedInputGrad(false);
@@ -103,6 +112,16 @@ public final class Model implements AutoCloseable {
 
     public Sequential root() {
         return root;
+    }
+
+    /** The layer specs the model was built from, one per layer of {@link #root()}. */
+    public List<LayerSpec> specs() {
+        return specs;
+    }
+
+    /** The preset the model was expanded from ({@code resnet18}, ...), or null when the spec listed its layers. */
+    public String preset() {
+        return preset;
     }
 
     public List<Param> params() {

@@ -5,13 +5,19 @@ import io.kiln.engine.backend.Activation;
 import io.kiln.engine.backend.PoolMode;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The built-in models of {@code model.preset}. A preset becomes an ordinary list of layers once the input
  * shape and the number of classes are known, so everything downstream sees one kind of model.
  */
 public final class Presets {
-    public static final List<String> NAMES = List.of("logistic", "softmax", "svm", "mlp", "lenet", "vgg11", "resnet20");
+    public static final List<String> NAMES = List.of("logistic", "softmax", "svm", "mlp", "lenet", "vgg11", "resnet20",
+            "resnet18", "resnet34");
+
+    /** Basic blocks per stage of the ImageNet ResNets (He et al. 2016, table 1), as torchvision builds them. */
+    public static final Map<String, int[]> RESNET_STAGES = Map.of("resnet18", new int[] {2, 2, 2, 2},
+            "resnet34", new int[] {3, 4, 6, 3}, "resnet20", new int[] {3, 3, 3});
 
     private Presets() {
     }
@@ -26,6 +32,8 @@ public final class Presets {
                 r.bool("batchnorm", false);
             }
             case "lenet", "vgg11", "resnet20" -> r.number("dropout", 0.0, 0.0, false, 0.99);
+            // width: channels of the first stage (64 in the paper); smaller widths make small test networks
+            case "resnet18", "resnet34" -> r.integer("width", 64, 1, 256);
             default -> {
                 // logistic, softmax and svm are linear models with no options.
             }
@@ -139,9 +147,62 @@ public final class Presets {
                 addDropout(out, options);
                 out.add(new LayerSpec.Dense(classes, true, LayerSpec.Init.XAVIER));
             }
+            case "resnet18", "resnet34" -> imagenetResNet(out, preset, RESNET_STAGES.get(preset),
+                    options.path("width").asInt(64), inputShape, classes);
             default -> throw new SpecException("model.preset", "unknown preset " + preset);
         }
         return out;
+    }
+
+    /**
+     * The ImageNet layout of torchvision's ResNet-18/34: a 7x7/2 convolution and a 3x3/2 max pool, four stages of
+     * basic blocks (the first block of stages 2 to 4 halves the image, its shortcut a strided 1x1 convolution with
+     * batch norm), global average pooling and the fully connected {@code fc}. The layer order is the one
+     * {@link io.kiln.engine.nn.ModuleNames} relies on to give each layer its PyTorch name.
+     */
+    private static void imagenetResNet(List<LayerSpec> out, String preset, int[] stages, int width, int[] inputShape,
+                                       int classes) {
+        requireImage(preset, inputShape, 32);
+        LayerSpec.Init he = LayerSpec.Init.HE;
+        out.add(new LayerSpec.Conv2d(width, 7, 2, 3, false, he));
+        out.add(new LayerSpec.BatchNorm(0.1, 1e-5));
+        out.add(new LayerSpec.Act(Activation.RELU));
+        out.add(new LayerSpec.Pool2d(PoolMode.MAX, 3, 2, 1));
+        int h = (inputShape[1] + 6 - 7) / 2 + 1;
+        int w = (inputShape[2] + 6 - 7) / 2 + 1;
+        h = (h + 2 - 3) / 2 + 1;
+        w = (w + 2 - 3) / 2 + 1;
+        int channels = width;
+        for (int stage = 0; stage < stages.length; stage++) {
+            int planes = width << stage;
+            for (int block = 0; block < stages[stage]; block++) {
+                int stride = stage > 0 && block == 0 ? 2 : 1;
+                if (stride == 2) {
+                    h = (h - 1) / 2 + 1;
+                    w = (w - 1) / 2 + 1;
+                }
+                List<LayerSpec> body = List.of(
+                        new LayerSpec.Conv2d(planes, 3, stride, 1, false, he),
+                        new LayerSpec.BatchNorm(0.1, 1e-5),
+                        new LayerSpec.Act(Activation.RELU),
+                        new LayerSpec.Conv2d(planes, 3, 1, 1, false, he),
+                        new LayerSpec.BatchNorm(0.1, 1e-5));
+                List<LayerSpec> shortcut = stride == 1 && planes == channels ? List.of() : List.of(
+                        new LayerSpec.Conv2d(planes, 1, stride, 0, false, he),
+                        new LayerSpec.BatchNorm(0.1, 1e-5));
+                out.add(new LayerSpec.Residual(body, shortcut));
+                out.add(new LayerSpec.Act(Activation.RELU));
+                channels = planes;
+            }
+        }
+        if (h != w) {
+            throw new SpecException("model.preset", "preset " + preset + " pools its last " + h + "x" + w
+                    + " feature map globally, which needs square images; the input is "
+                    + java.util.Arrays.toString(inputShape) + " (crop it square, e.g. data.transform.centerCrop)");
+        }
+        out.add(new LayerSpec.Pool2d(PoolMode.AVERAGE, h, h, 0));
+        out.add(new LayerSpec.Flatten());
+        out.add(new LayerSpec.Dense(classes, true, LayerSpec.Init.XAVIER));
     }
 
     private static int ceilDiv(int a, int b) {
