@@ -8,7 +8,7 @@ import io.kiln.engine.backend.CounterRandom;
  * with probability 1/2. The draws for a sample are a pure function of a key (seed, epoch, position), so a run
  * and its resumed twin see the same images.
  */
-public final class Augmentation {
+public final class Augmentation implements TrainingSampler {
     private final int crop;
     private final boolean flip;
     private final int channels;
@@ -33,6 +33,12 @@ public final class Augmentation {
 
     public boolean enabled() {
         return crop > 0 || flip;
+    }
+
+    @Override
+    public void sample(Dataset set, int i, long key, float[] dst, int offset) {
+        set.copySample(i, dst, offset);
+        apply(dst, offset, key);
     }
 
     /** Augments the sample stored at {@code x[offset ...]} in place. */

@@ -21,13 +21,16 @@ public final class Dataset {
         final int[] shape;
         final int sampleSize;
         final List<String> classNames;
+        /** The images as decoded, of any size, for transforms drawn anew each epoch; null when not kept. */
+        final SourceImage[] sources;
 
-        Storage(byte[] pixels, int[] labels, int[] shape, List<String> classNames) {
+        Storage(byte[] pixels, int[] labels, int[] shape, List<String> classNames, SourceImage[] sources) {
             this.pixels = pixels;
             this.labels = labels;
             this.shape = shape;
             this.sampleSize = shape[0] * shape[1] * shape[2];
             this.classNames = classNames;
+            this.sources = sources;
         }
     }
 
@@ -53,6 +56,17 @@ public final class Dataset {
      *                                  label is outside {@code [0, classNames.size())}
      */
     public static Dataset of(byte[] pixels, int[] labels, int[] sampleShape, List<String> classNames) {
+        return of(pixels, labels, sampleShape, classNames, null);
+    }
+
+    /**
+     * As {@link #of(byte[], int[], int[], List)}, also keeping each sample's source image (its original size and
+     * {@code C} channels) for training transforms that crop it afresh every epoch.
+     */
+    static Dataset of(byte[] pixels, int[] labels, int[] sampleShape, List<String> classNames, SourceImage[] sources) {
+        if (sources != null && sources.length != labels.length) {
+            throw new IllegalArgumentException(sources.length + " source images for " + labels.length + " labels");
+        }
         if (sampleShape == null || sampleShape.length != 3) {
             throw new IllegalArgumentException("sample shape must be [channels, height, width], not "
                     + Arrays.toString(sampleShape));
@@ -77,7 +91,7 @@ public final class Dataset {
                         + classNames.size() + ")");
             }
         }
-        return new Dataset(new Storage(pixels, labels, sampleShape.clone(), List.copyOf(classNames)), null,
+        return new Dataset(new Storage(pixels, labels, sampleShape.clone(), List.copyOf(classNames), sources), null,
                 Normalization.scale());
     }
 
@@ -151,6 +165,31 @@ public final class Dataset {
         for (float[] table : tables) {
             for (int end = src + plane; src < end; src++) {
                 dst[d++] = table[pixels[src] & 0xFF];
+            }
+        }
+    }
+
+    /** Whether the source images are kept (see {@link #of(byte[], int[], int[], List, SourceImage[])}). */
+    public boolean hasSources() {
+        return storage.sources != null;
+    }
+
+    /** The source image of sample {@code i}. */
+    SourceImage source(int i) {
+        if (storage.sources == null) {
+            throw new IllegalStateException("this dataset keeps no source images");
+        }
+        return storage.sources[storageIndex(i)];
+    }
+
+    /** Writes {@link #sampleSize()} pixel bytes of this dataset's shape as normalised features to {@code dst[offset...]}. */
+    void toFeatures(byte[] raw, float[] dst, int offset) {
+        int plane = storage.shape[1] * storage.shape[2];
+        int d = offset;
+        int src = 0;
+        for (float[] table : tables) {
+            for (int end = src + plane; src < end; src++) {
+                dst[d++] = table[raw[src] & 0xFF];
             }
         }
     }

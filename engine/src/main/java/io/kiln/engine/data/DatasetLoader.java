@@ -34,6 +34,23 @@ public final class DatasetLoader {
         return load(resolve(dataRoot, name));
     }
 
+    /**
+     * Reads dataset {@code name} through an ImageNet-style transform (null for none), which only image folders
+     * take; their images may then differ in size.
+     */
+    public static LoadedData load(Path dataRoot, String name, ImageTransform transform) {
+        if (transform == null) {
+            return load(dataRoot, name);
+        }
+        Path folder = resolve(dataRoot, name);
+        String format = detect(folder);
+        if (!FORMAT_IMAGE_FOLDERS.equals(format)) {
+            throw new DataException("data.transform: crops and resizes image folders (train/<class>/*.jpg ...), but "
+                    + folder + " is " + (format == null ? "not a recognisable dataset" : "in the " + format + " format"));
+        }
+        return checked(folder, ImageFolderFormat.load(folder, transform));
+    }
+
     /** The folder of dataset {@code name} under {@code dataRoot}, which must exist. */
     public static Path resolve(Path dataRoot, String name) {
         if (name == null || name.isBlank()) {
@@ -77,6 +94,10 @@ public final class DatasetLoader {
             case FORMAT_CIFAR10 -> data = CifarFormat.load(folder);
             default -> data = ImageFolderFormat.load(folder);
         }
+        return checked(folder, data);
+    }
+
+    private static LoadedData checked(Path folder, LoadedData data) {
         if (data.train().size() == 0) {
             throw new DataException("dataset " + folder + " has no training samples");
         }

@@ -39,7 +39,11 @@ final class ImageFolderFormat {
     record Decoded(byte[] pixels, int channels, int width, int height, String error) {
     }
 
-    static LoadedData load(Path folder) {
+    /** The class names and the training and test images of a folder, checked. */
+    private record Listing(List<String> classes, List<Entry> train, List<Entry> test) {
+    }
+
+    private static Listing list(Path folder) {
         Path trainDir = folder.resolve(TRAIN);
         Path testDir = folder.resolve(TEST);
         List<Path> classDirs = subfolders(trainDir);
@@ -78,7 +82,14 @@ final class ImageFolderFormat {
             throw new DataException("image-folder dataset " + folder + ": " + testDir
                     + " has no images (expected test/<class>/*.png|jpg|jpeg)");
         }
+        return new Listing(classes, train, test);
+    }
 
+    static LoadedData load(Path folder) {
+        Listing listing = list(folder);
+        List<String> classes = listing.classes();
+        List<Entry> train = listing.train();
+        List<Entry> test = listing.test();
         List<Entry> all = new ArrayList<>(train);
         all.addAll(test);
         Decoded[] decoded = new Decoded[all.size()];
@@ -99,7 +110,8 @@ final class ImageFolderFormat {
                 height = d.height();
             } else if (d.width() != width || d.height() != height) {
                 throw new DataException("image " + file + " is " + d.width() + "x" + d.height() + " but " + first
-                        + " is " + width + "x" + height + "; all images of a dataset must have the same size");
+                        + " is " + width + "x" + height + "; all images of a dataset must have the same size, unless data.transform "
+                        + "resizes and crops them (e.g. {\"resize\": 256, \"centerCrop\": 224})");
             }
             channels = Math.max(channels, d.channels());
         }
@@ -107,6 +119,65 @@ final class ImageFolderFormat {
         Dataset trainSet = assemble(decoded, 0, train, shape, classes);
         Dataset testSet = assemble(decoded, train.size(), test, shape, classes);
         return new LoadedData(trainSet, testSet, DatasetLoader.FORMAT_IMAGE_FOLDERS);
+    }
+
+    /**
+     * Image folders whose images may differ in size, through an ImageNet-style transform: every image is read as
+     * RGB (grey ones repeated, as torchvision's {@code ImageFolder} does) and stored as its evaluation crop; when
+     * the transform crops training images at random, the training images are also kept as decoded.
+     */
+    static LoadedData load(Path folder, ImageTransform transform) {
+        Listing listing = list(folder);
+        int side = transform.side();
+        int[] shape = {3, side, side};
+        Dataset trainSet = transformed(listing.train(), shape, listing.classes(), transform, transform.randomCrop());
+        Dataset testSet = transformed(listing.test(), shape, listing.classes(), transform, false);
+        return new LoadedData(trainSet, testSet, DatasetLoader.FORMAT_IMAGE_FOLDERS);
+    }
+
+    private static Dataset transformed(List<Entry> entries, int[] shape, List<String> classes, ImageTransform transform,
+                                       boolean keepSources) {
+        int sampleSize = shape[0] * shape[1] * shape[2];
+        long bytes = (long) entries.size() * sampleSize;
+        if (bytes > Integer.MAX_VALUE - 16) {
+            throw new DataException(entries.size() + " images of " + shape[1] + "x" + shape[2] + " are too many to load ("
+                    + bytes + " bytes); use a smaller data.transform.centerCrop");
+        }
+        byte[] pixels = new byte[(int) bytes];
+        int[] labels = new int[entries.size()];
+        SourceImage[] sources = keepSources ? new SourceImage[entries.size()] : null;
+        String[] errors = new String[entries.size()];
+        IntStream.range(0, entries.size()).parallel().forEach(i -> {
+            Decoded d = decode(entries.get(i).file());
+            if (d.error() != null) {
+                errors[i] = d.error();
+                return;
+            }
+            SourceImage img = new SourceImage(rgb(d), 3, d.width(), d.height());
+            transform.evaluate(img, pixels, i * sampleSize);
+            if (sources != null) {
+                sources[i] = img;
+            }
+        });
+        for (int i = 0; i < entries.size(); i++) {
+            if (errors[i] != null) {
+                throw new DataException(errors[i]);
+            }
+            labels[i] = entries.get(i).label();
+        }
+        return Dataset.of(pixels, labels, shape, classes, sources);
+    }
+
+    private static byte[] rgb(Decoded d) {
+        if (d.channels() == 3) {
+            return d.pixels();
+        }
+        int plane = d.width() * d.height();
+        byte[] out = new byte[3 * plane];
+        for (int c = 0; c < 3; c++) {
+            System.arraycopy(d.pixels(), 0, out, c * plane, plane);
+        }
+        return out;
     }
 
     private static Dataset assemble(Decoded[] decoded, int from, List<Entry> entries, int[] shape,

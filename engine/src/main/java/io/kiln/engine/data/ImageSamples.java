@@ -25,6 +25,15 @@ public final class ImageSamples {
      * @throws DataException naming the image that cannot be decoded
      */
     public static Dataset of(List<byte[]> encoded, List<String> names, int[] shape, List<String> classNames) {
+        return of(encoded, names, shape, classNames, null);
+    }
+
+    /**
+     * As {@link #of(List, List, int[], List)}, but with an ImageNet-style transform (null for none) the images are
+     * read as RGB, resized and centre-cropped as the model's evaluation data were, rather than stretched.
+     */
+    public static Dataset of(List<byte[]> encoded, List<String> names, int[] shape, List<String> classNames,
+                             ImageTransform transform) {
         int c = shape[0];
         int h = shape[1];
         int w = shape[2];
@@ -39,6 +48,16 @@ public final class ImageSamples {
             }
             if (img == null) {
                 throw new DataException("cannot read image " + names.get(i) + ": it is not a PNG or JPEG image");
+            }
+            if (transform != null) {
+                if (c != 3 || h != transform.side() || w != transform.side()) {
+                    throw new IllegalArgumentException("the transform makes 3x" + transform.side() + "x"
+                            + transform.side() + " samples, not " + java.util.Arrays.toString(shape));
+                }
+                ImageFolderFormat.Decoded d = ImageFolderFormat.decode(img);
+                transform.evaluate(new SourceImage(toChannels(d.pixels(), d.channels(), 3, d.width() * d.height()), 3,
+                        d.width(), d.height()), pixels, i * size);
+                continue;
             }
             if (img.getWidth() != w || img.getHeight() != h) {
                 img = resize(img, w, h);

@@ -24,6 +24,10 @@ public final class Normalization {
         }
     }
 
+    /** torchvision's ImageNet statistics of RGB images in [0,1] units, which pretrained ImageNet models expect. */
+    public static final float[] IMAGENET_MEAN = {0.485f, 0.456f, 0.406f};
+    public static final float[] IMAGENET_STD = {0.229f, 0.224f, 0.225f};
+
     private static final Normalization NONE = new Normalization(Kind.NONE, null, null);
     private static final Normalization SCALE = new Normalization(Kind.SCALE, null, null);
 
@@ -114,8 +118,8 @@ public final class Normalization {
 
     /**
      * The normalisation a job spec's {@code data} part asks for: {@code mode} is {@code none}, {@code scale} (also
-     * for null) or {@code standardize}; for the last, the given {@code mean}/{@code std}, or when they are null
-     * those computed from {@code trainRaw}.
+     * for null), {@code imagenet} (torchvision's ImageNet mean and std) or {@code standardize}; for the last, the
+     * given {@code mean}/{@code std}, or when they are null those computed from {@code trainRaw}.
      */
     public static Normalization of(String mode, float[] mean, float[] std, Dataset trainRaw) {
         String m = mode == null ? "scale" : mode.toLowerCase(Locale.ROOT);
@@ -124,6 +128,8 @@ public final class Normalization {
                 return none();
             case "scale":
                 return scale();
+            case "imagenet":
+                return standardize(IMAGENET_MEAN, IMAGENET_STD);
             case "standardize":
                 if (mean != null || std != null) {
                     try {
@@ -135,7 +141,7 @@ public final class Normalization {
                 return computeStandardization(trainRaw);
             default:
                 throw new DataException("data.normalize: unknown mode \"" + mode
-                        + "\" (expected none, scale or standardize)");
+                        + "\" (expected none, scale, standardize or imagenet)");
         }
     }
 
