@@ -7,7 +7,8 @@ import java.util.List;
 /**
  * Batch normalisation per channel: over the batch for flat inputs {@code [C]}, over the batch and the
  * image for {@code [C, H, W]}. Training uses batch statistics and updates the running ones; evaluation, and
- * a frozen layer, use the running statistics and leave them unchanged.
+ * a frozen layer, use the running statistics and leave them unchanged (a frozen layer between trained ones
+ * passes the gradient through that fixed transform).
  */
 public final class BatchNorm extends Layer {
     private final float momentum;
@@ -19,6 +20,8 @@ public final class BatchNorm extends Layer {
     private final Tensor saveMean;
     private final Tensor saveInvStd;
     private boolean usedBatchStats;
+    /** Zeros standing for the mean and shift in the backward pass of a frozen layer; made on first use. */
+    private Tensor zeros;
     private Tensor x;
     private Tensor y;
     private Tensor dx;
@@ -58,8 +61,17 @@ public final class BatchNorm extends Layer {
     @Override
     public Tensor backward(Tensor dy) {
         if (!usedBatchStats) {
-            throw new IllegalStateException(name + ": backward through a frozen batch norm layer is not supported; "
-                    + "freeze the layers before it too");
+            // Frozen: a fixed per-channel affine map, whose input gradient is dy * gamma / sqrt(runningVar + eps):
+            // the inference transform of dy with mean and shift zero.
+            if (!needInputGrad) {
+                return null;
+            }
+            if (zeros == null) {
+                zeros = backend.allocate(inShape[0]);
+            }
+            dx = ensure(dx, dy.dim(0), inShape);
+            backend.batchNormForwardInference(dy, gamma.value(), zeros, eps, zeros, runningVar, dx);
+            return dx;
         }
         dx = ensure(dx, dy.dim(0), inShape);
         backend.batchNormBackward(x, dy, gamma.value(), saveMean, saveInvStd, dx, gamma.grad(), beta.grad());
@@ -79,6 +91,6 @@ public final class BatchNorm extends Layer {
 
     @Override
     protected void closeScratch() {
-        closeAll(y, dx, saveMean, saveInvStd);
+        closeAll(y, dx, saveMean, saveInvStd, zeros);
     }
 }

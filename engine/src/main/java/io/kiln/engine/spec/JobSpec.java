@@ -18,7 +18,30 @@ public record JobSpec(String name, Data data, Model model, String loss, Optimize
      *                  part, or the given {@code mean}/{@code std}) or {@code none} (raw 0..255)
      */
     public record Data(String name, double validationSplit, String normalize, float[] mean, float[] std,
-                       Augment augment) {
+                       Augment augment, Transform transform) {
+    }
+
+    /**
+     * ImageNet-style preprocessing of image folders, whose images may then differ in size (torchvision's
+     * {@code RandomResizedCrop}, {@code RandomHorizontalFlip}, {@code Resize} and {@code CenterCrop}). Evaluation
+     * images (validation, test, prediction) are resized so that their shorter side is {@code resize}, then cut to
+     * their centre {@code centerCrop} square. Training images get a random crop of a {@code scale} fraction of
+     * their area with an aspect ratio in {@code ratio}, resized to {@code randomResizedCrop} square, or without it
+     * the evaluation transform; then, with {@code flip}, a horizontal flip with probability 1/2.
+     *
+     * @param randomResizedCrop the side of the training crops, equal to centerCrop; 0 for none
+     * @param scale             [min, max] fraction of the image's area a training crop covers
+     * @param ratio             [min, max] aspect ratio (width / height) of a training crop
+     */
+    public record Transform(int randomResizedCrop, double[] scale, double[] ratio, boolean flip, int resize,
+                            int centerCrop) {
+        public static final double[] DEFAULT_SCALE = {0.08, 1.0};
+        public static final double[] DEFAULT_RATIO = {3.0 / 4.0, 4.0 / 3.0};
+
+        /** The evaluation-only transform (no random crop, no flip). */
+        public static Transform evaluation(int resize, int centerCrop) {
+            return new Transform(0, DEFAULT_SCALE, DEFAULT_RATIO, false, resize, centerCrop);
+        }
     }
 
     /**
@@ -36,10 +59,26 @@ public record JobSpec(String name, Data data, Model model, String loss, Optimize
     /**
      * Start from trained weights: a checkpoint file, or another job's checkpoint (resolved by the service).
      * Parameters whose shape differs in the model's last learned layer are initialised afresh (a new head for
-     * another number of classes). {@code freeze} lists indices into {@code model.layers} (after a preset is
-     * expanded) whose parameters and batch-norm statistics stay fixed.
+     * another number of classes). {@code freeze} names the layers whose parameters and batch-norm statistics stay
+     * fixed.
      */
-    public record Init(String checkpoint, String fromJob, int[] freeze) {
+    public record Init(String checkpoint, String fromJob, Freeze freeze) {
+    }
+
+    /**
+     * Layers that keep their weights while the others train: indices into {@code model.layers} (after a preset is
+     * expanded), layer names (Kiln's {@code layers.3}, or the PyTorch names of {@link io.kiln.engine.nn.ModuleNames}
+     * such as {@code conv1}, {@code layer2} or {@code layer2.0.bn1}), or every layer with weights but the last.
+     *
+     * @param entries   the {@code freeze} array's items, each an Integer (an index) or a String (a name)
+     * @param allButLast {@code "freeze": "all-but-last"}
+     */
+    public record Freeze(List<Object> entries, boolean allButLast) {
+        public static final Freeze NONE = new Freeze(List.of(), false);
+
+        public boolean any() {
+            return allButLast || !entries.isEmpty();
+        }
     }
 
     /** Either explicit layers, or a preset with its options (expanded once the data's shape is known). */

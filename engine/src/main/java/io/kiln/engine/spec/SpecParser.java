@@ -63,9 +63,46 @@ public final class SpecParser {
         if (fromJob != null && fromJob.isBlank()) {
             throw new SpecException(r.field("fromJob"), "must be a job id");
         }
-        int[] freeze = r.intArray("freeze", 0, MAX_LAYERS, 0, MAX_LAYERS - 1);
+        JobSpec.Freeze freeze = freeze(r.raw("freeze"), r.field("freeze"));
         r.finish();
-        return new JobSpec.Init(checkpoint, fromJob, freeze == null ? new int[0] : freeze);
+        return new JobSpec.Init(checkpoint, fromJob, freeze);
+    }
+
+    static final String ALL_BUT_LAST = "all-but-last";
+
+    private static JobSpec.Freeze freeze(JsonNode v, String field) {
+        if (v == null || v.isNull()) {
+            return JobSpec.Freeze.NONE;
+        }
+        if (v.isTextual()) {
+            if (!v.asText().equals(ALL_BUT_LAST)) {
+                throw new SpecException(field, "must be \"" + ALL_BUT_LAST + "\" or an array of layer indices and "
+                        + "names, got " + SpecReader.describe(v));
+            }
+            return new JobSpec.Freeze(List.of(), true);
+        }
+        if (!v.isArray() || v.size() > MAX_LAYERS) {
+            throw new SpecException(field, "must be \"" + ALL_BUT_LAST + "\" or an array of at most " + MAX_LAYERS
+                    + " layer indices and names, got " + SpecReader.describe(v));
+        }
+        List<Object> entries = new ArrayList<>();
+        for (int i = 0; i < v.size(); i++) {
+            JsonNode e = v.get(i);
+            String f = field + "[" + i + "]";
+            if (e.isTextual()) {
+                String name = e.asText();
+                if (name.isBlank() || name.length() > 200) {
+                    throw new SpecException(f, "must be a layer name of 1 to 200 characters");
+                }
+                if (name.equals(ALL_BUT_LAST)) {
+                    throw new SpecException(f, "\"" + ALL_BUT_LAST + "\" stands alone: \"freeze\": \"" + ALL_BUT_LAST + "\"");
+                }
+                entries.add(name);
+            } else {
+                entries.add(SpecReader.checkInt(e, f, null, 0, MAX_LAYERS - 1));
+            }
+        }
+        return new JobSpec.Freeze(List.copyOf(entries), false);
     }
 
     private static JobSpec.Data data(SpecReader r) {
@@ -75,7 +112,7 @@ public final class SpecParser {
                     + "'.', '_', '-'; no path separators), got \"" + name + "\"");
         }
         double split = r.number("validationSplit", 0.0, 0.0, false, 0.9);
-        String normalize = r.choice("normalize", "scale", List.of("scale", "standardize", "none"));
+        String normalize = r.choice("normalize", "scale", List.of("scale", "standardize", "none", "imagenet"));
         float[] mean = floats(r, "mean");
         float[] std = floats(r, "std");
         if ((mean == null) != (std == null)) {
@@ -100,8 +137,14 @@ public final class SpecParser {
             augment = new JobSpec.Augment(a.integer("crop", 0, 0, 64), a.bool("flip", false));
             a.finish();
         }
+        SpecReader t = r.optionalObject("transform");
+        JobSpec.Transform transform = t == null ? null : TransformParser.parse(t);
+        if (transform != null && a != null) {
+            throw new SpecException(r.field("augment"), "cannot be combined with data.transform; use "
+                    + "data.transform.flip (and randomResizedCrop) instead");
+        }
         r.finish();
-        return new JobSpec.Data(name, split, normalize, mean, std, augment);
+        return new JobSpec.Data(name, split, normalize, mean, std, augment, transform);
     }
 
     private static float[] floats(SpecReader r, String name) {

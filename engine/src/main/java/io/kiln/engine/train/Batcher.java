@@ -2,9 +2,9 @@ package io.kiln.engine.train;
 
 import io.kiln.engine.backend.Backend;
 import io.kiln.engine.backend.CounterRandom;
-import io.kiln.engine.data.Augmentation;
 import io.kiln.engine.data.Batches;
 import io.kiln.engine.data.Dataset;
+import io.kiln.engine.data.TrainingSampler;
 import io.kiln.engine.tensor.Tensor;
 import java.util.Arrays;
 
@@ -78,18 +78,19 @@ final class Batcher implements AutoCloseable {
     }
 
     /**
-     * Batch {@code index} of the epoch whose sample order is {@code order}; with an augmentation, each sample is
+     * Batch {@code index} of the epoch whose sample order is {@code order}; with a sampler, each sample is
      * augmented with a key derived from {@code epochKey} and its position in the epoch.
      */
-    Batch load(Dataset set, int[] order, int index, Augmentation augmentation, long epochKey) {
+    Batch load(Dataset set, int[] order, int index, TrainingSampler sampler, long epochKey) {
         int n = batchSize(order.length, index);
         Buffers b = buffers(n);
         int from = index * batchSize;
         for (int i = 0; i < n; i++) {
             int sample = order[from + i];
-            set.copySample(sample, b.hostX, i * sampleSize);
-            if (augmentation != null) {
-                augmentation.apply(b.hostX, i * sampleSize, CounterRandom.mix(epochKey, from + i));
+            if (sampler != null) {
+                sampler.sample(set, sample, CounterRandom.mix(epochKey, from + i), b.hostX, i * sampleSize);
+            } else {
+                set.copySample(sample, b.hostX, i * sampleSize);
             }
             b.hostY[i] = set.label(sample);
         }

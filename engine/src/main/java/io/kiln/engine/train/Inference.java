@@ -28,6 +28,8 @@ public final class Inference implements AutoCloseable {
     private final int[] sampleShape;
     private final Normalization normalization;
     private final Batcher batcher;
+    /** The spec's evaluation transform, or null when images are only resized to the input shape. */
+    private final io.kiln.engine.data.ImageTransform transform;
 
     public Inference(Backend backend, Checkpoint checkpoint) {
         this.backend = backend;
@@ -50,6 +52,21 @@ public final class Inference implements AutoCloseable {
         this.model = Model.build(backend, spec, sampleShape, classNames.size());
         ModelState.restore(backend, checkpoint, model, null, List.of());
         this.batcher = new Batcher(backend, spec.training().batchSize(), sampleShape);
+        JobSpec.Transform t = spec.data().transform();
+        this.transform = t == null ? null : io.kiln.engine.data.ImageTransform.evaluation(t.centerCrop(), t.resize());
+    }
+
+    /**
+     * New images (PNG or JPEG bytes) as samples of the model's input, prepared as its evaluation data were: through
+     * the spec's resize and centre crop when it has {@code data.transform}, else resized to the input shape.
+     */
+    public Dataset samples(List<byte[]> encoded, List<String> names) {
+        return io.kiln.engine.data.ImageSamples.of(encoded, names, sampleShape, classNames, transform);
+    }
+
+    /** The model, for exporting it. */
+    public Model model() {
+        return model;
     }
 
     private static float[] floats(com.fasterxml.jackson.databind.JsonNode a) {

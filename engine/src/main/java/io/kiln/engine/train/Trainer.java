@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kiln.engine.backend.Backend;
 import io.kiln.engine.backend.CounterRandom;
 import io.kiln.engine.data.Augmentation;
+import io.kiln.engine.data.ImageTransform;
+import io.kiln.engine.data.TrainingSampler;
 import io.kiln.engine.backend.LossKind;
 import io.kiln.engine.checkpoint.Checkpoint;
 import io.kiln.engine.checkpoint.ModelState;
@@ -47,8 +49,8 @@ public final class Trainer implements AutoCloseable {
     private final LossKind loss;
     private final Optimizer optimizer;
     private final Batcher batcher;
-    /** Null unless the spec asks for augmentation. */
-    private final Augmentation augmentation;
+    /** How training samples are augmented or transformed at random; null when they are used as stored. */
+    private final TrainingSampler sampler;
 
     public Trainer(JobSpec spec, Backend backend, PreparedData data) {
         this.spec = spec;
@@ -59,12 +61,24 @@ public final class Trainer implements AutoCloseable {
         this.model = Model.build(backend, spec, inputShape, classes);
         this.loss = Losses.of(spec.loss());
         Losses.checkOutput(loss, model.outputShape(), classes, spec.data().name());
-        freeze(spec.init() == null ? new int[0] : spec.init().freeze());
+        Freezing.apply(model, spec.init() == null ? JobSpec.Freeze.NONE : spec.init().freeze());
         this.optimizer = new Optimizer(backend, spec.optimizer());
         optimizer.initState(model.params());
         this.batcher = new Batcher(backend, spec.training().batchSize(), inputShape);
         JobSpec.Augment aug = spec.data().augment();
-        this.augmentation = aug.enabled() ? new Augmentation(aug.crop(), aug.flip(), data.train()) : null;
+        ImageTransform transform = imageTransform(spec.data());
+        if (transform != null) {
+            this.sampler = transform.random() ? transform : null;
+        } else {
+            this.sampler = aug.enabled() ? new Augmentation(aug.crop(), aug.flip(), data.train()) : null;
+        }
+    }
+
+    /** The spec's {@code data.transform} as the data package applies it, or null without one. */
+    public static ImageTransform imageTransform(JobSpec.Data d) {
+        JobSpec.Transform t = d.transform();
+        return t == null ? null : new ImageTransform(t.centerCrop(), t.resize(), t.randomResizedCrop() > 0, t.scale(),
+                t.ratio(), t.flip());
     }
 
     /**
@@ -73,20 +87,8 @@ public final class Trainer implements AutoCloseable {
      */
     public static PreparedData loadData(JobSpec spec, Path dataRoot) {
         JobSpec.Data d = spec.data();
-        return DatasetLoader.load(dataRoot, d.name())
+        return DatasetLoader.load(dataRoot, d.name(), imageTransform(d))
                 .prepare(d.validationSplit(), spec.training().seed(), d.normalize(), d.mean(), d.std());
-    }
-
-    private void freeze(int[] layers) {
-        List<io.kiln.engine.nn.Layer> top = model.root().layers();
-        for (int index : layers) {
-            if (index >= top.size()) {
-                throw new SpecException("init.freeze", "layer " + index + " does not exist: the model has layers 0 to "
-                        + (top.size() - 1));
-            }
-            top.get(index).setFrozen(true);
-        }
-        model.refreshBackward();
     }
 
     /**
@@ -188,7 +190,7 @@ public final class Trainer implements AutoCloseable {
                 double lr = schedule.at(epoch - 1, globalStep);
                 for (int s = 0; s < steps; s++) {
                     lr = schedule.at(epoch - 1, globalStep);
-                    Batcher.Batch b = batcher.load(data.train(), order, s, augmentation,
+                    Batcher.Batch b = batcher.load(data.train(), order, s, sampler,
                             CounterRandom.mix(spec.training().seed(), epoch));
                     Tensor out = model.forward(b.x(), true);
                     Tensor grad = batcher.gradient(out.shape());
