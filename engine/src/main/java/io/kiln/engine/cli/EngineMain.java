@@ -5,9 +5,10 @@ import picocli.CommandLine.Command;
 
 /** {@code java -jar kiln-engine.jar COMMAND ...}: the engine's command line (CONTRACT.md). */
 @Command(name = "kiln-engine", mixinStandardHelpOptions = true, versionProvider = EngineMain.Version.class,
-        description = "Kiln's training engine: train a job spec, check the GPU backend, benchmark the models.",
+        description = "Kiln's training engine: train a job spec, import pretrained weights, export ONNX, check the GPU "
+                + "backend, benchmark the models.",
         subcommands = {TrainCommand.class, EvaluateCommand.class, ReportCommand.class, PredictCommand.class,
-                GpuCheckCommand.class, BenchCommand.class,
+                ImportCommand.class, ExportCommand.class, GpuCheckCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class EngineMain {
 

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kiln.engine.backend.Backend;
 import io.kiln.engine.checkpoint.Checkpoint;
 import io.kiln.engine.data.Dataset;
-import io.kiln.engine.data.ImageSamples;
 import io.kiln.engine.report.ClassificationReport;
 import io.kiln.engine.train.Inference;
 import java.io.IOException;
@@ -18,7 +17,8 @@ import picocli.CommandLine.Parameters;
 /** {@code predict --checkpoint FILE IMAGE...}: classifies images with trained weights. */
 @Command(name = "predict", mixinStandardHelpOptions = true,
         description = "Classifies PNG or JPEG images with a checkpoint's weights (resized and converted to the model's "
-                + "input); prints one JSON object per image with the predicted class and the class scores.")
+                + "input, or through the evaluation transform of its data.transform); prints one JSON object per image with "
+                + "the predicted class and every class's score.")
 final class PredictCommand extends CheckpointCommandBase {
     @Parameters(arity = "1..*", paramLabel = "IMAGE")
     List<Path> images;
@@ -32,7 +32,7 @@ final class PredictCommand extends CheckpointCommandBase {
             names.add(p.toString());
         }
         try (Inference inference = new Inference(backend, ckpt)) {
-            Dataset set = ImageSamples.of(bytes, names, inference.sampleShape(), inference.classNames());
+            Dataset set = inference.samples(bytes, names);
             ClassificationReport scored = new ClassificationReport(set, inference.scores(set), inference.loss());
             for (ObjectNode n : scored.predictions(names)) {
                 events.emit(n);

@@ -1,0 +1,61 @@
+package io.kiln.engine.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kiln.engine.backend.Backend;
+import io.kiln.engine.checkpoint.Checkpoint;
+import io.kiln.engine.onnx.OnnxExporter;
+import io.kiln.engine.train.Inference;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code export --checkpoint FILE --onnx OUT.onnx}: the model as ONNX. */
+@Command(name = "export", mixinStandardHelpOptions = true,
+        description = "Writes a checkpoint's model as ONNX (opset 13, dynamic batch size) for other runtimes: input "
+                + "'input' [batch, C, H, W], outputs 'logits' and, for softmax and logistic models, 'probabilities'; "
+                + "the class names, input shape, normalisation and transform are in its metadata.")
+final class ExportCommand extends CheckpointCommandBase {
+    @Option(names = "--onnx", required = true, paramLabel = "OUT.onnx")
+    Path onnx;
+
+    @Override
+    int run(JsonLines events, Checkpoint ckpt, Backend backend) throws IOException {
+        byte[] bytes;
+        try (Inference inference = new Inference(backend, ckpt)) {
+            Map<String, JsonNode> meta = new LinkedHashMap<>();
+            meta.put("classNames", OnnxExporter.json(inference.classNames()));
+            meta.put("inputShape", OnnxExporter.json(inference.sampleShape()));
+            meta.put("normalization", ckpt.info().path("normalization"));
+            JsonNode transform = ckpt.spec().path("data").path("transform");
+            if (!transform.isMissingNode()) {
+                meta.put("transform", transform);
+            }
+            meta.put("loss", OnnxExporter.json(ckpt.spec().path("loss").asText("softmax_cross_entropy")));
+            meta.put("epochs", OnnxExporter.json(ckpt.epoch()));
+            String name = ckpt.spec().path("name").asText("kiln");
+            bytes = OnnxExporter.export(backend, inference.model(), inference.loss(), meta, name,
+                    "exported by Kiln from " + checkpointFile.getFileName());
+        }
+        Path dir = onnx.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, onnx.getFileName().toString(), ".tmp");
+        try {
+            Files.write(tmp, bytes);
+            Files.move(tmp, onnx, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+        ObjectNode n = events.event("export");
+        n.put("onnx", onnx.toString());
+        n.put("bytes", bytes.length);
+        n.put("opset", 13);
+        events.emit(n);
+        return 0;
+    }
+}
