@@ -124,17 +124,7 @@ public final class Presets {
                 for (int stage = 0; stage < 3; stage++) {
                     int width = 16 << stage;
                     for (int block = 0; block < 3; block++) {
-                        int stride = stage > 0 && block == 0 ? 2 : 1;
-                        List<LayerSpec> body = List.of(
-                                new LayerSpec.Conv2d(width, 3, stride, 1, false, he),
-                                new LayerSpec.BatchNorm(0.1, 1e-5),
-                                new LayerSpec.Act(Activation.RELU),
-                                new LayerSpec.Conv2d(width, 3, 1, 1, false, he),
-                                new LayerSpec.BatchNorm(0.1, 1e-5));
-                        List<LayerSpec> shortcut = stride == 1 && width == channels ? List.of() : List.of(
-                                new LayerSpec.Conv2d(width, 1, stride, 0, false, he),
-                                new LayerSpec.BatchNorm(0.1, 1e-5));
-                        out.add(new LayerSpec.Residual(body, shortcut));
+                        out.add(basicBlock(channels, width, stage > 0 && block == 0 ? 2 : 1));
                         out.add(new LayerSpec.Act(Activation.RELU));
                         channels = width;
                     }
@@ -181,16 +171,7 @@ public final class Presets {
                     h = (h - 1) / 2 + 1;
                     w = (w - 1) / 2 + 1;
                 }
-                List<LayerSpec> body = List.of(
-                        new LayerSpec.Conv2d(planes, 3, stride, 1, false, he),
-                        new LayerSpec.BatchNorm(0.1, 1e-5),
-                        new LayerSpec.Act(Activation.RELU),
-                        new LayerSpec.Conv2d(planes, 3, 1, 1, false, he),
-                        new LayerSpec.BatchNorm(0.1, 1e-5));
-                List<LayerSpec> shortcut = stride == 1 && planes == channels ? List.of() : List.of(
-                        new LayerSpec.Conv2d(planes, 1, stride, 0, false, he),
-                        new LayerSpec.BatchNorm(0.1, 1e-5));
-                out.add(new LayerSpec.Residual(body, shortcut));
+                out.add(basicBlock(channels, planes, stride));
                 out.add(new LayerSpec.Act(Activation.RELU));
                 channels = planes;
             }
@@ -203,6 +184,24 @@ public final class Presets {
         out.add(new LayerSpec.Pool2d(PoolMode.AVERAGE, h, h, 0));
         out.add(new LayerSpec.Flatten());
         out.add(new LayerSpec.Dense(classes, true, LayerSpec.Init.XAVIER));
+    }
+
+    /**
+     * A basic block of He et al.: two 3x3 convolutions with batch norm and a ReLU between them; the shortcut is
+     * the identity, or a strided 1x1 convolution with batch norm where the block changes the shape.
+     */
+    private static LayerSpec.Residual basicBlock(int inChannels, int planes, int stride) {
+        LayerSpec.Init he = LayerSpec.Init.HE;
+        List<LayerSpec> body = List.of(
+                new LayerSpec.Conv2d(planes, 3, stride, 1, false, he),
+                new LayerSpec.BatchNorm(0.1, 1e-5),
+                new LayerSpec.Act(Activation.RELU),
+                new LayerSpec.Conv2d(planes, 3, 1, 1, false, he),
+                new LayerSpec.BatchNorm(0.1, 1e-5));
+        List<LayerSpec> shortcut = stride == 1 && planes == inChannels ? List.of() : List.of(
+                new LayerSpec.Conv2d(planes, 1, stride, 0, false, he),
+                new LayerSpec.BatchNorm(0.1, 1e-5));
+        return new LayerSpec.Residual(body, shortcut);
     }
 
     private static int ceilDiv(int a, int b) {

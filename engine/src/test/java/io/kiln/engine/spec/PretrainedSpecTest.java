@@ -90,6 +90,17 @@ class PretrainedSpecTest {
     }
 
     @Test
+    void theTutorialExamplesParse() throws java.io.IOException {
+        java.nio.file.Path examples = java.nio.file.Path.of(System.getProperty("kiln.repo.root", "..")).resolve("examples");
+        JobSpec freeze = SpecParser.parse(java.nio.file.Files.readString(examples.resolve("ants-bees-freeze.json")));
+        assertTrue(freeze.init().freeze().allButLast());
+        assertEquals(224, freeze.data().transform().randomResizedCrop());
+        JobSpec all = SpecParser.parse(java.nio.file.Files.readString(examples.resolve("ants-bees-finetune.json")));
+        assertTrue(!all.init().freeze().any());
+        assertEquals("resnet18", all.model().preset());
+    }
+
+    @Test
     void resnet18HasTheImageNetLayout() {
         List<LayerSpec> l = Presets.expand("resnet18", SpecParser.JSON.createObjectNode(), new int[] {3, 224, 224}, 1000);
         assertEquals(new LayerSpec.Conv2d(64, 7, 2, 3, false, LayerSpec.Init.HE), l.get(0));
