@@ -92,7 +92,7 @@ public final class KilnServer implements AutoCloseable {
 
     /** One request, bounded in time, as a test sends it: a JSON body, the bearer token when there is one. */
     static Answer send(HttpClient http, URI uri, String method, String token, String body) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60))
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri)
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (body != null) {
             b.header("Content-Type", "application/json");
@@ -100,11 +100,21 @@ public final class KilnServer implements AutoCloseable {
         if (token != null) {
             b.header("Authorization", "Bearer " + token);
         }
+        return send(http, b);
+    }
+
+    /** A request built by the caller (a multipart upload, say), sent to this server bounded in time. */
+    public Answer send(HttpRequest.Builder request) {
+        return send(http, request);
+    }
+
+    private static Answer send(HttpClient http, HttpRequest.Builder request) {
+        HttpRequest r = request.timeout(Duration.ofSeconds(60)).build();
         try {
-            HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-            return new Answer(r.statusCode(), r.body());
+            HttpResponse<String> answer = http.send(r, HttpResponse.BodyHandlers.ofString());
+            return new Answer(answer.statusCode(), answer.body());
         } catch (IOException e) {
-            throw new AssertionError(method + " " + uri + " failed: " + e, e);
+            throw new AssertionError(r.method() + " " + r.uri() + " failed: " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);

@@ -93,14 +93,19 @@ public class DatasetService {
         try {
             String lower = fileName == null ? "" : fileName.toLowerCase(java.util.Locale.ROOT);
             InputStream in = new BufferedInputStream(archive);
-            if (lower.endsWith(".zip")) {
-                unzip(in, tmp);
-            } else if (lower.endsWith(".tar.gz") || lower.endsWith(".tgz")) {
-                Tar.extract(new GZIPInputStream(in), tmp, config.uploadExpansionLimit(), MAX_FILES);
-            } else if (lower.endsWith(".tar")) {
-                Tar.extract(in, tmp, config.uploadExpansionLimit(), MAX_FILES);
-            } else {
-                throw new BadInput("file", fileName + " is not a .zip, .tar or .tar.gz archive");
+            try {
+                if (lower.endsWith(".zip")) {
+                    unzip(in, tmp);
+                } else if (lower.endsWith(".tar.gz") || lower.endsWith(".tgz")) {
+                    Tar.extract(new GZIPInputStream(in), tmp, config.uploadExpansionLimit(), MAX_FILES);
+                } else if (lower.endsWith(".tar")) {
+                    Tar.extract(in, tmp, config.uploadExpansionLimit(), MAX_FILES);
+                } else {
+                    throw new BadInput("file", fileName + " is not a .zip, .tar or .tar.gz archive");
+                }
+            } catch (java.util.zip.ZipException | java.io.EOFException e) {
+                // A broken upload is the user's to fix, not a server error.
+                throw new BadInput("file", fileName + " is not a readable archive (" + e.getMessage() + ")");
             }
             Path folder = singleTopFolder(tmp);
             String format = DatasetLoader.detect(folder);
