@@ -18,7 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,8 +40,15 @@ class RunSupervisor {
     private final Map<Long, Supervised> runs = new ConcurrentHashMap<>();
     private volatile boolean stopping;
 
-    /** A run followed here; {@code stopAsked} keeps a cancel or time limit from being acted on twice. */
-    private record Supervised(JobRow job, Run run, Instant started, AtomicBoolean stopAsked) {
+    /**
+     * A run followed here. {@code stopReason} is why this server stopped it (a cancel, the time limit), set once:
+     * it keeps a stop from being asked (and logged) again on every tick until the run has ended, and it is the
+     * job's error if the run then fails.
+     */
+    private record Supervised(JobRow job, Run run, Instant started, AtomicReference<String> stopReason) {
+        boolean firstStop(String reason) {
+            return stopReason.compareAndSet(null, reason);
+        }
     }
 
     RunSupervisor(JobExecutor executor, JobRepository jobs, JobTransitions transitions, JobLog log, KilnConfig config) {
@@ -54,7 +61,7 @@ class RunSupervisor {
 
     /** Follows a run to its end. */
     void follow(JobRow job, Run run) {
-        Supervised s = new Supervised(job, run, Instant.now(), new AtomicBoolean());
+        Supervised s = new Supervised(job, run, Instant.now(), new AtomicReference<>());
         runs.put(job.id(), s);
         executor.follow(run).whenComplete((outcome, error) -> ended(s, outcome, error));
     }
@@ -63,7 +70,7 @@ class RunSupervisor {
     void tick(String serverId, Instant now) {
         for (JobRow j : jobs.findCancelRequested(serverId)) {
             Supervised s = runs.get(j.id());
-            if (s != null && s.stopAsked().compareAndSet(false, true)) {
+            if (s != null && s.firstStop("cancelled")) {
                 executor.stop(s.run(), "cancel requested");
             }
         }
@@ -72,7 +79,8 @@ class RunSupervisor {
             return;
         }
         for (Supervised s : runs.values()) {
-            if (Duration.between(s.started(), now).compareTo(limit) > 0 && s.stopAsked().compareAndSet(false, true)) {
+            if (Duration.between(s.started(), now).compareTo(limit) > 0
+                    && s.firstStop("stopped at the time limit of " + limit + " (kiln.max-job-duration)")) {
                 log.append(s.job().id(), "kiln: time limit of " + limit + " reached, stopping the worker\n");
                 executor.stop(s.run(), "time limit");
             }
@@ -132,7 +140,9 @@ class RunSupervisor {
         } else if (outcome.succeeded()) {
             transitions.finish(id, JobState.SUCCEEDED, null, seconds);
         } else {
-            transitions.finish(id, JobState.FAILED, failure(outcome), seconds);
+            // A run this server stopped fails for that reason, not for the signal that stopped it.
+            String stopped = s.stopReason().get();
+            transitions.finish(id, JobState.FAILED, stopped != null ? stopped : failure(outcome), seconds);
         }
     }
 
