@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,10 +13,12 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
@@ -33,6 +36,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * them).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 4, unit = TimeUnit.MINUTES)
 class DashboardBrowserTest {
     static final Duration TIMEOUT = Duration.ofSeconds(120);
     KilnServer kiln;
@@ -117,6 +121,13 @@ class DashboardBrowserTest {
         // The charts are drawn from the job's metrics: one point per epoch, and the per-step loss.
         waiting().until(d -> points("chart-accuracy", 1) == 4 && points("chart-step-loss", 0) > 10);
         assertEquals(4L, points("chart-epoch-loss", 0));
+        // What is drawn is the job's series, point for point.
+        JsonNode metrics = kiln.get("/api/v1/jobs/" + id + "/metrics?maxPoints=400", KilnServer.ADMIN).json();
+        assertSeries(metrics.get("epochs"), "train_acc", values("chart-accuracy", 0));
+        assertSeries(metrics.get("epochs"), "val_acc", values("chart-accuracy", 1));
+        assertSeries(metrics.get("epochs"), "train_loss", values("chart-epoch-loss", 0));
+        assertSeries(metrics.get("epochs"), "val_loss", values("chart-epoch-loss", 1));
+        assertSeries(metrics.get("steps"), "loss", values("chart-step-loss", 0));
         assertTrue(browser.findElement(By.id("log")).getText().contains("kiln: succeeded"));
         screenshot("job");
 
@@ -132,6 +143,10 @@ class DashboardBrowserTest {
                 && points("chart-compare-acc", 1) == 4);
         String summary = browser.findElement(By.id("summary")).getText();
         assertTrue(summary.contains("mlp-128") && summary.contains("mlp-32"), summary);
+        assertSeries(kiln.get("/api/v1/jobs/" + id + "/metrics", KilnServer.ADMIN).json().get("epochs"), "val_acc",
+                values("chart-compare-acc", 0));
+        assertSeries(kiln.get("/api/v1/jobs/" + other + "/metrics", KilnServer.ADMIN).json().get("epochs"), "val_acc",
+                values("chart-compare-acc", 1));
         screenshot("compare");
 
         KilnServer.Answer sweep = kiln.post("/api/v1/sweeps", KilnServer.ADMIN, "{\"name\":\"width\",\"base\":"
@@ -155,6 +170,22 @@ class DashboardBrowserTest {
                 "const c = Chart.getChart(arguments[0]); return c && c.data.datasets[arguments[1]] "
                         + "? c.data.datasets[arguments[1]].data.length : -1;", canvasId, index);
         return ((Number) n).longValue();
+    }
+
+    /** The y values drawn in dataset {@code index} of the chart on canvas {@code id}. */
+    List<Double> values(String canvasId, int index) {
+        Object v = ((JavascriptExecutor) browser).executeScript(
+                "return Chart.getChart(arguments[0]).data.datasets[arguments[1]].data.map(p => p.y);", canvasId, index);
+        return ((List<?>) v).stream().map(n -> ((Number) n).doubleValue()).toList();
+    }
+
+    static void assertSeries(JsonNode points, String field, List<Double> drawn) {
+        List<Double> expected = new java.util.ArrayList<>();
+        points.forEach(p -> expected.add(p.get(field).asDouble()));
+        assertEquals(expected.size(), drawn.size(), field + ": " + drawn);
+        for (int i = 0; i < drawn.size(); i++) {
+            assertEquals(expected.get(i), drawn.get(i), 1e-12, field + " point " + i);
+        }
     }
 
     void screenshot(String name) throws IOException {
