@@ -70,7 +70,11 @@ public final class KilnClient {
         return sendText(request("/jobs/" + enc(id) + "/log").GET());
     }
 
-    /** Saves the job's checkpoint to {@code file}; returns its size in bytes. */
+    /**
+     * Saves the job's checkpoint to {@code file}; returns its size in bytes.
+     *
+     * @throws java.io.UncheckedIOException when the file cannot be written
+     */
     public long downloadCheckpoint(String id, Path file) {
         HttpResponse<InputStream> r = exchange(request("/jobs/" + enc(id) + "/checkpoint")
                 .setHeader("Accept", "application/octet-stream, application/json").GET(), HttpResponse.BodyHandlers.ofInputStream());
@@ -86,8 +90,11 @@ public final class KilnClient {
                 Files.deleteIfExists(tmp);
             }
             return Files.size(file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new java.io.UncheckedIOException("cannot save the checkpoint to " + file + ": its folder does not exist", e);
         } catch (IOException e) {
-            throw new KilnException(0, "cannot save the checkpoint to " + file + ": " + e.getMessage());
+            // A local file problem, not an unreachable server (a KilnException of status 0).
+            throw new java.io.UncheckedIOException("cannot save the checkpoint to " + file + ": " + e.getMessage(), e);
         }
     }
 

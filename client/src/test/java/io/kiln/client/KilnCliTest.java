@@ -3,112 +3,117 @@ package io.kiln.client;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kiln.client.cli.KilnCli;
-import io.kiln.engine.data.SyntheticData;
-import io.kiln.service.config.DatabaseSettings;
-import io.micronaut.context.ApplicationContext;
-import io.micronaut.runtime.server.EmbeddedServer;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.kiln.client.CliServer.Run;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
 
-/** The kiln command line against a real Kiln service running real CPU jobs. */
+/**
+ * The kiln command line against a real Kiln service running real CPU jobs: what it prints (the id, the progress,
+ * the tables of jobs, metrics and sweeps) is checked against what the API says about the same jobs.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 150, unit = TimeUnit.SECONDS)
 class KilnCliTest {
-    static final String ADMIN = "cli-admin-token";
-    EmbeddedServer server;
-    Path home;
-    String url;
+    static final String ADMIN = CliServer.ADMIN;
+    CliServer server;
 
     @BeforeAll
     void start() throws IOException {
-        home = Files.createTempDirectory("kiln-cli-test");
-        SyntheticData.writeIdx(home.resolve("data"), "tiny", 600, 200, 4, 8, 5);
-        Map<String, Object> p = new HashMap<>(DatabaseSettings.forUrl(null, home));
-        p.put("micronaut.server.port", -1);
-        p.put("kiln.home", home.toString());
-        p.put("kiln.data-root", home.resolve("data").toString());
-        p.put("kiln.admin-token", ADMIN);
-        p.put("kiln.worker-heap", "256m");
-        p.put("kiln.cancel-grace", "3s");
-        server = ApplicationContext.run(EmbeddedServer.class, p);
-        url = "http://localhost:" + server.getPort();
+        server = new CliServer("kiln-cli-test");
     }
 
     @AfterAll
     void stop() {
-        server.close();
-    }
-
-    record Run(int exit, String out, String err) {
-        String lastLine() {
-            List<String> lines = out.strip().lines().toList();
-            return lines.get(lines.size() - 1);
+        if (server != null) {
+            server.close();
         }
     }
 
     Run kiln(String token, String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        String[] all = new String[args.length + 4];
-        all[0] = "--server";
-        all[1] = url;
-        all[2] = "--token";
-        all[3] = token == null ? "" : token;
-        System.arraycopy(args, 0, all, 4, args.length);
-        int exit = KilnCli.run(new PrintWriter(out, true), new PrintWriter(err, true), all);
-        return new Run(exit, out.toString(), err.toString());
-    }
-
-    Path spec(String name, int epochs, String extra) throws IOException {
-        Path f = home.resolve(name + ".json");
-        Files.writeString(f, """
-                {"name":"%s","data":{"name":"tiny","validationSplit":0.2%s},
-                 "model":{"layers":[{"type":"flatten"},{"type":"dense","units":16},{"type":"relu"},{"type":"dense","units":4}]},
-                 "optimizer":{"type":"sgd","lr":LR,"momentum":0.9},"training":{"epochs":%d,"batchSize":32},"device":"cpu"%s}"""
-                .formatted(name, extra.contains("none") ? ",\"normalize\":\"none\"" : "", epochs,
-                        extra.contains("mse") ? ",\"loss\":\"mse\"" : "")
-                .replace("LR", extra.contains("mse") ? "90" : "0.05"));
-        return f;
+        return server.kiln(token, args);
     }
 
     @Test
     void submitWatchListMetricsAndDownload() throws IOException {
-        Run submit = kiln(ADMIN, "submit", spec("cli-job", 3, "").toString());
+        Run submit = kiln(ADMIN, "submit", server.spec("cli-job", 3, "").toString());
         assertEquals(0, submit.exit(), submit.err());
         String id = submit.lastLine();
         assertTrue(id.matches("\\d+"), "the id alone on the last line: " + submit.out());
+        assertTrue(submit.out().startsWith("submitted cli-job as job " + id + " (QUEUED)"), submit.out());
 
         Run watch = kiln(ADMIN, "watch", id, "--plain", "--interval", "0.2");
-        assertEquals(0, watch.exit(), watch.out() + watch.err());
-        assertTrue(watch.out().contains("epoch 3/3") && watch.out().contains("#"), watch.out());
-        assertTrue(watch.out().contains("job " + id + " succeeded, test accuracy"), watch.out());
+        assertEquals(0, watch.exit(), watch.all());
+        JsonNode job = server.api("/jobs/" + id);
+        assertTrue(watch.out().contains("epoch 3/3") && watch.out().contains("[" + "#".repeat(30) + "] 100%"), watch.out());
+        assertTrue(watch.out().contains(String.format(Locale.ROOT, "job %s succeeded, test accuracy %.4f", id,
+                job.get("metrics").get("test_acc").asDouble())), watch.out());
 
+        // The jobs table: a header, then one row per job with the API's figures.
         Run jobs = kiln(ADMIN, "jobs");
-        assertTrue(jobs.out().lines().anyMatch(l -> l.startsWith(id + " ") && l.contains("SUCCEEDED")), jobs.out());
+        assertEquals(0, jobs.exit(), jobs.all());
+        List<String> lines = jobs.out().lines().toList();
+        assertEquals(List.of("ID", "NAME", "USER", "STATE", "DEVICE", "PROGRESS", "VAL", "ACC"), List.of(lines.get(0).trim().split("\\s+")));
+        String row = lines.stream().filter(l -> l.startsWith(id + " ")).findFirst().orElseThrow(() -> new AssertionError(jobs.out()));
+        assertEquals(List.of(id, "cli-job", "admin", "SUCCEEDED", "cpu", "100%", "ep", "3/3",
+                        String.format(Locale.ROOT, "%.4f", job.get("metrics").get("val_acc").asDouble())),
+                List.of(row.trim().split("\\s+")), row);
+        assertEquals(lines.get(0).indexOf("STATE"), row.indexOf("SUCCEEDED"), "columns line up:\n" + jobs.out());
+        Run none = kiln(ADMIN, "jobs", "--state", "FAILED", "--user", "nobody");
+        assertEquals("(no jobs)", none.out().lines().toList().get(1), none.out());
 
+        // The metrics table and its CSV: the API's per-epoch figures, rounded in the table, as they are in the CSV.
+        JsonNode epochs = server.api("/jobs/" + id + "/metrics").get("epochs");
+        Run table = kiln(ADMIN, "metrics", id);
+        assertEquals(0, table.exit(), table.all());
+        List<String> t = table.out().strip().lines().toList();
+        List<String> columns = List.of("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "samples_per_s", "seconds");
+        assertEquals(columns, List.of(t.get(0).trim().split("\\s+")));
+        assertEquals(4, t.size(), table.out());
+        for (int e = 0; e < 3; e++) {
+            List<String> cells = List.of(t.get(e + 1).trim().split("\\s+"));
+            assertEquals(Integer.toString(e + 1), cells.get(0));
+            for (int c = 1; c < columns.size(); c++) {
+                assertEquals(String.format(Locale.ROOT, "%.4f", epochs.get(e).get(columns.get(c)).asDouble()), cells.get(c),
+                        "epoch " + (e + 1) + " " + columns.get(c));
+            }
+        }
         Run csv = kiln(ADMIN, "metrics", id, "--csv");
         assertEquals(0, csv.exit());
         List<String> rows = csv.out().strip().lines().toList();
-        assertEquals("epoch,train_loss,train_acc,val_loss,val_acc,samples_per_s,seconds", rows.get(0));
+        assertEquals(String.join(",", columns), rows.get(0));
         assertEquals(4, rows.size(), "a header and one row per epoch");
-        assertTrue(rows.get(3).startsWith("3,"));
+        for (int e = 0; e < 3; e++) {
+            List<String> cells = List.of(rows.get(e + 1).split(","));
+            for (int c = 0; c < columns.size(); c++) {
+                assertEquals(epochs.get(e).get(columns.get(c)).asDouble(), Double.parseDouble(cells.get(c)), rows.get(e + 1));
+            }
+        }
+        JsonNode few = server.api("/jobs/" + id + "/metrics?maxPoints=5").get("steps");
         Run steps = kiln(ADMIN, "metrics", id, "--csv", "--steps", "--max-points", "5");
-        assertEquals(6, steps.out().strip().lines().count(), steps.out());
+        List<String> stepRows = steps.out().strip().lines().toList();
+        assertEquals("epoch,step,globalStep,loss", stepRows.get(0));
+        assertEquals(6, stepRows.size(), steps.out());
+        for (int i = 0; i < 5; i++) {
+            assertEquals(few.get(i).get("globalStep").asText() + "," + few.get(i).get("loss").asDouble(),
+                    stepRows.get(i + 1).substring(stepRows.get(i + 1).indexOf(',', stepRows.get(i + 1).indexOf(',') + 1) + 1));
+        }
 
-        Path file = home.resolve("weights.kiln");
+        Path file = server.home.resolve("weights.kiln");
         Run download = kiln(ADMIN, "download", id, "-o", file.toString());
         assertEquals(0, download.exit(), download.err());
-        assertEquals("KILNCKPT", new String(Files.readAllBytes(file), 0, 8, java.nio.charset.StandardCharsets.US_ASCII));
+        assertEquals("KILNCKPT", new String(Files.readAllBytes(file), 0, 8, StandardCharsets.US_ASCII));
+        assertTrue(download.out().contains("(" + Files.size(file) + " bytes)"), download.out());
 
         Run show = kiln(ADMIN, "show", id);
         assertTrue(show.out().contains("\"state\" : \"SUCCEEDED\""), show.out());
@@ -116,70 +121,56 @@ class KilnCliTest {
 
     @Test
     void watchExitsNonZeroWhenTheJobFails() throws IOException {
-        String id = kiln(ADMIN, "submit", spec("diverges", 5, "mse none").toString()).lastLine();
+        String id = kiln(ADMIN, "submit", server.spec("diverges", 5, "mse none").toString()).lastLine();
         Run watch = kiln(ADMIN, "watch", id, "--plain", "--interval", "0.2");
-        assertEquals(1, watch.exit(), watch.out());
-        assertTrue(watch.err().contains("failed") && watch.err().contains("diverged"), watch.err());
-    }
-
-    @Test
-    void refusalsAreExplained() throws IOException {
-        Run noToken = kiln(null, "jobs");
-        assertEquals(1, noToken.exit(), noToken.err());
-        assertTrue(noToken.err().contains("HTTP 401") && noToken.err().contains("KILN_TOKEN"), noToken.err());
-
-        Path bad = home.resolve("bad.json");
-        Files.writeString(bad, Files.readString(spec("bad", 1, "")).replace("\"units\":16", "\"units\":0"));
-        Run refused = kiln(ADMIN, "submit", bad.toString());
-        assertEquals(1, refused.exit());
-        assertTrue(refused.err().contains("HTTP 400") && refused.err().contains("model.layers[1].units"), refused.err());
-
-        Run missing = kiln(ADMIN, "submit", home.resolve("nope.json").toString());
-        assertEquals(2, missing.exit());
-        assertTrue(missing.err().contains("spec file not found"), missing.err());
-
-        Run down = new KilnCliTest.Run(KilnCli.run(new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()),
-                "--server", "http://127.0.0.1:9", "jobs"), "", "");
-        assertEquals(3, down.exit(), "an unreachable server is exit 3");
+        assertEquals(1, watch.exit(), watch.all());
+        assertTrue(watch.err().contains("job " + id + " failed: ") && watch.err().contains("diverged"), watch.err());
     }
 
     @Test
     void cancelIsForTheOwner() throws IOException {
-        String id = kiln(ADMIN, "submit", spec("owned", 5000, "").toString()).lastLine();
-        var http = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build();
-        String bob;
-        try {
-            http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url + "/api/v1/users"))
-                    .header("Authorization", "Bearer " + ADMIN).header("Content-Type", "application/json")
-                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"name\":\"bob\"}")).build(),
-                    java.net.http.HttpResponse.BodyHandlers.ofString());
-            String t = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url + "/api/v1/users/bob/tokens"))
-                    .header("Authorization", "Bearer " + ADMIN).header("Content-Type", "application/json")
-                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{}")).build(),
-                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-            bob = new com.fasterxml.jackson.databind.ObjectMapper().readTree(t).get("token").asText();
-        } catch (InterruptedException e) {
-            throw new AssertionError(e);
-        }
+        String id = kiln(ADMIN, "submit", server.spec("owned", 5000, "").toString()).lastLine();
+        String bob = server.token("bob");
         Run denied = kiln(bob, "cancel", id);
         assertEquals(1, denied.exit());
-        assertTrue(denied.err().contains("HTTP 403"), denied.err());
+        assertTrue(denied.err().contains("HTTP 403") && denied.err().contains("belongs to admin"), denied.err());
         Run cancel = kiln(ADMIN, "cancel", id);
         assertEquals(0, cancel.exit(), cancel.err());
+        assertTrue(cancel.out().matches("job " + id + ": (RUNNING|CANCELLED)\\s*"), cancel.out());
         Run watch = kiln(ADMIN, "watch", id, "--plain", "--interval", "0.2");
-        assertEquals(1, watch.exit());
-        assertTrue(watch.err().contains("cancelled"), watch.err());
+        assertEquals(1, watch.exit(), watch.all());
+        assertTrue(watch.err().contains("job " + id + " cancelled"), watch.err());
+        Run again = kiln(ADMIN, "cancel", id);
+        assertEquals(1, again.exit(), again.all());
+        assertTrue(again.err().contains("HTTP 409: job " + id + " has already ended (CANCELLED)"), again.err());
     }
 
     @Test
     void sweepPrintsTheTableWithTheBestPointMarked() throws IOException {
-        Path sweep = home.resolve("sweep.json");
-        Files.writeString(sweep, "{\"name\":\"units\",\"base\":" + Files.readString(spec("base", 2, ""))
+        Path sweep = server.home.resolve("sweep.json");
+        Files.writeString(sweep, "{\"name\":\"units\",\"base\":" + Files.readString(server.spec("base", 2, ""))
                 + ",\"grid\":{\"model.layers[1].units\":[4,16]}}");
         Run r = kiln(ADMIN, "sweep", sweep.toString(), "--interval", "0.5");
-        assertEquals(0, r.exit(), r.out() + r.err());
-        assertTrue(r.out().contains("units=4") && r.out().contains("units=16"), r.out());
-        assertEquals(1, r.out().lines().filter(l -> l.startsWith("* ")).count(), "one best point: " + r.out());
-        assertTrue(r.out().contains("best: units=") , r.out());
+        assertEquals(0, r.exit(), r.all());
+        String sweepId = r.lastLine();
+        JsonNode api = server.api("/sweeps/" + sweepId);
+        assertEquals("SUCCEEDED", api.get("state").asText());
+        List<String> lines = r.out().lines().toList();
+        assertTrue(lines.contains("sweep " + sweepId + ": SUCCEEDED"), r.out());
+        String bestJob = api.get("best").get("jobId").asText();
+        for (JsonNode p : api.get("points")) {
+            String jobId = p.get("jobId").asText();
+            String row = lines.stream().filter(l -> l.length() > 2 && l.substring(2).startsWith("units=")
+                    && List.of(l.substring(2).trim().split("\\s+")).get(1).equals(jobId)).findFirst()
+                    .orElseThrow(() -> new AssertionError("no row for job " + jobId + ":\n" + r.out()));
+            List<String> cells = List.of(row.substring(2).trim().split("\\s+"));
+            assertEquals(List.of("units=" + p.get("values").get("model.layers[1].units").asText(), jobId, "SUCCEEDED",
+                    String.format(Locale.ROOT, "%.4f", p.get("bestValAcc").asDouble()), p.get("bestEpoch").asText(),
+                    String.format(Locale.ROOT, "%.4f", p.get("testAcc").asDouble()),
+                    String.format(Locale.ROOT, "%.1f", p.get("seconds").asDouble())), cells, row);
+            assertEquals(jobId.equals(bestJob), row.startsWith("* "), "only the best point is marked: " + row);
+        }
+        assertTrue(lines.contains("best: units=" + api.get("best").get("values").get("model.layers[1].units").asText()
+                + " (job " + bestJob + ")"), r.out());
     }
 }

@@ -24,7 +24,18 @@ public final class KilnCli {
     String token;
 
     KilnClient client() {
-        return new KilnClient(server, token);
+        try {
+            return new KilnClient(server, token);
+        } catch (IllegalArgumentException e) {
+            throw new BadArgumentException("--server: " + e.getMessage());
+        }
+    }
+
+    /** A command-line argument that cannot be used (a file that cannot be read, a bad value): exit 2. */
+    static final class BadArgumentException extends RuntimeException {
+        BadArgumentException(String message) {
+            super(message);
+        }
     }
 
     public static void main(String[] args) {
@@ -36,12 +47,20 @@ public final class KilnCli {
         CommandLine cl = new CommandLine(new KilnCli());
         cl.setOut(out);
         cl.setErr(err);
+        // Exit codes: 1 the server refused, 2 a bad argument (as picocli's own for unknown options), 3 no server.
+        // A user sees one line saying what went wrong, never a stack trace.
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            PrintWriter e = commandLine.getErr();
             if (ex instanceof KilnException k) {
-                commandLine.getErr().println("kiln: " + k.getMessage());
+                e.println("kiln: " + k.getMessage());
                 return k.status() == 0 ? 3 : 1;
             }
-            throw ex;
+            if (ex instanceof BadArgumentException || ex instanceof java.io.UncheckedIOException) {
+                e.println("kiln: " + ex.getMessage());
+                return 2;
+            }
+            e.println("kiln: unexpected error: " + ex);
+            return 1;
         });
         return cl.execute(args);
     }

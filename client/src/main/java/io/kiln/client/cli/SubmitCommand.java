@@ -1,9 +1,6 @@
 package io.kiln.client.cli;
 
 import io.kiln.client.JobView;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -15,14 +12,8 @@ final class SubmitCommand extends ClientCommand {
     Path specFile;
 
     @Override
-    public Integer call() throws IOException {
-        String text;
-        try {
-            text = Files.readString(specFile);
-        } catch (NoSuchFileException e) {
-            err().println("kiln: spec file not found: " + specFile.toAbsolutePath());
-            return 2;
-        }
+    public Integer call() {
+        String text = readFile(specFile, "spec");
         JobView job = new JobView(client().submit(text));
         out().println("submitted " + job.name() + " as job " + job.id() + " (" + job.state() + ")");
         out().println(job.id());

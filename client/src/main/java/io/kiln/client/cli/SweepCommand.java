@@ -1,7 +1,6 @@
 package io.kiln.client.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Locale;
@@ -28,13 +27,14 @@ final class SweepCommand extends ClientCommand {
 
     @Override
     public Integer call() throws Exception {
+        checkInterval(interval);
         String id = sweepId;
         if (id == null) {
             if (file == null) {
                 err().println("kiln: give SWEEP.json or --id");
                 return 2;
             }
-            JsonNode created = client().submitSweep(Files.readString(file));
+            JsonNode created = client().submitSweep(readFile(file, "sweep"));
             id = created.path("id").asText();
             out().println("submitted sweep " + id + " with " + created.path("points").size() + " points");
             if (noWait) {

@@ -24,6 +24,7 @@ final class WatchCommand extends ClientCommand {
 
     @Override
     public Integer call() throws InterruptedException {
+        checkInterval(interval);
         boolean redraw = !plain && System.console() != null;
         long firstSeen = 0;
         double firstFraction = -1;
