@@ -59,16 +59,27 @@ class KilnCliTest {
         assertTrue(watch.out().contains(String.format(Locale.ROOT, "job %s succeeded, test accuracy %.4f", id,
                 job.get("metrics").get("test_acc").asDouble())), watch.out());
 
+        // A job of one epoch as well: its validation accuracy is not its training accuracy (after three, both are 1).
+        String quick = kiln(ADMIN, "submit", server.spec("cli-quick", 1, "").toString()).lastLine();
+        assertEquals(0, kiln(ADMIN, "watch", quick, "--plain", "--interval", "0.2").exit());
+
         // The jobs table: a header, then one row per job with the API's figures.
         Run jobs = kiln(ADMIN, "jobs");
         assertEquals(0, jobs.exit(), jobs.all());
         List<String> lines = jobs.out().lines().toList();
         assertEquals(List.of("ID", "NAME", "USER", "STATE", "DEVICE", "PROGRESS", "VAL", "ACC"), List.of(lines.get(0).trim().split("\\s+")));
-        String row = lines.stream().filter(l -> l.startsWith(id + " ")).findFirst().orElseThrow(() -> new AssertionError(jobs.out()));
-        assertEquals(List.of(id, "cli-job", "admin", "SUCCEEDED", "cpu", "100%", "ep", "3/3",
-                        String.format(Locale.ROOT, "%.4f", job.get("metrics").get("val_acc").asDouble())),
-                List.of(row.trim().split("\\s+")), row);
-        assertEquals(lines.get(0).indexOf("STATE"), row.indexOf("SUCCEEDED"), "columns line up:\n" + jobs.out());
+        for (String[] j : new String[][] {{id, "cli-job", "3/3"}, {quick, "cli-quick", "1/1"}}) {
+            String row = lines.stream().filter(l -> l.startsWith(j[0] + " ")).findFirst().orElseThrow(() -> new AssertionError(jobs.out()));
+            JsonNode metrics = server.api("/jobs/" + j[0]).get("metrics");
+            assertEquals(List.of(j[0], j[1], "admin", "SUCCEEDED", "cpu", "100%", "ep", j[2],
+                    String.format(Locale.ROOT, "%.4f", metrics.get("val_acc").asDouble())), List.of(row.trim().split("\\s+")), row);
+            assertEquals(lines.get(0).indexOf("STATE"), row.indexOf("SUCCEEDED"), "columns line up:\n" + jobs.out());
+            if (j[0].equals(quick)) {
+                assertTrue(metrics.get("val_acc").asDouble() != metrics.get("train_acc").asDouble(), metrics.toString());
+            }
+        }
+        assertTrue(lines.indexOf(lines.stream().filter(l -> l.startsWith(quick + " ")).findFirst().orElseThrow())
+                < lines.indexOf(lines.stream().filter(l -> l.startsWith(id + " ")).findFirst().orElseThrow()), "newest first");
         Run none = kiln(ADMIN, "jobs", "--state", "FAILED", "--user", "nobody");
         assertEquals("(no jobs)", none.out().lines().toList().get(1), none.out());
 
