@@ -129,6 +129,39 @@ public final class KilnServer implements AutoCloseable {
         return send("POST", path, token, body);
     }
 
+    public Answer patch(String path, String token, String body) {
+        return send("PATCH", path, token, body);
+    }
+
+    public Answer delete(String path, String token) {
+        return send("DELETE", path, token, null);
+    }
+
+    /** A request built by the test (any header, any body), answered with its headers; bounded in time. */
+    public HttpResponse<String> exchange(HttpRequest.Builder request) {
+        try {
+            return http.send(request.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Creates a user (as the admin; one that exists already is kept) and returns a fresh token of theirs. */
+    public String user(String name, String role) {
+        Answer u = post("/api/v1/users", ADMIN, "{\"name\":\"" + name + "\",\"role\":\"" + role + "\"}");
+        if (u.status() != 201 && u.status() != 409) {
+            throw new AssertionError("creating user " + name + " answered " + u.status() + ": " + u.body());
+        }
+        Answer t = post("/api/v1/users/" + name + "/tokens", ADMIN, "{}");
+        if (t.status() != 201) {
+            throw new AssertionError("a token for " + name + " answered " + t.status() + ": " + t.body());
+        }
+        return t.json().get("token").asText();
+    }
+
     /** Submits a spec as the admin and returns the new job's id. */
     public String submit(String spec) {
         return submit(spec, ADMIN);

@@ -192,9 +192,9 @@ public final class ClassificationReport {
             h.append("<tr><th>").append(esc(classes.get(t))).append("</th>");
             for (int p = 0; p < classes.size(); p++) {
                 double share = total == 0 ? 0 : (double) confusion[t][p] / total;
-                String colour = t == p ? "46,125,50" : "198,40,40";
-                h.append(String.format(Locale.ROOT, "<td style=\"background:rgba(%s,%.2f)\">%d</td>", colour,
-                        Math.min(1, share * (t == p ? 1 : 3)), confusion[t][p]));
+                long shade = Math.round(SHADES * Math.min(1, share * (t == p ? 1 : 3)));
+                h.append("<td class=\"").append(t == p ? "g" : "r").append(shade).append("\">").append(confusion[t][p])
+                        .append("</td>");
             }
             h.append(Double.isNaN(acc[t]) ? "<td>-</td>" : String.format(Locale.ROOT, "<td>%.3f</td>", acc[t]))
                     .append("</tr>");
@@ -271,7 +271,14 @@ public final class ClassificationReport {
         return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
     }
 
-    private static final String CSS = """
+    /** Shades of a confusion-matrix cell: its share of the row, in steps of 1/SHADES (classes g0..g20, r0..r20). */
+    private static final int SHADES = 20;
+
+    /**
+     * The page's only style, one fixed block: a confusion cell's shade is a class, not a style attribute, so that
+     * a Content-Security-Policy can allow this block by its hash and no inline style besides.
+     */
+    public static final String CSS = """
             body{font-family:system-ui,sans-serif;margin:2em;color:#222}
             table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
             table.facts th{text-align:left;background:#f4f4f4}
@@ -280,5 +287,13 @@ public final class ClassificationReport {
             figure.wrong{border-color:#c62828}
             figure img{width:112px;height:112px;image-rendering:pixelated;display:block;margin:auto}
             figcaption ol{margin:4px 0 0 0;padding-left:18px}
-            """;
+            """ + shades("g", "46,125,50") + shades("r", "198,40,40");
+
+    private static String shades(String prefix, String rgb) {
+        StringBuilder css = new StringBuilder();
+        for (int i = 0; i <= SHADES; i++) {
+            css.append(String.format(Locale.ROOT, "td.%s%d{background:rgba(%s,%.2f)}", prefix, i, rgb, (double) i / SHADES));
+        }
+        return css.append('\n').toString();
+    }
 }

@@ -44,6 +44,13 @@ class ClassificationReportTest {
         assertEquals(3 + 2, count(html, "<figure"), "three first images and the two misclassified");
         assertEquals(5, count(html, "src=\"data:image/png;base64,"), "images inlined");
         assertTrue(!html.contains("http://") && !html.contains("https://"), "no external resource");
+        // Only the one fixed style block, so that a Content-Security-Policy allows it by its hash: no style
+        // attribute, no script.
+        assertTrue(!html.contains("style=") && !html.contains("<script"), "no inline style attribute or script");
+        assertEquals(1, count(html, "<style>"));
+        assertTrue(html.contains("<style>" + ClassificationReport.CSS + "</style>"));
+        assertTrue(html.contains("<td class=\"g") && ClassificationReport.CSS.contains("td.g20{background:rgba(46,125,50,1.00)}"),
+                "confusion cells are shaded by class");
     }
 
     @Test

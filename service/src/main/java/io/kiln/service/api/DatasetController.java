@@ -20,6 +20,7 @@ import java.io.InputStream;
 @Controller("/api/v1/datasets")
 @Secured(SecurityRule.IS_AUTHENTICATED)
 @SecurityRequirement(name = "bearer")
+@ApiDocs.SignedIn
 public class DatasetController {
     private final DatasetService datasets;
 
@@ -27,14 +28,16 @@ public class DatasetController {
         this.datasets = datasets;
     }
 
-    @Operation(summary = "The datasets in the data root, with their detected format")
+    @Operation(operationId = "listDatasets", summary = "The datasets in the data root, with their detected format")
     @Get
     public ArrayNode list() throws IOException {
         return datasets.list();
     }
 
-    @Operation(summary = "Upload a dataset archive", description = "multipart: name, file (.zip, .tar or .tar.gz "
+    @Operation(operationId = "uploadDataset", summary = "Upload a dataset archive", description = "multipart: name, file (.zip, .tar or .tar.gz "
             + "holding IDX files, CIFAR-10 binary batches or train/<class>/ and test/<class>/ image folders)")
+    @ApiDocs.BadRequest
+    @ApiDocs.Conflicting
     @Post(consumes = MediaType.MULTIPART_FORM_DATA)
     public HttpResponse<ObjectNode> upload(@Part("name") String name, @Part("file") CompletedFileUpload file) throws IOException {
         try (InputStream in = file.getInputStream()) {

@@ -13,6 +13,7 @@ import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 @Controller("/api/v1/devices")
 @Secured(SecurityRule.IS_AUTHENTICATED)
 @SecurityRequirement(name = "bearer")
+@ApiDocs.SignedIn
 public class DeviceController {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final DeviceInventory devices;
@@ -21,7 +22,7 @@ public class DeviceController {
         this.devices = devices;
     }
 
-    @Operation(summary = "GPUs (name, memory used/total, job running there) and the CPU")
+    @Operation(operationId = "listDevices", summary = "GPUs (name, memory used/total, job running there) and the CPU")
     @Get
     public ArrayNode list() {
         return devices.describe(JSON);

@@ -1,6 +1,7 @@
 package io.kiln.service.api;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kiln.service.auth.Caller;
 import io.kiln.service.jobs.SweepService;
 import io.kiln.service.store.SweepRow;
 import io.micronaut.http.HttpResponse;
@@ -18,6 +19,7 @@ import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 @Controller("/api/v1/sweeps")
 @Secured(SecurityRule.IS_AUTHENTICATED)
 @SecurityRequirement(name = "bearer")
+@ApiDocs.SignedIn
 public class SweepController {
     private final SweepService sweeps;
 
@@ -25,15 +27,19 @@ public class SweepController {
         this.sweeps = sweeps;
     }
 
-    @Operation(summary = "Start a sweep", description = "body {\"name\", \"base\": SPEC, \"grid\": {\"optimizer.lr\": [0.1, 0.01]}}; "
+    @Operation(operationId = "createSweep", summary = "Start a sweep", description = "body {\"name\", \"base\": SPEC, \"grid\": {\"optimizer.lr\": [0.1, 0.01]}}; "
             + "one job per point of the grid")
+    @ApiDocs.BadRequest
+    @ApiDocs.Refused
+    @ApiDocs.TooMany
     @Post(consumes = MediaType.APPLICATION_JSON)
     public HttpResponse<ObjectNode> create(@Body String body, Authentication who) {
-        SweepRow s = sweeps.create(who.getName(), body);
+        SweepRow s = sweeps.create(Caller.of(who), body);
         return HttpResponse.created(sweeps.view(s.id()));
     }
 
-    @Operation(summary = "A sweep's summary table with the best point")
+    @Operation(operationId = "getSweep", summary = "A sweep's summary table with the best point")
+    @ApiDocs.NoSuch
     @Get("/{id}")
     public ObjectNode get(long id) {
         return sweeps.view(id);

@@ -1,6 +1,8 @@
 package io.kiln.service.jobs;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kiln.service.access.JobAccess;
+import io.kiln.service.auth.Caller;
 import io.kiln.service.store.JobRow;
 import io.kiln.service.store.JobState;
 import jakarta.inject.Singleton;
@@ -37,15 +39,27 @@ public class JobEvents {
 
     /**
      * A job's stream: the job as it is now, then its events as they happen with keep-alive pings, ending with the
-     * state change that ends the job (at once for a job that has already ended).
+     * state change that ends the job (at once for a job that has already ended). A caller who may not see the
+     * job's results (as the stream opens) gets state messages without the part that quotes the job's log.
      */
-    public Flux<Event> stream(JobRow job) {
-        Flux<Event> first = Flux.just(new Event(job.id(), "job", JobViews.summary(job)));
+    public Flux<Event> stream(JobRow job, JobAccess access, Caller caller) {
+        Flux<Event> first = Flux.just(new Event(job.id(), "job", JobViews.summary(job, access, caller)));
         if (JobState.valueOf(job.state()).finished()) {
             return first;
         }
+        boolean results = access.maySeeResults(job, caller);
         Flux<Event> keepAlive = Flux.interval(KEEP_ALIVE).map(t -> new Event(job.id(), "ping", JobViews.JSON.createObjectNode()));
         return Flux.concat(first, Flux.merge(of(job.id()), keepAlive)
+                .map(e -> results ? e : withoutLogQuote(e))
                 .takeUntil(e -> e.type().equals("state") && JobState.valueOf(e.data().path("state").asText()).finished()));
+    }
+
+    private static Event withoutLogQuote(Event e) {
+        if (!e.type().equals("state") || !e.data().path("message").isTextual()) {
+            return e;
+        }
+        ObjectNode data = e.data().deepCopy();
+        data.put("message", JobAccess.firstLine(data.get("message").asText()));
+        return new Event(e.jobId(), e.type(), data);
     }
 }

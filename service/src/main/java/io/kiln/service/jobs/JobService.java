@@ -3,6 +3,8 @@ package io.kiln.service.jobs;
 import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecException;
 import io.kiln.engine.spec.SpecParser;
+import io.kiln.service.access.JobAccess;
+import io.kiln.service.auth.Caller;
 import io.kiln.service.config.KilnConfig;
 import io.kiln.service.config.KilnPaths;
 import io.kiln.service.devices.DeviceInventory;
@@ -22,7 +24,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 
-/** Submitting, reading and cancelling jobs: the rules, kept out of the controllers. */
+/**
+ * Submitting, reading, sharing and cancelling jobs: the rules, kept out of the controllers; who may do what is
+ * {@link JobAccess}'s.
+ */
 @Singleton
 public class JobService {
     /** The most jobs one page of the list holds. */
@@ -34,9 +39,11 @@ public class JobService {
     private final KilnPaths paths;
     private final DeviceInventory devices;
     private final MemoryCheck memory;
+    private final JobAccess access;
+    private final JobLog log;
 
     public JobService(JobRepository jobs, JobQueries queries, JobHistory history, KilnConfig config, KilnPaths paths,
-                      DeviceInventory devices, MemoryCheck memory) {
+                      DeviceInventory devices, MemoryCheck memory, JobAccess access, JobLog log) {
         this.jobs = jobs;
         this.queries = queries;
         this.history = history;
@@ -44,6 +51,8 @@ public class JobService {
         this.paths = paths;
         this.devices = devices;
         this.memory = memory;
+        this.access = access;
+        this.log = log;
     }
 
     /**
@@ -51,16 +60,18 @@ public class JobService {
      * and fair share.
      *
      * @throws SpecException for a spec that breaks a rule (naming the field)
-     * @throws Forbidden for a priority set by someone who is not an admin
+     * @throws Forbidden for a priority set by someone who is not an admin, or fine-tuning from a job whose results
+     *     the caller may not see
      * @throws LimitReached when the user already has kiln.max-queued-per-user jobs queued
      */
     @Transactional
-    public JobRow submit(String user, boolean admin, String specJson, int priority, @Nullable Long sweepId) {
-        if (priority != 0 && !admin) {
-            throw new Forbidden("only an admin may set a priority");
+    public JobRow submit(Caller caller, String specJson, int priority, @Nullable Long sweepId) {
+        if (priority != 0 && !caller.admin()) {
+            throw new Forbidden("priority", "only an admin may set a priority; you are " + caller.name());
         }
+        String user = caller.name();
         JobSpec spec = SpecParser.parse(specJson);
-        check(spec);
+        check(spec, caller);
         long queued = jobs.countByUserNameAndState(user, JobState.QUEUED.name());
         if (queued >= config.maxQueuedPerUser()) {
             throw new LimitReached("user " + user + " already has " + queued + " queued jobs, the limit is "
@@ -69,13 +80,16 @@ public class JobService {
         Instant now = Instant.now();
         JobRow row = jobs.save(new JobRow(null, spec.name(), user, specJson, spec.device(), priority,
                 JobState.QUEUED.name(), null, null, null, false, 0, 0, spec.training().epochs(), 0, 0, 0, null, null,
-                sweepId, now, null, null, 0.0));
+                sweepId, now, null, null, 0.0, false));
         history.record(row.id(), JobState.QUEUED, "submitted by " + user);
         return row;
     }
 
-    /** Rules that need the server's view: the dataset exists, the device exists, a fine-tuning source has weights. */
-    void check(JobSpec spec) {
+    /**
+     * Rules that need the server's view: the dataset exists, the device exists, a fine-tuning source has weights
+     * that the caller may use.
+     */
+    void check(JobSpec spec, Caller caller) {
         if (!Files.isDirectory(paths.dataset(spec.data().name()))) {
             throw new SpecException("data.name", "no dataset \"" + spec.data().name() + "\" in the data root "
                     + paths.dataRoot() + " (GET /api/v1/datasets lists them)");
@@ -103,9 +117,8 @@ public class JobService {
             } catch (NumberFormatException e) {
                 throw new SpecException("init.fromJob", "must be a job id, got \"" + spec.init().fromJob() + "\"");
             }
-            if (jobs.findById(from).isEmpty()) {
-                throw new SpecException("init.fromJob", "no job " + from);
-            }
+            JobRow source = jobs.findById(from).orElseThrow(() -> new SpecException("init.fromJob", "no job " + from));
+            access.requireResults(source, caller, JobAccess.Result.FINE_TUNING, "init.fromJob");
             if (!Files.isRegularFile(paths.checkpoint(from))) {
                 throw new SpecException("init.fromJob", "job " + from + " has no checkpoint yet");
             }
@@ -114,6 +127,25 @@ public class JobService {
 
     public JobRow get(long id) {
         return jobs.findById(id).orElseThrow(() -> new NotFound("no job " + id));
+    }
+
+    /** The job, for a caller who may see this result of it ({@link JobAccess#requireResults}). */
+    public JobRow withResults(long id, Caller caller, JobAccess.Result what) {
+        JobRow j = get(id);
+        access.requireResults(j, caller, what);
+        return j;
+    }
+
+    /** Shares the job's results with the lab, or stops sharing them; its owner or an admin only. */
+    @Transactional
+    public JobRow share(long id, Caller caller, boolean shared) {
+        JobRow j = get(id);
+        access.requireOwnerOrAdmin(j, caller, shared ? "share" : "stop sharing");
+        if (j.shared() != shared) {
+            jobs.updateShared(id, shared);
+            log.append(id, "kiln: " + (shared ? "shared with the lab by " : "no longer shared, by ") + caller.name() + "\n");
+        }
+        return get(id);
     }
 
     public JobQueries.Page list(@Nullable String state, @Nullable String user, int page, int size) {
@@ -138,11 +170,10 @@ public class JobService {
      * (the server running it sees the request at its next tick).
      */
     @Transactional
-    public JobRow cancel(long id, String user, boolean admin) {
+    public JobRow cancel(long id, Caller caller) {
         JobRow j = get(id);
-        if (!admin && !j.userName().equals(user)) {
-            throw new Forbidden("job " + id + " belongs to " + j.userName() + "; only its owner or an admin may cancel it");
-        }
+        access.requireOwnerOrAdmin(j, caller, "cancel");
+        String user = caller.name();
         if (JobState.valueOf(j.state()).finished()) {
             throw new Conflict("job " + id + " has already ended (" + j.state() + ")");
         }
@@ -155,9 +186,9 @@ public class JobService {
         return get(id);
     }
 
-    /** The job's checkpoint file, for download. */
-    public Path checkpointFile(long id) {
-        get(id);
+    /** The job's checkpoint file, for download by a caller who may see the job's results. */
+    public Path checkpointFile(long id, Caller caller) {
+        withResults(id, caller, JobAccess.Result.CHECKPOINT);
         Path file = paths.checkpoint(id);
         if (!Files.isRegularFile(file)) {
             throw new NotFound("job " + id + " has no checkpoint yet (one is written after each epoch)");

@@ -4,19 +4,24 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kiln.service.access.JobAccess;
+import io.kiln.service.auth.Caller;
 import io.kiln.service.store.JobQueries;
 import io.kiln.service.store.JobRow;
 import java.io.IOException;
 import java.time.Instant;
 
-/** The JSON a job is shown as (CONTRACT.md's fields). */
+/**
+ * The JSON a job is shown as (CONTRACT.md's fields), as a caller may see it: the queue's fields for everyone, the
+ * error whole only for those who see the job's results ({@link JobAccess}).
+ */
 public final class JobViews {
     static final ObjectMapper JSON = new ObjectMapper();
 
     private JobViews() {
     }
 
-    public static ObjectNode summary(JobRow j) {
+    public static ObjectNode summary(JobRow j, JobAccess access, Caller caller) {
         ObjectNode n = JSON.createObjectNode();
         n.put("id", Long.toString(j.id()));
         n.put("name", j.name());
@@ -25,13 +30,14 @@ public final class JobViews {
         n.put("device", j.device());
         n.put("requestedDevice", j.requestedDevice());
         n.put("priority", j.priority());
+        n.put("shared", j.shared());
         ObjectNode p = n.putObject("progress");
         p.put("epoch", j.epoch());
         p.put("epochs", j.epochs());
         p.put("step", j.step());
         p.put("steps", j.steps());
         n.set("metrics", parse(j.latestMetrics()));
-        n.put("error", j.error());
+        n.put("error", access.visibleError(j, caller));
         n.put("attempts", j.attempts());
         if (j.sweepId() != null) {
             n.put("sweepId", Long.toString(j.sweepId()));
@@ -42,18 +48,25 @@ public final class JobViews {
         return n;
     }
 
-    /** The summary plus the spec as submitted. */
-    public static ObjectNode full(JobRow j) {
-        ObjectNode n = summary(j);
+    /**
+     * The summary, the spec as submitted, and what the caller may do with the job ({@code permissions}: read its
+     * results, cancel it, share it), so that a page shows only the buttons that work.
+     */
+    public static ObjectNode full(JobRow j, JobAccess access, Caller caller) {
+        ObjectNode n = summary(j, access, caller);
         n.set("spec", parse(j.spec()));
+        ObjectNode may = n.putObject("permissions");
+        may.put("results", access.maySeeResults(j, caller));
+        may.put("cancel", access.mayManage(j, caller));
+        may.put("share", access.mayManage(j, caller));
         return n;
     }
 
     /** One page of the job list: the jobs' summaries, the page asked for and the total. */
-    public static ObjectNode page(JobQueries.Page result, int page, int size) {
+    public static ObjectNode page(JobQueries.Page result, int page, int size, JobAccess access, Caller caller) {
         ObjectNode n = JSON.createObjectNode();
         ArrayNode list = n.putArray("jobs");
-        result.jobs().forEach(j -> list.add(summary(j)));
+        result.jobs().forEach(j -> list.add(summary(j, access, caller)));
         n.put("page", page);
         n.put("size", size);
         n.put("total", result.total());

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kiln.engine.spec.SpecException;
 import io.kiln.engine.spec.SweepGrid;
+import io.kiln.service.auth.Caller;
 import io.kiln.service.errors.NotFound;
 import io.kiln.service.store.JobRepository;
 import io.kiln.service.store.JobRow;
@@ -41,7 +42,8 @@ public class SweepService {
 
     /** Creates the sweep and all its jobs, or nothing when one point is refused. */
     @Transactional
-    public SweepRow create(String user, String body) {
+    public SweepRow create(Caller caller, String body) {
+        String user = caller.name();
         JsonNode req;
         try {
             req = JSON.readTree(body);
@@ -55,7 +57,7 @@ public class SweepService {
         String name = req.path("name").asText(req.path("base").path("name").asText("sweep"));
         SweepRow sweep = sweeps.save(new SweepRow(null, name, user, body, Instant.now()));
         for (SweepGrid.Point p : points) {
-            jobService.submit(user, false, p.spec().json().toString(), 0, sweep.id());
+            jobService.submit(caller, p.spec().json().toString(), 0, sweep.id());
         }
         return sweep;
     }

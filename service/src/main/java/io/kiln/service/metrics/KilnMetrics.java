@@ -49,9 +49,9 @@ public class KilnMetrics {
         double sum = 0;
         int n = 0;
         for (var j : jobs.findByStateOrderBySubmittedAt(JobState.RUNNING.name())) {
-            JsonNode m = io.kiln.service.jobs.JobViews.full(j).path("metrics");
+            JsonNode m = io.kiln.service.jobs.JobViews.parse(j.latestMetrics());
             double samplesPerSecond = m.path("samples_per_s").asDouble(0);
-            int batch = io.kiln.service.jobs.JobViews.full(j).path("spec").path("training").path("batchSize").asInt(100);
+            int batch = io.kiln.service.jobs.JobViews.parse(j.spec()).path("training").path("batchSize").asInt(100);
             if (samplesPerSecond > 0) {
                 sum += batch / samplesPerSecond;
                 n++;

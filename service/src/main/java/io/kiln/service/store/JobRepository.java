@@ -25,6 +25,9 @@ public interface JobRepository extends CrudRepository<JobRow, Long> {
     @Query("UPDATE jobs SET state = 'CANCELLED', finished_at = :now WHERE id = :id AND state = 'QUEUED'")
     long cancelQueued(long id, Instant now);
 
+    @Query("UPDATE jobs SET shared = :shared WHERE id = :id")
+    void updateShared(long id, boolean shared);
+
 
     @Query("""
             UPDATE jobs SET epoch = :epoch, epochs = :epochs, step = :step, steps = :steps,

@@ -8,7 +8,8 @@ import java.time.Instant;
 
 /**
  * A job as stored. {@code epoch}/{@code step} are the progress the worker last reported,
- * {@code checkpointEpoch} the last epoch whose checkpoint is on disk (what a resumed run continues after).
+ * {@code checkpointEpoch} the last epoch whose checkpoint is on disk (what a resumed run continues after);
+ * {@code shared}: its owner shares its results with the lab (access.JobAccess).
  */
 @MappedEntity("jobs")
 public record JobRow(
@@ -35,5 +36,6 @@ public record JobRow(
         Instant submittedAt,
         @Nullable Instant startedAt,
         @Nullable Instant finishedAt,
-        double deviceSeconds) {
+        double deviceSeconds,
+        boolean shared) {
 }

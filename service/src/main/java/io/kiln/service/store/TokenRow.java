@@ -6,8 +6,11 @@ import io.micronaut.data.annotation.Id;
 import io.micronaut.data.annotation.MappedEntity;
 import java.time.Instant;
 
-/** An API token, stored as the hex SHA-256 of the token. */
+/**
+ * An API token, stored as the hex SHA-256 of the token; {@code expiresAt} null never expires, {@code lastUsedAt}
+ * is kept to the minute.
+ */
 @MappedEntity("api_tokens")
 public record TokenRow(@Id @GeneratedValue @Nullable Long id, Long userId, String tokenHash, @Nullable String label,
-                       Instant createdAt) {
+                       Instant createdAt, @Nullable Instant expiresAt, @Nullable Instant lastUsedAt) {
 }

@@ -1,0 +1,68 @@
+package io.kiln.service.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.kiln.service.errors.BadInput;
+import io.micronaut.core.annotation.Nullable;
+import java.util.Iterator;
+import java.util.List;
+
+/** Reading the small JSON bodies of PATCH and POST requests: only known fields, each of its type. */
+final class RequestBodies {
+    private RequestBodies() {
+    }
+
+    /** The body as an object with no field but {@code allowed}; null (no body) is an empty object. */
+    static JsonNode object(@Nullable JsonNode body, String... allowed) {
+        if (body == null || body.isNull() || body.isMissingNode()) {
+            return com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        }
+        if (!body.isObject()) {
+            throw new BadInput("the body must be a JSON object with the fields " + List.of(allowed));
+        }
+        for (Iterator<String> names = body.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!List.of(allowed).contains(name)) {
+                throw new BadInput(name, "unknown field; this body takes " + List.of(allowed));
+            }
+        }
+        return body;
+    }
+
+    static boolean requiredBoolean(JsonNode body, String field) {
+        JsonNode v = body.get(field);
+        if (v == null || !v.isBoolean()) {
+            throw new BadInput(field, v == null ? "is required (true or false)" : "must be true or false, got " + shown(v));
+        }
+        return v.booleanValue();
+    }
+
+    @Nullable
+    static Integer optionalInt(JsonNode body, String field) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+            throw new BadInput(field, "must be a whole number, got " + shown(v));
+        }
+        return v.intValue();
+    }
+
+    @Nullable
+    static String optionalText(JsonNode body, String field) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw new BadInput(field, "must be a string, got " + shown(v));
+        }
+        return v.textValue();
+    }
+
+    /** A value as a message quotes it: short, whatever the request sent. */
+    private static String shown(JsonNode v) {
+        String s = v.toString();
+        return s.length() > 40 ? s.substring(0, 37) + "..." : s;
+    }
+}
