@@ -11,6 +11,8 @@ function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (k === "class") e.className = v;
+    // styles through the CSSOM: the page's Content-Security-Policy refuses style attributes
+    else if (k === "style") Object.assign(e.style, v);
     else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
     else if (v !== null && v !== undefined && v !== false) e.setAttribute(k, v === true ? "" : v);
   }
@@ -20,21 +22,35 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-async function api(path, options = {}) {
+// Every error answer of the service is {status, message, field}: the message is for a person, shown as it is.
+async function refusal(res) {
+  let message = res.status + " " + res.statusText;
+  try { const body = JSON.parse(await res.text()); if (body && body.message) message = body.message; } catch (e) { /* not JSON */ }
+  const error = new Error(res.status === 401 ? message + " (enter a valid API token, top right)" : message);
+  error.status = res.status;
+  return error;
+}
+
+async function request(path, options = {}) {
   const headers = Object.assign({ "Accept": "application/json" }, options.headers || {});
   if (state.token) headers["Authorization"] = "Bearer " + state.token;
   const res = await fetch(API + path, Object.assign({}, options, { headers }));
-  if (res.status === 401) throw new Error("401: enter a valid API token (top right)");
-  const text = await res.text();
-  let body = null;
-  try { body = text ? JSON.parse(text) : null; } catch (e) { body = text; }
-  if (!res.ok) throw new Error((body && body.message) || (res.status + " " + res.statusText));
-  return body;
+  if (!res.ok) throw await refusal(res);
+  return res;
+}
+
+async function api(path, options = {}) {
+  const text = await (await request(path, options)).text();
+  try { return text ? JSON.parse(text) : null; } catch (e) { return text; }
+}
+
+async function apiText(path) {
+  return (await request(path, { headers: { "Accept": "text/plain" } })).text();
 }
 
 async function download(path, filename, open) {
-  const res = await fetch(API + path, { headers: { "Authorization": "Bearer " + state.token } });
-  if (!res.ok) { toast("cannot fetch " + path + ": " + res.status); return; }
+  let res;
+  try { res = await request(path, { headers: { "Accept": "*/*" } }); } catch (e) { toast(e.message); return; }
   const url = URL.createObjectURL(await res.blob());
   if (open) { window.open(url, "_blank"); return; }
   const a = el("a", { href: url, download: filename });
@@ -71,7 +87,7 @@ function eta(job) {
 function progressBar(job) {
   const f = fraction(job), p = job.progress || {};
   const label = p.epochs ? `${Math.round(100 * f)}% · epoch ${Math.max(p.epoch, job.state === "QUEUED" ? 0 : 1)}/${p.epochs}` : "";
-  return el("div", { class: "bar", title: label }, el("span", { style: `width:${(100 * f).toFixed(1)}%` }), el("em", {}, label));
+  return el("div", { class: "bar", title: label }, el("span", { style: { width: (100 * f).toFixed(1) + "%" } }), el("em", {}, label));
 }
 
 const badge = (s) => el("span", { class: "state " + s }, s);
@@ -161,12 +177,13 @@ function jobView(id) {
   const epochLossCanvas = el("canvas", { id: "chart-epoch-loss" });
   const accCanvas = el("canvas", { id: "chart-accuracy" });
   const log = el("pre", { class: "log", id: "log" });
+  const logRefused = el("p", { class: "error refused", id: "log-refused", hidden: true });
   v.append(el("h1", {}, "Job " + id), head,
     el("div", { class: "grid" },
       el("div", { class: "card" }, el("div", { class: "chart" }, lossCanvas)),
       el("div", { class: "card" }, el("div", { class: "chart" }, epochLossCanvas)),
       el("div", { class: "card" }, el("div", { class: "chart" }, accCanvas))),
-    el("div", { class: "card" }, el("h2", {}, "Log"), log));
+    el("div", { class: "card" }, el("h2", {}, "Log"), logRefused, log));
   const stepLoss = lineChart(lossCanvas, "Training loss per step", "loss", [series("loss", [], 0, true)], "step");
   const epochLoss = lineChart(epochLossCanvas, "Loss per epoch", "loss", [series("train", [], 0), series("validation", [], 1)]);
   const acc = lineChart(accCanvas, "Accuracy per epoch", "accuracy", [series("train", [], 0), series("validation", [], 1)]);
@@ -174,9 +191,17 @@ function jobView(id) {
   every(async () => {
     if (done) return;
     try {
-      const [job, metrics, text] = await Promise.all([api("/jobs/" + id), api(`/jobs/${id}/metrics?maxPoints=400`),
-        fetch(`${API}/jobs/${id}/log`, { headers: { "Authorization": "Bearer " + state.token } }).then((r) => r.text())]);
+      const [job, metrics] = await Promise.all([api("/jobs/" + id), api(`/jobs/${id}/metrics?maxPoints=400`)]);
       renderJobHead(head, job);
+      // the log is its owner's and the admins' unless shared: a refusal says why and who may share it
+      let text = "";
+      try {
+        text = await apiText(`/jobs/${id}/log`);
+        logRefused.hidden = true; log.hidden = false;
+      } catch (e) {
+        if (e.status !== 403) throw e;
+        logRefused.textContent = e.message; logRefused.hidden = false; log.hidden = true;
+      }
       stepLoss.data.datasets[0].data = metrics.steps.filter((p) => p.loss !== null).map((p) => ({ x: p.globalStep, y: p.loss }));
       const ep = metrics.epochs;
       epochLoss.data.datasets[0].data = ep.map((p) => ({ x: p.epoch, y: p.train_loss }));
@@ -196,20 +221,32 @@ function jobView(id) {
 function renderJobHead(head, job) {
   const m = job.metrics || {}, spec = job.spec || {};
   const opt = spec.optimizer || {}, tr = spec.training || {};
+  const may = job.permissions || {};
   const buttons = [
     canCancel(job) ? el("button", { class: "danger", onclick: () => cancel(job) }, "Cancel") : null,
-    job.progress && job.progress.epoch > 0 ? el("button", { onclick: () => download(`/jobs/${job.id}/checkpoint`, `job-${job.id}.kiln`) }, "Download checkpoint") : null,
-    job.state === "SUCCEEDED" ? el("button", { onclick: () => download(`/jobs/${job.id}/report`, "", true) }, "Open report") : null,
+    may.results && job.progress && job.progress.epoch > 0 ? el("button", { onclick: () => download(`/jobs/${job.id}/checkpoint`, `job-${job.id}.kiln`) }, "Download checkpoint") : null,
+    may.results && job.state === "SUCCEEDED" ? el("button", { onclick: () => download(`/jobs/${job.id}/report`, "", true) }, "Open report") : null,
+    may.share ? el("button", { id: "share", onclick: () => share(job, !job.shared) }, job.shared ? "Stop sharing" : "Share with the lab") : null,
   ];
   head.replaceChildren(
     el("dl", { class: "facts" },
       el("dt", {}, "name"), el("dd", {}, job.name), el("dt", {}, "state"), el("dd", {}, badge(job.state), " ", job.error ? el("span", { class: "error" }, job.error) : ""),
       el("dt", {}, "user"), el("dd", {}, job.user), el("dt", {}, "device"), el("dd", {}, job.device || "–"),
+      el("dt", {}, "results"), el("dd", { id: "sharing" }, job.shared ? "shared with the lab: log, report, checkpoint, predictions, fine-tuning"
+        : `private: ${job.user}'s and the admins'`),
       ...(job.sweepId ? [el("dt", {}, "sweep"), el("dd", {}, el("a", { href: "#/sweep/" + job.sweepId }, "sweep " + job.sweepId))] : []),
       el("dt", {}, "progress"), el("dd", {}, progressBar(job), " ", eta(job) ? "ETA " + eta(job) : ""),
       el("dt", {}, "latest"), el("dd", {}, `loss ${fmt(m.loss)} · train acc ${fmt(m.train_acc)} · val acc ${fmt(m.val_acc)} · test acc ${fmt(m.test_acc)} · ${fmt(m.samples_per_s, 0)} samples/s`),
       el("dt", {}, "recipe"), el("dd", {}, `${spec.data ? spec.data.name : "?"} · ${describeModel(spec.model)} · ${opt.type || "sgd"} lr ${opt.lr} · batch ${tr.batchSize || 100} · ${tr.epochs || "?"} epochs`)),
     el("p", {}, ...buttons.filter(Boolean)));
+}
+
+async function share(job, shared) {
+  try {
+    await api("/jobs/" + job.id, { method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ shared }) });
+    toast(`job ${job.id}: ` + (shared ? "shared with the lab" : "no longer shared"));
+    route();
+  } catch (e) { toast(e.message); }
 }
 
 function describeModel(model) {
@@ -265,7 +302,7 @@ function devicesView() {
       box.replaceChildren(...devices.map((d) => {
         const used = d.memoryUsedBytes || 0, total = d.memoryTotalBytes || 0;
         return el("div", { class: "card device" }, el("h2", {}, d.name, " ", el("span", { class: "muted" }, d.model || (d.cores ? d.cores + " cores" : ""))),
-          el("div", { class: "bar" }, el("span", { style: `width:${total ? (100 * used / total).toFixed(1) : 0}%` }),
+          el("div", { class: "bar" }, el("span", { style: { width: (total ? (100 * used / total).toFixed(1) : 0) + "%" } }),
             el("em", {}, `${(used / 2 ** 30).toFixed(1)} / ${(total / 2 ** 30).toFixed(1)} GiB`)),
           el("p", {}, d.utilization !== null && d.utilization !== undefined ? `utilisation ${(100 * d.utilization).toFixed(0)}%` : ""),
           el("p", {}, d.job ? el("a", { href: "#/job/" + d.job }, "running job " + d.job) : el("span", { class: "muted" }, d.kind === "cpu" && !d.slot ? "not used for jobs" : "idle")),
@@ -299,6 +336,47 @@ function sweepView(id) {
       chart.update();
     } catch (e) { head.replaceChildren(el("span", { class: "error" }, e.message)); }
   });
+}
+
+function tokensView(params) {
+  const v = clearView();
+  const me = state.me || {};
+  const user = params.get("user") || me.name;
+  const body = el("tbody");
+  const note = el("p", { class: "muted" });
+  const pick = el("form", { class: "card", onsubmit: (e) => { e.preventDefault(); location.hash = "#/tokens?user=" + encodeURIComponent(input.value.trim()); } });
+  const input = el("input", { value: user, "aria-label": "user", size: 20 });
+  pick.append("Tokens of ", input, " ", el("button", { type: "submit" }, "Show"));
+  v.append(el("h1", {}, "API tokens of " + user), me.admin ? pick : "",
+    el("div", { class: "card" }, el("table", { id: "tokens" }, el("thead", {}, el("tr", {}, ["Id", "Label", "Created", "Last used", "Expires", ""]
+      .map((h) => el("th", {}, h)))), body), note));
+  note.textContent = "A revoked token is refused at once, on every Kiln server. New tokens come from an admin.";
+  const when = (t) => t ? new Date(t).toLocaleString() : "–";
+  const load = async () => {
+    try {
+      const tokens = await api(`/users/${encodeURIComponent(user)}/tokens`);
+      body.replaceChildren(...tokens.map((t) => {
+        const inUse = me.token && me.token.id === t.id;
+        return el("tr", { class: "token", "data-id": t.id }, el("td", {}, t.id), el("td", {}, t.label || el("span", { class: "muted" }, "no label"),
+            inUse ? el("span", { class: "muted" }, " (this browser's)") : ""),
+          el("td", {}, when(t.createdAt)), el("td", {}, when(t.lastUsedAt)), el("td", {}, t.expired ? el("span", { class: "error" }, "expired") : when(t.expiresAt)),
+          el("td", {}, el("button", { class: "danger", onclick: () => revoke(user, t, inUse, load) }, "Revoke")));
+      }));
+      if (!tokens.length) body.append(el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No tokens.")));
+    } catch (e) { body.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "error" }, e.message))); }
+  };
+  load();
+}
+
+async function revoke(user, token, inUse, reload) {
+  const what = `token ${token.id}${token.label ? " (" + token.label + ")" : ""} of ${user}`;
+  if (!confirm(`Revoke ${what}?` + (inUse ? " This browser signs in with it: you will need another token." : ""))) return;
+  try {
+    await api(`/users/${encodeURIComponent(user)}/tokens/${token.id}`, { method: "DELETE" });
+    toast(what + " revoked");
+    if (inUse) { state.token = ""; localStorage.removeItem("kiln.token"); await identify(); route(); return; }
+    reload();
+  } catch (e) { toast(e.message); }
 }
 
 const values = (vals) => Object.entries(vals || {}).map(([k, v]) => k.replace(/.*\./, "") + "=" + JSON.stringify(v)).join(", ");
@@ -357,6 +435,7 @@ function route() {
     case "sweep": return sweepView(parts[1]);
     case "devices": return devicesView();
     case "submit": return submitView();
+    case "tokens": return tokensView(new URLSearchParams(query || ""));
     default: return jobsView();
   }
 }

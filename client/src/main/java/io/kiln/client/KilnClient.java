@@ -111,6 +111,21 @@ public final class KilnClient {
         return send(request("/devices").GET());
     }
 
+    /** Who the token belongs to, and the token itself (id, label, dates; never its secret). */
+    public JsonNode me() {
+        return send(request("/me").GET());
+    }
+
+    /** The user's tokens (the user themselves or an admin). */
+    public JsonNode tokens(String user) {
+        return send(request("/users/" + enc(user) + "/tokens").GET());
+    }
+
+    /** Revokes one of the user's tokens: it is refused from then on. */
+    public void revoke(String user, String tokenId) {
+        sendText(request("/users/" + enc(user) + "/tokens/" + enc(tokenId)).DELETE());
+    }
+
     private HttpRequest.Builder request(String path) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
                 .header("Accept", "application/json");
@@ -168,11 +183,8 @@ public final class KilnClient {
         } catch (IOException | RuntimeException ignored) {
             // not JSON: keep the body
         }
-        String hint = switch (status) {
-            case 401 -> " (check --token or KILN_TOKEN)";
-            case 403 -> " (only the job's owner or an admin may do that)";
-            default -> "";
-        };
+        // a 403 says itself why and who may; a 401 may come from a missing token
+        String hint = status == 401 ? " (check --token or KILN_TOKEN)" : "";
         return new KilnException(status, "HTTP " + status + ": " + abbreviate(message) + hint);
     }
 

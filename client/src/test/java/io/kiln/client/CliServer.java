@@ -122,6 +122,16 @@ final class CliServer implements AutoCloseable {
         }
     }
 
+    /** Creates a user (as the admin; one that exists is kept) and a token with this label: the answer, id and secret. */
+    JsonNode newToken(String user, String label) {
+        try {
+            post("/api/v1/users", "{\"name\":\"" + user + "\"}");
+            return JSON.readTree(post("/api/v1/users/" + user + "/tokens", "{\"label\":\"" + label + "\"}"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private String post(String path, String body) {
         return send(HttpRequest.newBuilder(URI.create(url + path)).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)));

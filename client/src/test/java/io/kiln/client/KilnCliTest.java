@@ -139,6 +139,33 @@ class KilnCliTest {
     }
 
     @Test
+    void tokensListsAndRevokeRevokes() {
+        String laptop = server.newToken("tom", "laptop").get("token").asText();
+        var script = server.newToken("tom", "nightly-script");
+        Run list = kiln(laptop, "tokens");
+        assertEquals(0, list.exit(), list.err());
+        assertTrue(list.out().contains("laptop") && list.out().contains("nightly-script"), list.out());
+        assertTrue(list.out().lines().anyMatch(l -> l.startsWith("*") && l.contains("laptop")), "the token in use: " + list.out());
+        assertTrue(!list.out().contains(laptop) && !list.out().contains(script.get("token").asText()), "no secret");
+
+        Run revoke = kiln(laptop, "revoke", script.get("id").asText());
+        assertEquals(0, revoke.exit(), revoke.err());
+        assertTrue(revoke.out().contains("token " + script.get("id").asText() + " of tom revoked"), revoke.out());
+        Run refused = kiln(script.get("token").asText(), "jobs");
+        assertEquals(1, refused.exit());
+        assertTrue(refused.err().contains("HTTP 401") && refused.err().contains("unknown or was revoked"), refused.err());
+        assertTrue(!kiln(laptop, "tokens").out().contains("nightly-script"));
+
+        Run others = kiln(laptop, "tokens", "--user", "bob");
+        assertEquals(1, others.exit());
+        assertTrue(others.err().contains("HTTP 403") && others.err().contains("the tokens of bob are for bob and the admins"),
+                others.err());
+        Run asAdmin = kiln(ADMIN, "revoke", "--user", "tom", "999999");
+        assertEquals(1, asAdmin.exit());
+        assertTrue(asAdmin.err().contains("HTTP 404") && asAdmin.err().contains("user tom has no token 999999"), asAdmin.err());
+    }
+
+    @Test
     void cancelIsForTheOwner() throws IOException {
         String id = kiln(ADMIN, "submit", server.spec("owned", 5000, "").toString()).lastLine();
         String bob = server.token("bob");

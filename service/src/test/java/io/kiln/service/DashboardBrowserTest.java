@@ -31,9 +31,10 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The dashboard in a real browser (Debian's headless Chromium through ChromeDriver): enter a token, submit a
- * job through the page, see it finish with its learning curves drawn, compare two jobs, and save screenshots
- * (target/dashboard-*.png). Skipped, saying so, where Chromium or ChromeDriver is missing (.ci/run installs
- * them).
+ * job through the page, see it finish with its learning curves drawn, open its report, compare two jobs, see
+ * another's private job refused in words, revoke a token on the tokens page, and save screenshots
+ * (target/dashboard-*.png). All of it under the pages' Content-Security-Policy: any violation fails the test.
+ * Skipped, saying so, where Chromium or ChromeDriver is missing (.ci/run installs them).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
@@ -75,6 +76,23 @@ class DashboardBrowserTest {
                 .usingAnyFreePort().build();
         browser = new ChromeDriver(service, options);
         browser.manage().window().setSize(new Dimension(1400, 1000));
+        // Records the page's Content-Security-Policy violations (DevTools scripts run whatever the policy says).
+        browser.executeCdpCommand("Page.addScriptToEvaluateOnNewDocument", Map.of("source", "window.cspViolations = [];"
+                + "document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push("
+                + "e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile + ':' + e.lineNumber));"));
+    }
+
+    /** The page runs under its policy and broke none of it. */
+    void noPolicyViolations() {
+        assertEquals(List.of(), ((JavascriptExecutor) browser).executeScript("return window.cspViolations;"),
+                "Content-Security-Policy violations");
+    }
+
+    void signIn(String token, String name) {
+        browser.get(kiln.uri("/").toString());
+        browser.findElement(By.id("token")).sendKeys(token);
+        browser.findElement(By.cssSelector("#token-form button")).click();
+        waiting().until(d -> d.findElement(By.id("whoami")).getText().contains(name));
     }
 
     @AfterAll
@@ -103,6 +121,8 @@ class DashboardBrowserTest {
     @Test
     void submitAJobThroughThePageAndSeeItsCurves() throws IOException {
         browser.get(kiln.uri("/").toString());
+        ((JavascriptExecutor) browser).executeScript("localStorage.clear();");
+        browser.navigate().refresh();
         assertTrue(browser.findElement(By.id("view")).getText().contains("Enter your API token"));
         browser.findElement(By.id("token")).sendKeys(KilnServer.ADMIN);
         browser.findElement(By.cssSelector("#token-form button")).click();
@@ -130,6 +150,7 @@ class DashboardBrowserTest {
         assertSeries(metrics.get("steps"), "loss", values("chart-step-loss", 0));
         assertTrue(browser.findElement(By.id("log")).getText().contains("kiln: succeeded"));
         screenshot("job");
+        openReport();
 
         kiln.awaitState(other, "SUCCEEDED", TIMEOUT);
         browser.get(kiln.uri("/#/jobs").toString());
@@ -162,6 +183,82 @@ class DashboardBrowserTest {
         browser.get(kiln.uri("/#/devices").toString());
         waiting().until(d -> d.findElement(By.id("view")).getText().contains("cpu"));
         screenshot("devices");
+        noPolicyViolations();
+    }
+
+    /**
+     * The report opens in a window of its own, under the dashboard's policy (it inherits it): its one style
+     * block applies (allowed by its hash) and its images show.
+     */
+    void openReport() {
+        String dashboard = browser.getWindowHandle();
+        browser.findElement(By.xpath("//button[text()='Open report']")).click();
+        waiting().until(d -> d.getWindowHandles().size() == 2);
+        String report = browser.getWindowHandles().stream().filter(h -> !h.equals(dashboard)).findFirst().orElseThrow();
+        browser.switchTo().window(report);
+        try {
+            waiting().until(d -> !d.findElements(By.cssSelector("table.confusion td[class]")).isEmpty());
+            JavascriptExecutor js = (JavascriptExecutor) browser;
+            assertEquals("solid", js.executeScript("return getComputedStyle(document.querySelector('figure')).borderTopStyle;"),
+                    "the report's style block applies");
+            String shade = (String) js.executeScript("const td = [...document.querySelectorAll('table.confusion td[class]')]"
+                    + ".find((c) => c.className !== 'g0' && c.className !== 'r0'); return getComputedStyle(td).backgroundColor;");
+            assertTrue(shade.startsWith("rgba(") || shade.startsWith("rgb("), shade);
+            assertTrue(!shade.equals("rgba(0, 0, 0, 0)"), "confusion cells are shaded: " + shade);
+            assertTrue((Boolean) js.executeScript("const i = document.querySelector('figure img'); return i.complete && i.naturalWidth > 0;"),
+                    "the inline test images show");
+        } finally {
+            browser.close();
+            browser.switchTo().window(dashboard);
+        }
+    }
+
+    @Test
+    void anotherUsersPrivateJobIsRefusedInWordsAndTokensAreRevokedOnTheirPage() throws IOException {
+        String browserToken = kiln.user("tess", "user");
+        KilnServer.Answer laptop = kiln.post("/api/v1/users/tess/tokens", KilnServer.ADMIN, "{\"label\": \"laptop\"}");
+        assertEquals(201, laptop.status(), laptop.body());
+        String laptopToken = laptop.json().get("token").asText();
+        String laptopId = laptop.json().get("id").asText();
+        String adminJob = kiln.submit(TestData.spec("admins-own", "tiny", 1));
+        kiln.awaitState(adminJob, "SUCCEEDED", TIMEOUT);
+
+        signIn(browserToken, "tess");
+        browser.get(kiln.uri("/#/job/" + adminJob).toString());
+        WebElement refused = waiting().until(d -> {
+            WebElement p = d.findElement(By.id("log-refused"));
+            return p.isDisplayed() ? p : null;
+        });
+        assertTrue(refused.getText().contains("job " + adminJob + " belongs to admin and is not shared")
+                && refused.getText().contains("PATCH /api/v1/jobs/" + adminJob), refused.getText());
+        assertTrue(!refused.getText().contains("{") || refused.getText().contains("{\"shared\": true}"),
+                "a sentence, not the JSON answer: " + refused.getText());
+        assertTrue(browser.findElements(By.xpath("//button[text()='Open report' or text()='Download checkpoint' "
+                + "or text()='Share with the lab']")).isEmpty(), "no button that would be refused");
+        assertTrue(browser.findElement(By.id("sharing")).getText().contains("private"));
+        screenshot("refused");
+
+        assertEquals(200, kiln.patch("/api/v1/jobs/" + adminJob, KilnServer.ADMIN, "{\"shared\": true}").status());
+        browser.navigate().refresh();
+        waiting().until(d -> d.findElement(By.id("log")).isDisplayed()
+                && d.findElement(By.id("log")).getText().contains("shared with the lab by admin"));
+        assertTrue(!browser.findElement(By.id("log-refused")).isDisplayed());
+
+        browser.get(kiln.uri("/#/tokens").toString());
+        waiting().until(d -> d.findElements(By.cssSelector("#tokens tr.token")).size() == 2);
+        WebElement row = browser.findElement(By.cssSelector("#tokens tr.token[data-id='" + laptopId + "']"));
+        assertTrue(row.getText().contains("laptop"), row.getText());
+        assertTrue(browser.findElement(By.id("tokens")).getText().contains("(this browser's)"));
+        assertTrue(!browser.getPageSource().contains(laptopToken) && !browser.getPageSource().contains(browserToken),
+                "no secret on the page");
+        screenshot("tokens");
+        assertEquals(200, kiln.get("/api/v1/jobs", laptopToken).status());
+        row.findElement(By.tagName("button")).click();
+        browser.switchTo().alert().accept();
+        waiting().until(d -> d.findElements(By.cssSelector("#tokens tr.token")).size() == 1);
+        assertEquals(401, kiln.get("/api/v1/jobs", laptopToken).status(), "revoked from the page");
+        assertEquals(200, kiln.get("/api/v1/jobs", browserToken).status(), "the other token still works");
+        noPolicyViolations();
     }
 
     /** Points drawn in dataset {@code index} of the Chart.js chart on canvas {@code id} (-1 when absent). */
