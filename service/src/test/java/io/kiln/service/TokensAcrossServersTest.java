@@ -2,15 +2,11 @@ package io.kiln.service;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -23,16 +19,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(180)
 class TokensAcrossServersTest {
-    static final String URL = System.getenv("KILN_TEST_PG_URL");
+    static final String URL = TestPostgres.URL;
 
     @BeforeEach
     void freshDatabase() throws SQLException {
-        assumeTrue(URL != null && !URL.isBlank(),
-                "KILN_TEST_PG_URL is not set, so there is no PostgreSQL server to test against (.ci/setup-postgres.sh starts one)");
-        try (Connection c = DriverManager.getConnection(URL); Statement s = c.createStatement()) {
-            s.execute("DROP SCHEMA public CASCADE");
-            s.execute("CREATE SCHEMA public");
-        }
+        TestPostgres.freshDatabase();
     }
 
     @Test
