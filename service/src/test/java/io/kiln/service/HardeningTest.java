@@ -8,12 +8,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.kiln.service.api.FailingController;
 import io.kiln.service.api.SecurityHeaders;
 import java.io.IOException;
+import java.net.URISyntaxException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -96,7 +100,7 @@ class HardeningTest {
             assertFalse(r.body().contains("<script>") || r.body().contains(" style=") || r.body().contains(" onclick="),
                     "no inline script or style in the page, which its policy would refuse");
         }
-        for (String path : List.of("/assets/app.js", "/assets/app.css", "/openapi/kiln-1.yml", "/health", "/prometheus")) {
+        for (String path : List.of("/assets/js/main.js", "/assets/app.css", "/openapi/kiln-1.yml", "/health", "/prometheus")) {
             HttpResponse<String> r = send("GET", path, null, null, null);
             assertEquals(200, r.statusCode(), path);
             securityHeaders(r, path);
@@ -106,6 +110,33 @@ class HardeningTest {
         securityHeaders(api, "/api/v1/jobs");
         assertEquals(SecurityHeaders.API_POLICY, api.headers().firstValue("Content-Security-Policy").orElse(""));
         assertEquals("no-store", api.headers().firstValue("Cache-Control").orElse(""));
+    }
+
+    /**
+     * The browser runs a module script only when it comes with a JavaScript type (nosniff forbids a guess): every
+     * module of the dashboard is served so, to anyone (the page loads them before a token is entered).
+     */
+    @Test
+    void dashboardModulesAreServedAsJavaScript() throws IOException, URISyntaxException {
+        Path modules = Path.of(getClass().getResource("/dashboard/assets/js/main.js").toURI()).getParent();
+        List<String> names;
+        try (Stream<Path> files = Files.list(modules)) {
+            names = files.map(f -> f.getFileName().toString()).sorted().toList();
+        }
+        assertTrue(names.size() > 5 && names.stream().allMatch(n -> n.endsWith(".js")), names.toString());
+        for (String name : names) {
+            String path = "/assets/js/" + name;
+            HttpResponse<String> r = send("GET", path, null, null, null);
+            assertEquals(200, r.statusCode(), path);
+            String type = r.headers().firstValue("Content-Type").orElse("");
+            assertTrue(type.startsWith("application/javascript") || type.startsWith("text/javascript"), path + ": " + type);
+            securityHeaders(r, path);
+            // each import names a module that is here, so a renamed file cannot leave the page half loaded
+            Matcher imports = Pattern.compile("from \"\\./([^\"]+)\"").matcher(r.body());
+            while (imports.find()) {
+                assertTrue(names.contains(imports.group(1)), path + " imports " + imports.group(1));
+            }
+        }
     }
 
     @Test

@@ -1,0 +1,85 @@
+// A job's page (#/job/ID): its facts and buttons, live learning curves, and its log (or why it is refused).
+import { api, apiText, download } from "./api.js";
+import { lineChart, series } from "./charts.js";
+import { el, fmt, toast } from "./dom.js";
+import { badge, cancel, canCancel, describeModel, eta, finished, progressBar } from "./job-parts.js";
+import { clearView, every, route } from "./router.js";
+
+export function jobView(id) {
+  const v = clearView();
+  const head = el("div", { class: "card" });
+  const lossCanvas = el("canvas", { id: "chart-step-loss" });
+  const epochLossCanvas = el("canvas", { id: "chart-epoch-loss" });
+  const accCanvas = el("canvas", { id: "chart-accuracy" });
+  const log = el("pre", { class: "log", id: "log" });
+  const logRefused = el("p", { class: "error refused", id: "log-refused", hidden: true });
+  v.append(el("h1", {}, "Job " + id), head,
+    el("div", { class: "grid" },
+      el("div", { class: "card" }, el("div", { class: "chart" }, lossCanvas)),
+      el("div", { class: "card" }, el("div", { class: "chart" }, epochLossCanvas)),
+      el("div", { class: "card" }, el("div", { class: "chart" }, accCanvas))),
+    el("div", { class: "card" }, el("h2", {}, "Log"), logRefused, log));
+  const stepLoss = lineChart(lossCanvas, "Training loss per step", "loss", [series("loss", [], 0, true)], "step");
+  const epochLoss = lineChart(epochLossCanvas, "Loss per epoch", "loss", [series("train", [], 0), series("validation", [], 1)]);
+  const acc = lineChart(accCanvas, "Accuracy per epoch", "accuracy", [series("train", [], 0), series("validation", [], 1)]);
+  let done = false;
+  every(async () => {
+    if (done) return;
+    try {
+      const [job, metrics] = await Promise.all([api("/jobs/" + id), api(`/jobs/${id}/metrics?maxPoints=400`)]);
+      renderJobHead(head, job);
+      // the log is its owner's and the admins' unless shared: a refusal says why and who may share it
+      let text = "";
+      try {
+        text = await apiText(`/jobs/${id}/log`);
+        logRefused.hidden = true; log.hidden = false;
+      } catch (e) {
+        if (e.status !== 403) throw e;
+        logRefused.textContent = e.message; logRefused.hidden = false; log.hidden = true;
+      }
+      stepLoss.data.datasets[0].data = metrics.steps.filter((p) => p.loss !== null).map((p) => ({ x: p.globalStep, y: p.loss }));
+      const ep = metrics.epochs;
+      epochLoss.data.datasets[0].data = ep.map((p) => ({ x: p.epoch, y: p.train_loss }));
+      epochLoss.data.datasets[1].data = ep.filter((p) => p.val_loss !== null).map((p) => ({ x: p.epoch, y: p.val_loss }));
+      acc.data.datasets[0].data = ep.map((p) => ({ x: p.epoch, y: p.train_acc }));
+      acc.data.datasets[1].data = ep.filter((p) => p.val_acc !== null).map((p) => ({ x: p.epoch, y: p.val_acc }));
+      for (const c of [stepLoss, epochLoss, acc]) c.update();
+      const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 20;
+      log.textContent = text.length > 200000 ? text.slice(-200000) : text;
+      if (atBottom) log.scrollTop = log.scrollHeight;
+      done = finished(job.state);
+      document.body.dataset.jobState = job.state;
+    } catch (e) { head.replaceChildren(el("p", { class: "error" }, e.message)); }
+  });
+}
+
+function renderJobHead(head, job) {
+  const m = job.metrics || {}, spec = job.spec || {};
+  const opt = spec.optimizer || {}, tr = spec.training || {};
+  const may = job.permissions || {};
+  const buttons = [
+    canCancel(job) ? el("button", { class: "danger", onclick: () => cancel(job) }, "Cancel") : null,
+    may.results && job.progress && job.progress.epoch > 0 ? el("button", { onclick: () => download(`/jobs/${job.id}/checkpoint`, `job-${job.id}.kiln`) }, "Download checkpoint") : null,
+    may.results && job.state === "SUCCEEDED" ? el("button", { onclick: () => download(`/jobs/${job.id}/report`, "", true) }, "Open report") : null,
+    may.share ? el("button", { id: "share", onclick: () => share(job, !job.shared) }, job.shared ? "Stop sharing" : "Share with the lab") : null,
+  ];
+  head.replaceChildren(
+    el("dl", { class: "facts" },
+      el("dt", {}, "name"), el("dd", {}, job.name), el("dt", {}, "state"), el("dd", {}, badge(job.state), " ", job.error ? el("span", { class: "error" }, job.error) : ""),
+      el("dt", {}, "user"), el("dd", {}, job.user), el("dt", {}, "device"), el("dd", {}, job.device || "–"),
+      el("dt", {}, "results"), el("dd", { id: "sharing" }, job.shared ? "shared with the lab: log, report, checkpoint, predictions, fine-tuning"
+        : `private: ${job.user}'s and the admins'`),
+      ...(job.sweepId ? [el("dt", {}, "sweep"), el("dd", {}, el("a", { href: "#/sweep/" + job.sweepId }, "sweep " + job.sweepId))] : []),
+      el("dt", {}, "progress"), el("dd", {}, progressBar(job), " ", eta(job) ? "ETA " + eta(job) : ""),
+      el("dt", {}, "latest"), el("dd", {}, `loss ${fmt(m.loss)} · train acc ${fmt(m.train_acc)} · val acc ${fmt(m.val_acc)} · test acc ${fmt(m.test_acc)} · ${fmt(m.samples_per_s, 0)} samples/s`),
+      el("dt", {}, "recipe"), el("dd", {}, `${spec.data ? spec.data.name : "?"} · ${describeModel(spec.model)} · ${opt.type || "sgd"} lr ${opt.lr} · batch ${tr.batchSize || 100} · ${tr.epochs || "?"} epochs`)),
+    el("p", {}, ...buttons.filter(Boolean)));
+}
+
+async function share(job, shared) {
+  try {
+    await api("/jobs/" + job.id, { method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ shared }) });
+    toast(`job ${job.id}: ` + (shared ? "shared with the lab" : "no longer shared"));
+    route();
+  } catch (e) { toast(e.message); }
+}
