@@ -90,6 +90,27 @@ public final class CudaDevices {
         }
     }
 
+    /**
+     * Device {@code ordinal} if Kiln can run on it; else {@link CudaUnavailableException} saying why: no
+     * driver or no device, no device N and how many there are, or a compute capability below 6.1.
+     */
+    static Gpu usable(int ordinal) {
+        Discovery d = discover(false);
+        if (!d.available()) {
+            throw new CudaUnavailableException(d.reason());
+        }
+        if (ordinal < 0 || ordinal >= d.gpus().size()) {
+            throw new CudaUnavailableException("no CUDA device " + ordinal + ": this machine has " + d.gpus().size()
+                    + " (cuda:0" + (d.gpus().size() > 1 ? " to cuda:" + (d.gpus().size() - 1) : "") + ")");
+        }
+        Gpu gpu = d.gpus().get(ordinal);
+        if (!gpu.supported()) {
+            throw new CudaUnavailableException("cuda:" + ordinal + " (" + gpu.name() + ") has compute capability "
+                    + gpu.computeCapability() + "; Kiln needs 6.1 or newer");
+        }
+        return gpu;
+    }
+
     /** A one-line reason why there is no usable GPU, or null when there is one. */
     public static String unavailableReason() {
         Discovery d = discover(false);

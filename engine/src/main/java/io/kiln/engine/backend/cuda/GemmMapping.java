@@ -2,11 +2,12 @@ package io.kiln.engine.backend.cuda;
 
 /**
  * Maps the backend's row-major GEMM (C[m, n] = op(A) op(B)) onto column-major cuBLAS: a row-major matrix
- * is its transpose in column-major, so C^T[n, m] = op(B)^T op(A)^T is computed with B first. cuBLAS gets
- * (transB, transA, n, m, k, B, ldb, A, lda, C, ldc = n).
+ * is its transpose in column-major, so C^T[n, m] = op(B)^T op(A)^T is computed with B first: the first
+ * matrix cuBLAS gets is always B, the second A. cuBLAS gets (transB, transA, n, m, k, B, ldb, A, lda, C,
+ * ldc = n).
  */
-record GemmMapping(boolean firstTransposed, boolean secondTransposed, int m, int n, int k, boolean firstIsB,
-                   int ldFirst, int ldSecond, int ldc) {
+record GemmMapping(boolean firstTransposed, boolean secondTransposed, int m, int n, int k, int ldFirst,
+                   int ldSecond, int ldc) {
 
     /** cublasSgemm's arguments for the row-major product; all of m, n, k must be positive. */
     static GemmMapping of(boolean transA, boolean transB, int m, int n, int k) {
@@ -14,7 +15,7 @@ record GemmMapping(boolean firstTransposed, boolean secondTransposed, int m, int
         int ldb = transB ? k : n;
         // A stored [m, k] (or [k, m] when transA): column-major that is [k, m] (or [m, k]).
         int lda = transA ? m : k;
-        return new GemmMapping(transB, transA, n, m, k, true, ldb, lda, n);
+        return new GemmMapping(transB, transA, n, m, k, ldb, lda, n);
     }
 
     /**

@@ -26,14 +26,15 @@ class CudaSourcesTest {
                 .collect(Collectors.toCollection(TreeSet::new));
     }
 
+    /** The functions of a JCuda class the backend's sources call ({@code JCudnn.f(}) or refer to ({@code JCudnn::f}). */
     private static Set<String> calls(String prefix) throws IOException {
         Set<String> out = new TreeSet<>();
         Path dir = root().resolve("engine/src/main/java/io/kiln/engine/backend/cuda");
-        try (var files = Files.list(dir)) {
-            for (Path f : files.toList()) {
-                Matcher m = Pattern.compile(prefix + "\\.(\\w+)\\(").matcher(Files.readString(f));
+        try (var files = Files.walk(dir)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
+                Matcher m = Pattern.compile(prefix + "(?:\\.(\\w+)\\(|::(\\w+))").matcher(Files.readString(f));
                 while (m.find()) {
-                    out.add(m.group(1));
+                    out.add(m.group(1) != null ? m.group(1) : m.group(2));
                 }
             }
         }
@@ -47,6 +48,8 @@ class CudaSourcesTest {
         Set<String> gone9 = lines(shims.resolve("cudnn9-missing.txt"));
         Set<String> used = calls("JCudnn");
         assertTrue(used.size() > 20, "found " + used);
+        // the convolutions name their cuDNN functions as method references
+        assertTrue(used.contains("cudnnFindConvolutionBackwardFilterAlgorithmEx"), "found " + used);
         for (String f : used) {
             assertTrue(cudnn8.contains(f), f + " is not a cuDNN 8 function JCudnn binds");
             assertTrue(!gone9.contains(f), f + " does not exist in cuDNN 9");

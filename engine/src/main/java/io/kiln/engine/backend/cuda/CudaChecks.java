@@ -1,0 +1,108 @@
+package io.kiln.engine.backend.cuda;
+
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import jcuda.driver.CUresult;
+import jcuda.driver.JCudaDriver;
+import jcuda.jcudnn.JCudnn;
+
+/**
+ * The status checks of one CUDA backend: every driver, cuBLAS and cuDNN status goes through here and a
+ * failure becomes a {@link CudaException} naming the call, its details (shapes) and the device. A
+ * {@link CudaException#fatal() fatal} one poisons the backend: the CUDA context is unusable after it, so
+ * every later operation fails at once with that first error instead of running on a broken context.
+ */
+final class CudaChecks {
+    /** Operations remembered for the message of an asynchronous error, which surfaces at a later call. */
+    private static final int RECENT_OPS = 8;
+
+    private final String device;
+    private final ArrayDeque<String> recentOps = new ArrayDeque<>();
+    private volatile CudaException poisoned;
+
+    /** @param device the device as messages name it, e.g. {@code cuda:0 (NVIDIA H100 80GB HBM3)} */
+    CudaChecks(String device) {
+        this.device = device;
+    }
+
+    /** The fatal error that poisoned the backend, or null. */
+    CudaException poisoned() {
+        return poisoned;
+    }
+
+    /** At the start of an operation: fails, naming the first error, when the backend is poisoned. */
+    void notPoisoned(String op) {
+        CudaException p = poisoned;
+        if (p != null) {
+            throw new CudaException(op + ": the CUDA context of " + device + " is unusable after an earlier error: "
+                    + p.getMessage(), p.library(), p.status(), true, p);
+        }
+    }
+
+    /** Remembers an operation for the message of a later asynchronous error. */
+    void started(String op) {
+        if (recentOps.size() == RECENT_OPS) {
+            recentOps.removeFirst();
+        }
+        recentOps.addLast(op);
+    }
+
+    private CudaException record(CudaException e) {
+        if (e.fatal()) {
+            poisoned = e;
+        }
+        return e;
+    }
+
+    private String where(String call, Object detail) {
+        String d = detail == null ? "" : detail instanceof Object[] arr ? Arrays.deepToString(arr) : detail.toString();
+        return call + (d.isEmpty() ? "" : " [" + d + "]") + " on " + device;
+    }
+
+    /** A CUDA driver status. */
+    void cu(int status, String call, Object detail) {
+        if (status != CUresult.CUDA_SUCCESS) {
+            CudaException e = CudaErrors.driverException(status, where(call, detail));
+            if (status == CUresult.CUDA_ERROR_ILLEGAL_ADDRESS || status == CUresult.CUDA_ERROR_LAUNCH_FAILED) {
+                e = new CudaException(e.getMessage() + "; recent operations (errors of asynchronous work surface "
+                        + "later; run with -Dkiln.cuda.sync=true to pin it down): " + recentOps, "cuda", status, true);
+            }
+            throw record(e);
+        }
+    }
+
+    /** A cuBLAS status; an allocation failure (3) also says how much device memory is free. */
+    void blas(int status, String call, Object detail) {
+        if (status != 0) {
+            boolean fatal = CudaStatus.fatalCublas(status);
+            String extra = status == 3 ? "; device memory free: " + CudaStatus.bytes(freeDeviceMemory()) : "";
+            throw record(new CudaException(where(call, detail) + " failed: " + CudaStatus.cublas(status) + extra, "cublas",
+                    status, fatal));
+        }
+    }
+
+    /** A cuDNN status, with cuDNN's own text when it gives one; an allocation failure says what is free. */
+    void dnn(int status, String call, Object detail) {
+        if (status != 0) {
+            String text;
+            try {
+                text = JCudnn.cudnnGetErrorString(status);
+            } catch (Throwable t) {
+                text = null;
+            }
+            if (text == null || text.isBlank()) {
+                text = CudaStatus.cudnn(status);
+            }
+            String extra = status == 2 || text.contains("ALLOC")
+                    ? "; device memory free: " + CudaStatus.bytes(freeDeviceMemory()) : "";
+            throw record(new CudaException(where(call, detail) + " failed: " + text + " (status " + status + ")" + extra,
+                    "cudnn", status, CudaStatus.fatalCudnn(status)));
+        }
+    }
+
+    /** Free memory of the current context's device in bytes, or -1 when the driver cannot say. */
+    static long freeDeviceMemory() {
+        long[] free = new long[1], total = new long[1];
+        return JCudaDriver.cuMemGetInfo(free, total) == CUresult.CUDA_SUCCESS ? free[0] : -1;
+    }
+}

@@ -1,0 +1,43 @@
+package io.kiln.engine.backend.cuda;
+
+import static io.kiln.engine.backend.cuda.CudnnScalars.ONE;
+import static io.kiln.engine.backend.cuda.CudnnScalars.ZERO;
+
+import io.kiln.engine.backend.LossKind;
+import java.util.Arrays;
+import jcuda.jcudnn.JCudnn;
+import jcuda.jcudnn.cudnnSoftmaxAlgorithm;
+import jcuda.jcudnn.cudnnSoftmaxMode;
+import jcuda.jcudnn.cudnnTensorDescriptor;
+
+/**
+ * Softmax (cuDNN, accurate mode) and the fused losses (Kiln's {@code kiln_loss} kernel on one block: the
+ * threads' partial sums are reduced in shared memory, and a label that is not a class index makes the loss
+ * NaN, which the trainer reports, instead of an exception). Arguments are checked by the backend.
+ */
+record CudaLosses(CudaContext context, CudaChecks checks, TensorDescriptors descriptors, KernelLauncher kernels) {
+    /** Row-wise softmax of {@code [n, k]} scores (k the elements per row). */
+    void softmax(int n, int k, CudaTensor scores, CudaTensor probabilities) {
+        cudnnTensorDescriptor d = descriptors.nchw(n, k, 1, 1);
+        checks.dnn(JCudnn.cudnnSoftmaxForward(context.cudnn(), cudnnSoftmaxAlgorithm.CUDNN_SOFTMAX_ACCURATE,
+                        cudnnSoftmaxMode.CUDNN_SOFTMAX_MODE_INSTANCE, ONE, d, scores.pointer(), ZERO, d,
+                        probabilities.pointer()),
+                "cudnnSoftmaxForward", Arrays.toString(scores.shape()));
+    }
+
+    /** The kernel's code for a loss (kernels.cu's LOSS_* constants). */
+    private static int lossKind(LossKind kind) {
+        return switch (kind) {
+            case SOFTMAX_CROSS_ENTROPY -> 0;
+            case MULTICLASS_HINGE -> 1;
+            case LOGISTIC -> 2;
+            case MSE -> 3;
+        };
+    }
+
+    /** grad is null for evaluation. */
+    void loss(LossKind kind, int n, int k, CudaTensor output, CudaTensor labels, CudaTensor grad, CudaTensor stats,
+              int slot) {
+        kernels.launchGrid("kiln_loss", 1, lossKind(kind), output, labels, grad, stats, n, k, slot, grad != null);
+    }
+}
