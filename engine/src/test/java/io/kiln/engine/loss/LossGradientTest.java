@@ -7,8 +7,7 @@ import io.kiln.engine.backend.LossKind;
 import io.kiln.engine.backend.cpu.CpuBackend;
 import io.kiln.engine.tensor.Tensor;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -18,17 +17,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * must match a plain double-precision formula to 1e-5 relative.
  */
 class LossGradientTest {
-    static CpuBackend backend;
-
-    @BeforeAll
-    static void start() {
-        backend = new CpuBackend(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        backend.close();
-    }
+    @AutoClose
+    static final CpuBackend backend = new CpuBackend(2);
 
     @ParameterizedTest
     @EnumSource(LossKind.class)

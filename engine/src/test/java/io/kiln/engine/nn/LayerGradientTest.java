@@ -11,8 +11,7 @@ import io.kiln.engine.spec.LayerSpec;
 import io.kiln.engine.tensor.Tensor;
 import java.util.List;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -22,20 +21,11 @@ import org.junit.jupiter.api.Test;
  */
 class LayerGradientTest {
     static final double TOL = 1e-2;
-    static CpuBackend backend;
+    @AutoClose
+    static final CpuBackend backend = new CpuBackend(2);
     final GradientCheck check = new GradientCheck(backend, 42);
     final SplittableRandom rng = new SplittableRandom(7);
     static final Runnable NOTHING = () -> { };
-
-    @BeforeAll
-    static void start() {
-        backend = new CpuBackend(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        backend.close();
-    }
 
     @Test
     void dense() {

@@ -12,22 +12,12 @@ import io.kiln.engine.spec.Presets;
 import io.kiln.engine.spec.SpecException;
 import io.kiln.engine.spec.SpecParser;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 class ModelTest {
-    static CpuBackend backend;
-
-    @BeforeAll
-    static void start() {
-        backend = new CpuBackend(1);
-    }
-
-    @AfterAll
-    static void stop() {
-        backend.close();
-    }
+    @AutoClose
+    static final CpuBackend backend = new CpuBackend(1);
 
     static List<LayerSpec> layers(String json) {
         return SpecParser.parse("{\"data\":{\"name\":\"d\"},\"model\":{\"layers\":" + json + "},\"optimizer\":{\"lr\":0.1}}")

@@ -10,24 +10,14 @@ import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecParser;
 import io.kiln.engine.tensor.Tensor;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class OptimizerTest {
-    static CpuBackend backend;
-
-    @BeforeAll
-    static void start() {
-        backend = new CpuBackend(1);
-    }
-
-    @AfterAll
-    static void stop() {
-        backend.close();
-    }
+    @AutoClose
+    static final CpuBackend backend = new CpuBackend(1);
 
     static JobSpec.Optimizer optimizer(String json) {
         return SpecParser.parse("{\"data\":{\"name\":\"d\"},\"model\":{\"preset\":\"mlp\"},\"optimizer\":" + json + "}").optimizer();

@@ -16,7 +16,6 @@ import io.kiln.engine.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
 /**
@@ -28,7 +27,7 @@ import java.util.function.Consumer;
  * 1e-5; reductions (bias gradient, softmax, losses, batch normalisation) 1e-4; matrix products and
  * convolutions 1e-4 relative in fp32 and 1e-2 with TF32 (10 mantissa bits).
  */
-public final class GpuCheck {
+public final class GpuCheck extends SideBySide {
     /** One compared operation. */
     public record Result(String op, boolean passed, double worst, String detail) {
         public String line() {
@@ -40,139 +39,18 @@ public final class GpuCheck {
     private static final double TRANSCENDENTAL = 1e-5;
     private static final double REDUCTION = 1e-4;
 
-    private final Backend dev;
-    private final Backend cpu;
     private final double matmul;
-    private final SplittableRandom rng = new SplittableRandom(20240611);
-    private final List<Result> results = new ArrayList<>();
-    private final Consumer<Result> listener;
-    private final List<Tensor> open = new ArrayList<>();
 
     private GpuCheck(Backend dev, Backend cpu, Precision precision, Consumer<Result> listener) {
-        this.dev = dev;
-        this.cpu = cpu;
+        super(dev, cpu, listener);
         this.matmul = precision == Precision.TF32 ? 1e-2 : 1e-4;
-        this.listener = listener;
     }
 
     /** Runs all checks; each result is also passed to {@code listener} as soon as it is known. */
     public static List<Result> run(Backend device, Backend cpu, Precision precision, Consumer<Result> listener) {
         GpuCheck c = new GpuCheck(device, cpu, precision, listener);
         c.all();
-        return List.copyOf(c.results);
-    }
-
-    // ---- tensors on both backends ----------------------------------------------------------------------------
-
-    private final class Both {
-        final Tensor c;
-        final Tensor g;
-
-        Both(float[] data, int... shape) {
-            c = cpu.fromHost(data, shape);
-            g = dev.fromHost(data, shape);
-            open.add(c);
-            open.add(g);
-        }
-
-        float[] cpuData() {
-            return cpu.toHost(c);
-        }
-
-        float[] devData() {
-            return dev.toHost(g);
-        }
-    }
-
-    private float[] random(int n, double scale) {
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = (float) ((rng.nextDouble() * 2 - 1) * scale);
-        }
-        return a;
-    }
-
-    /** Values from a small set, so that max pooling meets ties (and ReLU-like zeros). */
-    private float[] coarse(int n) {
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = rng.nextInt(4) == 0 ? 0f : rng.nextInt(-3, 4) * 0.5f;
-        }
-        return a;
-    }
-
-    private Both rand(int... shape) {
-        return new Both(random(Tensor.sizeOf(shape), 1.0), shape);
-    }
-
-    private Both of(float[] data, int... shape) {
-        return new Both(data, shape);
-    }
-
-    private Both zeros(int... shape) {
-        return new Both(new float[Tensor.sizeOf(shape)], shape);
-    }
-
-    private Both nans(int... shape) {
-        float[] a = new float[Tensor.sizeOf(shape)];
-        java.util.Arrays.fill(a, Float.NaN);
-        return new Both(a, shape);
-    }
-
-    // ---- comparison ------------------------------------------------------------------------------------------
-
-    @FunctionalInterface
-    private interface Body {
-        Both[] run();
-    }
-
-    private void check(String op, double atol, double rtol, Body body) {
-        Result r;
-        try {
-            Both[] outs = body.run();
-            dev.synchronize();
-            double worst = 0;
-            String where = "";
-            for (int o = 0; o < outs.length; o++) {
-                float[] want = outs[o].cpuData(), got = outs[o].devData();
-                for (int i = 0; i < want.length; i++) {
-                    double diff = Math.abs((double) got[i] - want[i]);
-                    double limit = atol + rtol * Math.abs(want[i]);
-                    double ratio = Float.isNaN(got[i]) != Float.isNaN(want[i]) ? Double.POSITIVE_INFINITY
-                            : Float.isNaN(want[i]) || diff == 0 ? 0 : diff / limit;
-                    if (ratio > worst || Double.isNaN(ratio)) {
-                        worst = Double.isNaN(ratio) ? Double.POSITIVE_INFINITY : ratio;
-                        where = String.format(Locale.ROOT, " (output %d [%d]: device %s, cpu %s)", o, i, got[i], want[i]);
-                    }
-                }
-            }
-            boolean ok = worst <= 1.0;
-            r = new Result(op, ok, worst, String.format(Locale.ROOT, "worst %.3f of tolerance (atol %.0e, rtol %.0e)%s",
-                    worst, atol, rtol, ok ? "" : where));
-        } catch (RuntimeException e) {
-            r = new Result(op, false, Double.POSITIVE_INFINITY, e.getClass().getSimpleName() + ": " + e.getMessage());
-            results.add(r);
-            listener.accept(r);
-            closeOpen();
-            if (e instanceof CudaException ce && ce.fatal()) {
-                throw ce;
-            }
-            return;
-        }
-        closeOpen();
-        results.add(r);
-        listener.accept(r);
-    }
-
-    private void closeOpen() {
-        for (Tensor t : open) {
-            try {
-                t.close();
-            } catch (RuntimeException ignored) {
-                // best effort
-            }
-        }
-        open.clear();
+        return c.results();
     }
 
     // ---- the checks ------------------------------------------------------------------------------------------
@@ -194,14 +72,12 @@ public final class GpuCheck {
         check("upload/download", 0, 0, () -> new Both[] {rand(3, 1000)});
         check("fill", 0, 0, () -> {
             Both t = rand(7, 13);
-            cpu.fill(t.c, 0.25f);
-            dev.fill(t.g, 0.25f);
+            both((be, side) -> be.fill(t.on(side), 0.25f));
             return new Both[] {t};
         });
         check("copy", 0, 0, () -> {
             Both a = rand(4097), b = zeros(4097);
-            cpu.copy(a.c, b.c);
-            dev.copy(a.g, b.g);
+            both((be, side) -> be.copy(a.on(side), b.on(side)));
             return new Both[] {b};
         });
     }
@@ -218,8 +94,7 @@ public final class GpuCheck {
                     check(op, matmul, matmul, () -> {
                         Both a = ta ? rand(k, m) : rand(m, k), b = tb ? rand(n, k) : rand(k, n);
                         Both c = beta == 0f ? nans(m, n) : rand(m, n);
-                        cpu.gemm(ta, tb, m, n, k, 1.5f, a.c, b.c, beta, c.c);
-                        dev.gemm(ta, tb, m, n, k, 1.5f, a.g, b.g, beta, c.g);
+                        both((be, side) -> be.gemm(ta, tb, m, n, k, 1.5f, a.on(side), b.on(side), beta, c.on(side)));
                         return new Both[] {c};
                     });
                 }
@@ -240,20 +115,17 @@ public final class GpuCheck {
                     + g.kernelH() + "x" + g.kernelW() + " s" + g.strideH() + "," + g.strideW() + " p" + g.padH() + "," + g.padW();
             check("conv2dForward " + shape, matmul, matmul, () -> {
                 Both x = rand(g.inputShape()), w = rand(g.filterShape()), y = nans(g.outputShape());
-                cpu.conv2dForward(g, x.c, w.c, y.c);
-                dev.conv2dForward(g, x.g, w.g, y.g);
+                both((be, side) -> be.conv2dForward(g, x.on(side), w.on(side), y.on(side)));
                 return new Both[] {y};
             });
             check("conv2dBackwardData " + shape, matmul, matmul, () -> {
                 Both w = rand(g.filterShape()), dy = rand(g.outputShape()), dx = nans(g.inputShape());
-                cpu.conv2dBackwardData(g, w.c, dy.c, dx.c);
-                dev.conv2dBackwardData(g, w.g, dy.g, dx.g);
+                both((be, side) -> be.conv2dBackwardData(g, w.on(side), dy.on(side), dx.on(side)));
                 return new Both[] {dx};
             });
             check("conv2dBackwardFilter " + shape, matmul, matmul, () -> {
                 Both x = rand(g.inputShape()), dy = rand(g.outputShape()), dw = nans(g.filterShape());
-                cpu.conv2dBackwardFilter(g, x.c, dy.c, dw.c);
-                dev.conv2dBackwardFilter(g, x.g, dy.g, dw.g);
+                both((be, side) -> be.conv2dBackwardFilter(g, x.on(side), dy.on(side), dw.on(side)));
                 return new Both[] {dw};
             });
         }
@@ -264,14 +136,12 @@ public final class GpuCheck {
             String s = java.util.Arrays.toString(shape);
             check("addBias " + s, EXACT, EXACT, () -> {
                 Both y = rand(shape), b = rand(shape[1]);
-                cpu.addBias(y.c, b.c);
-                dev.addBias(y.g, b.g);
+                both((be, side) -> be.addBias(y.on(side), b.on(side)));
                 return new Both[] {y};
             });
             check("biasBackward " + s, REDUCTION, REDUCTION, () -> {
                 Both dy = rand(shape), db = nans(shape[1]);
-                cpu.biasBackward(dy.c, db.c);
-                dev.biasBackward(dy.g, db.g);
+                both((be, side) -> be.biasBackward(dy.on(side), db.on(side)));
                 return new Both[] {db};
             });
         }
@@ -289,17 +159,14 @@ public final class GpuCheck {
                         + "x" + g.windowW() + " s" + g.strideH() + "," + g.strideW() + " p" + g.padH() + "," + g.padW();
                 check("poolForward " + shape, EXACT, EXACT, () -> {
                     Both x = of(coarse(Tensor.sizeOf(g.inputShape())), g.inputShape()), y = nans(g.outputShape());
-                    cpu.poolForward(mode, g, x.c, y.c);
-                    dev.poolForward(mode, g, x.g, y.g);
+                    both((be, side) -> be.poolForward(mode, g, x.on(side), y.on(side)));
                     return new Both[] {y};
                 });
                 check("poolBackward " + shape + " (with ties)", EXACT, EXACT, () -> {
                     Both x = of(coarse(Tensor.sizeOf(g.inputShape())), g.inputShape()), y = zeros(g.outputShape());
-                    cpu.poolForward(mode, g, x.c, y.c);
-                    dev.poolForward(mode, g, x.g, y.g);
+                    both((be, side) -> be.poolForward(mode, g, x.on(side), y.on(side)));
                     Both dy = rand(g.outputShape()), dx = nans(g.inputShape());
-                    cpu.poolBackward(mode, g, x.c, y.c, dy.c, dx.c);
-                    dev.poolBackward(mode, g, x.g, y.g, dy.g, dx.g);
+                    both((be, side) -> be.poolBackward(mode, g, x.on(side), y.on(side), dy.on(side), dx.on(side)));
                     return new Both[] {dx};
                 });
             }
@@ -312,14 +179,12 @@ public final class GpuCheck {
             double tol = f == Activation.RELU ? EXACT : TRANSCENDENTAL;
             check("activationForward " + f, tol, tol, () -> {
                 Both x = of(random(Tensor.sizeOf(shape), 4.0), shape), y = nans(shape);
-                cpu.activationForward(f, x.c, y.c);
-                dev.activationForward(f, x.g, y.g);
+                both((be, side) -> be.activationForward(f, x.on(side), y.on(side)));
                 return new Both[] {y};
             });
             check("activationForward " + f + " in place", tol, tol, () -> {
                 Both x = of(random(Tensor.sizeOf(shape), 4.0), shape);
-                cpu.activationForward(f, x.c, x.c);
-                dev.activationForward(f, x.g, x.g);
+                both((be, side) -> be.activationForward(f, x.on(side), x.on(side)));
                 return new Both[] {x};
             });
             check("activationBackward " + f, tol, tol, () -> {
@@ -327,50 +192,45 @@ public final class GpuCheck {
                 cpu.activationForward(f, x.c, y.c);
                 dev.upload(cpu.toHost(y.c), y.g); // the same forward output on both sides
                 Both dy = rand(shape), dx = nans(shape);
-                cpu.activationBackward(f, y.c, dy.c, dx.c);
-                dev.activationBackward(f, y.g, dy.g, dx.g);
+                both((be, side) -> be.activationBackward(f, y.on(side), dy.on(side), dx.on(side)));
                 return new Both[] {dx};
             });
         }
-        check("add", EXACT, EXACT, () -> {
-            Both a = rand(shape), b = rand(shape), o = nans(shape);
-            cpu.add(a.c, b.c, o.c);
-            dev.add(a.g, b.g, o.g);
-            return new Both[] {o};
-        });
-        check("add in place", EXACT, EXACT, () -> {
-            Both a = rand(shape), b = rand(shape);
-            cpu.add(a.c, b.c, a.c);
-            dev.add(a.g, b.g, a.g);
-            return new Both[] {a};
-        });
-        check("multiply", EXACT, EXACT, () -> {
-            Both a = rand(shape), b = rand(shape), o = nans(shape);
-            cpu.multiply(a.c, b.c, o.c);
-            dev.multiply(a.g, b.g, o.g);
-            return new Both[] {o};
-        });
+        elementwise("add", Backend::add, shape, false);
+        elementwise("add", Backend::add, shape, true);
+        elementwise("multiply", Backend::multiply, shape, false);
         check("axpy", EXACT, EXACT, () -> {
             Both x = rand(shape), y = rand(shape);
-            cpu.axpy(-0.75f, x.c, y.c);
-            dev.axpy(-0.75f, x.g, y.g);
+            both((be, side) -> be.axpy(-0.75f, x.on(side), y.on(side)));
             return new Both[] {y};
         });
         check("scale", EXACT, EXACT, () -> {
             Both x = rand(shape);
-            cpu.scale(x.c, 3.25f);
-            dev.scale(x.g, 3.25f);
+            both((be, side) -> be.scale(x.on(side), 3.25f));
             return new Both[] {x};
         });
         for (float p : new float[] {0f, 0.3f, 0.5f}) {
             check("dropoutForward p=" + p + " (mask and output, bit for bit)", 0, 0, () -> {
                 Both x = rand(shape), m = nans(shape), y = nans(shape);
                 long seed = 0x5EEDL + (long) (p * 10);
-                cpu.dropoutForward(x.c, p, seed, m.c, y.c);
-                dev.dropoutForward(x.g, p, seed, m.g, y.g);
+                both((be, side) -> be.dropoutForward(x.on(side), p, seed, m.on(side), y.on(side)));
                 return new Both[] {m, y};
             });
         }
+    }
+
+    @FunctionalInterface
+    private interface Elementwise {
+        void apply(Backend backend, Tensor a, Tensor b, Tensor out);
+    }
+
+    /** out = a (op) b into a fresh output, or in place into a. */
+    private void elementwise(String op, Elementwise f, int[] shape, boolean inPlace) {
+        check(op + (inPlace ? " in place" : ""), EXACT, EXACT, () -> {
+            Both a = rand(shape), b = rand(shape), out = inPlace ? a : nans(shape);
+            both((be, side) -> f.apply(be, a.on(side), b.on(side), out.on(side)));
+            return new Both[] {out};
+        });
     }
 
     private void normalisation() {
@@ -380,50 +240,33 @@ public final class GpuCheck {
             check("batchNormForwardTraining " + s + " (y, saved and running statistics)", REDUCTION, REDUCTION, () -> {
                 Both x = of(random(Tensor.sizeOf(shape), 3.0), shape), gamma = rand(c), beta = rand(c);
                 Both rm = rand(c), rv = of(positive(c), c), sm = nans(c), si = nans(c), y = nans(shape);
-                cpu.batchNormForwardTraining(x.c, gamma.c, beta.c, 1e-5f, 0.1f, rm.c, rv.c, sm.c, si.c, y.c);
-                dev.batchNormForwardTraining(x.g, gamma.g, beta.g, 1e-5f, 0.1f, rm.g, rv.g, sm.g, si.g, y.g);
+                both((be, side) -> be.batchNormForwardTraining(x.on(side), gamma.on(side), beta.on(side), 1e-5f, 0.1f,
+                        rm.on(side), rv.on(side), sm.on(side), si.on(side), y.on(side)));
                 return new Both[] {y, sm, si, rm, rv};
             });
             check("batchNormForwardInference " + s, REDUCTION, REDUCTION, () -> {
                 Both x = rand(shape), gamma = rand(c), beta = rand(c), rm = rand(c), rv = of(positive(c), c), y = nans(shape);
-                cpu.batchNormForwardInference(x.c, gamma.c, beta.c, 1e-5f, rm.c, rv.c, y.c);
-                dev.batchNormForwardInference(x.g, gamma.g, beta.g, 1e-5f, rm.g, rv.g, y.g);
+                both((be, side) -> be.batchNormForwardInference(x.on(side), gamma.on(side), beta.on(side), 1e-5f,
+                        rm.on(side), rv.on(side), y.on(side)));
                 return new Both[] {y};
             });
             check("batchNormBackward " + s + " (dx, dGamma, dBeta)", REDUCTION, REDUCTION, () -> {
                 Both x = of(random(Tensor.sizeOf(shape), 3.0), shape), gamma = rand(c), beta = rand(c);
                 Both rm = zeros(c), rv = of(positive(c), c), sm = zeros(c), si = zeros(c), y = zeros(shape);
-                cpu.batchNormForwardTraining(x.c, gamma.c, beta.c, 1e-5f, 0.1f, rm.c, rv.c, sm.c, si.c, y.c);
-                dev.batchNormForwardTraining(x.g, gamma.g, beta.g, 1e-5f, 0.1f, rm.g, rv.g, sm.g, si.g, y.g);
+                both((be, side) -> be.batchNormForwardTraining(x.on(side), gamma.on(side), beta.on(side), 1e-5f, 0.1f,
+                        rm.on(side), rv.on(side), sm.on(side), si.on(side), y.on(side)));
                 Both dy = rand(shape), dx = nans(shape), dg = nans(c), db = nans(c);
-                cpu.batchNormBackward(x.c, dy.c, gamma.c, sm.c, si.c, dx.c, dg.c, db.c);
-                dev.batchNormBackward(x.g, dy.g, gamma.g, sm.g, si.g, dx.g, dg.g, db.g);
+                both((be, side) -> be.batchNormBackward(x.on(side), dy.on(side), gamma.on(side), sm.on(side),
+                        si.on(side), dx.on(side), dg.on(side), db.on(side)));
                 return new Both[] {dx, dg, db};
             });
         }
     }
 
-    private float[] positive(int n) {
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = (float) (0.5 + rng.nextDouble());
-        }
-        return a;
-    }
-
-    private float[] labels(int n, int classes) {
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = rng.nextInt(classes);
-        }
-        return a;
-    }
-
     private void losses() {
         check("softmax [50, 10]", REDUCTION, REDUCTION, () -> {
             Both s = of(random(500, 5.0), 50, 10), p = nans(50, 10);
-            cpu.softmax(s.c, p.c);
-            dev.softmax(s.g, p.g);
+            both((be, side) -> be.softmax(s.on(side), p.on(side)));
             return new Both[] {p};
         });
         int n = 300;
@@ -436,8 +279,7 @@ public final class GpuCheck {
                     Both y = kind == LossKind.MSE && k == 1 ? of(coarse(n), n) : of(labels(n, classes), n);
                     Both grad = nans(n, k);
                     Both stats = of(new float[] {7f, 8f, 1.5f, 2f, 9f, 9f}, 6);
-                    cpu.loss(kind, out.c, y.c, grad.c, stats.c, 1);
-                    dev.loss(kind, out.g, y.g, grad.g, stats.g, 1);
+                    both((be, side) -> be.loss(kind, out.on(side), y.on(side), grad.on(side), stats.on(side), 1));
                     return new Both[] {grad, stats};
                 });
             }
@@ -445,8 +287,7 @@ public final class GpuCheck {
                 int k = kind == LossKind.LOGISTIC ? 1 : 10;
                 Both out = of(random(64 * k, 3.0), 64, k), y = of(labels(64, kind == LossKind.LOGISTIC ? 2 : k), 64);
                 Both stats = zeros(2);
-                cpu.loss(kind, out.c, y.c, null, stats.c, 0);
-                dev.loss(kind, out.g, y.g, null, stats.g, 0);
+                both((be, side) -> be.loss(kind, out.on(side), y.on(side), null, stats.on(side), 0));
                 return new Both[] {stats};
             });
         }
@@ -463,8 +304,8 @@ public final class GpuCheck {
                 Both w = rand(n), v = variant == 0 ? null : zeros(n);
                 for (int step = 0; step < 3; step++) {
                     Both g = rand(n);
-                    cpu.sgdUpdate(w.c, g.c, v == null ? null : v.c, 0.05f, momentum, nesterov, 1e-4f);
-                    dev.sgdUpdate(w.g, g.g, v == null ? null : v.g, 0.05f, momentum, nesterov, 1e-4f);
+                    both((be, side) -> be.sgdUpdate(w.on(side), g.on(side), v == null ? null : v.on(side), 0.05f,
+                            momentum, nesterov, 1e-4f));
                 }
                 return v == null ? new Both[] {w} : new Both[] {w, v};
             });
@@ -473,17 +314,17 @@ public final class GpuCheck {
             Both w = rand(n), s = zeros(n);
             for (int step = 0; step < 3; step++) {
                 Both g = rand(n);
-                cpu.rmspropUpdate(w.c, g.c, s.c, 0.01f, 0.99f, 1e-8f, 1e-4f);
-                dev.rmspropUpdate(w.g, g.g, s.g, 0.01f, 0.99f, 1e-8f, 1e-4f);
+                both((be, side) -> be.rmspropUpdate(w.on(side), g.on(side), s.on(side), 0.01f, 0.99f, 1e-8f, 1e-4f));
             }
             return new Both[] {w, s};
         });
         check("adamUpdate (3 steps, wd 1e-4)", EXACT, EXACT, () -> {
             Both w = rand(n), m = zeros(n), v = zeros(n);
-            for (int step = 1; step <= 3; step++) {
+            for (int t = 1; t <= 3; t++) {
                 Both g = rand(n);
-                cpu.adamUpdate(w.c, g.c, m.c, v.c, 0.001f, 0.9f, 0.999f, 1e-8f, 1e-4f, step);
-                dev.adamUpdate(w.g, g.g, m.g, v.g, 0.001f, 0.9f, 0.999f, 1e-8f, 1e-4f, step);
+                long step = t;
+                both((be, side) -> be.adamUpdate(w.on(side), g.on(side), m.on(side), v.on(side), 0.001f, 0.9f, 0.999f,
+                        1e-8f, 1e-4f, step));
             }
             return new Both[] {w, m, v};
         });

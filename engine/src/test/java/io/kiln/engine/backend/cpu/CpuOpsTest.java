@@ -316,36 +316,18 @@ class CpuOpsTest {
                 // backward vs central differences of L = sum(y * dy) through the double reference
                 Tensor dx = be.allocate(shape), dg = be.allocate(c), db = be.allocate(c);
                 be.batchNormBackward(tx, be.fromHost(dy, shape), tg, sm, si, dx, dg, db);
-                double h = 1e-4;
                 double[] xd = toDouble(x), gd = toDouble(gamma), bd = toDouble(beta);
+                java.util.function.DoubleSupplier loss = () -> dot(bnReference(xd, n, c, spatial, gd, bd, eps)[0], dy);
                 int checks = Math.min(size, 60);
                 for (int t = 0; t < checks; t++) {
                     int i = t * (size / checks);
-                    double keep = xd[i];
-                    xd[i] = keep + h;
-                    double lp = dot(bnReference(xd, n, c, spatial, gd, bd, eps)[0], dy);
-                    xd[i] = keep - h;
-                    double lm = dot(bnReference(xd, n, c, spatial, gd, bd, eps)[0], dy);
-                    xd[i] = keep;
-                    double num = (lp - lm) / (2 * h);
+                    double num = centralDifference(xd, i, loss);
                     assertEquals(num, data(dx)[i], 1e-3 + 1e-3 * Math.abs(num), "dx[" + i + "] of " + java.util.Arrays.toString(shape));
                 }
                 for (int ch = 0; ch < c; ch++) {
-                    double keep = gd[ch];
-                    gd[ch] = keep + h;
-                    double lp = dot(bnReference(xd, n, c, spatial, gd, bd, eps)[0], dy);
-                    gd[ch] = keep - h;
-                    double lm = dot(bnReference(xd, n, c, spatial, gd, bd, eps)[0], dy);
-                    gd[ch] = keep;
-                    double num = (lp - lm) / (2 * h);
+                    double num = centralDifference(gd, ch, loss);
                     assertEquals(num, data(dg)[ch], 1e-3 + 1e-4 * Math.abs(num), "dGamma[" + ch + "]");
-                    keep = bd[ch];
-                    bd[ch] = keep + h;
-                    lp = dot(bnReference(xd, n, c, spatial, gd, bd, eps)[0], dy);
-                    bd[ch] = keep - h;
-                    lm = dot(bnReference(xd, n, c, spatial, gd, bd, eps)[0], dy);
-                    bd[ch] = keep;
-                    num = (lp - lm) / (2 * h);
+                    num = centralDifference(bd, ch, loss);
                     assertEquals(num, data(db)[ch], 1e-3 + 1e-4 * Math.abs(num), "dBeta[" + ch + "]");
                 }
             }
@@ -354,5 +336,16 @@ class CpuOpsTest {
                 SERIAL.allocate(2, 3, 4), SERIAL.allocate(4), SERIAL.allocate(3), 1e-5f, SERIAL.allocate(3),
                 SERIAL.allocate(3), SERIAL.allocate(2, 3, 4)));
         assertTrue(e.getMessage().contains("gamma") && e.getMessage().contains("[2, 3, 4]"), e.getMessage());
+    }
+
+    /** (L(v[i] + h) - L(v[i] - h)) / 2h with h = 1e-4, v[i] restored afterwards. */
+    private static double centralDifference(double[] v, int i, java.util.function.DoubleSupplier loss) {
+        double h = 1e-4, keep = v[i];
+        v[i] = keep + h;
+        double lp = loss.getAsDouble();
+        v[i] = keep - h;
+        double lm = loss.getAsDouble();
+        v[i] = keep;
+        return (lp - lm) / (2 * h);
     }
 }
