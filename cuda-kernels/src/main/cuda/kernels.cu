@@ -7,7 +7,7 @@
 //
 // Conventions: every kernel is extern "C" (unmangled names), sizes are int (a tensor has at most 2^31 - 1
 // elements), loops are grid-stride over 64-bit indices, and the launch configuration is chosen by the Java
-// side (CudaKernels.java): 1-D grids of 256 threads unless a kernel says otherwise.
+// side (engine/.../backend/cuda/KernelLauncher.java): 1-D grids of 256 threads unless a kernel says otherwise.
 
 #include "counter_random.cuh"
 

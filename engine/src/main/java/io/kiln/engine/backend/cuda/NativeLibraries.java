@@ -3,7 +3,6 @@ package io.kiln.engine.backend.cuda;
 import io.kiln.cuda.CudaResources;
 import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +16,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Gets the native libraries of JCuda 11.7.0 loadable on this host before JCuda touches them.
@@ -305,10 +303,7 @@ final class NativeLibraries {
                     continue;
                 }
                 try {
-                    Process p = new ProcessBuilder(exe, "-p").redirectErrorStream(true).start();
-                    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                    p.waitFor(10, TimeUnit.SECONDS);
-                    return parseLdconfig(out);
+                    return parseLdconfig(ToolProcess.run(List.of(exe, "-p"), null, 10).output());
                 } catch (IOException e) {
                     return Map.of();
                 } catch (InterruptedException e) {

@@ -5,12 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import jcuda.jcublas.JCublas2;
 import jcuda.jcublas.cublasHandle;
 import jcuda.jcudnn.JCudnn;
@@ -76,20 +74,16 @@ class ShimLoadingTest {
     }
 
     private static int run(Path dir, String... cmd) throws IOException, InterruptedException {
-        Process p;
+        ToolProcess.Result r;
         try {
-            p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+            r = ToolProcess.run(List.of(cmd), dir, 120);
         } catch (IOException e) {
+            System.err.println(e.getMessage());
             return -1;
         }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            return -1;
+        if (r.exit() != 0) {
+            System.err.println(String.join(" ", cmd) + "\n" + r.output());
         }
-        if (p.exitValue() != 0) {
-            System.err.println(String.join(" ", cmd) + "\n" + out);
-        }
-        return p.exitValue();
+        return r.exit();
     }
 }
