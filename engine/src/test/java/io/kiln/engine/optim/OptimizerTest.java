@@ -47,6 +47,67 @@ class OptimizerTest {
         }
     }
 
+    /**
+     * Adam step by step against its formula with beta1 != beta2 and every option set: the weights and both
+     * moments after each of three steps. Swapped betas, a wrong step number in the bias correction or eps
+     * and weight decay left out each change every value by far more than the tolerance.
+     */
+    @Test
+    void adamFollowsItsFormulaStepByStep() {
+        double lr = 0.1, b1 = 0.8, b2 = 0.95, eps = 1e-3, wd = 0.01;
+        Optimizer opt = new Optimizer(backend, optimizer(
+                "{\"type\":\"adam\",\"lr\":0.1,\"beta1\":0.8,\"beta2\":0.95,\"eps\":1e-3,\"weightDecay\":0.01}"));
+        double[] w = {1.5, -2, 0.25}, m = new double[3], v = new double[3];
+        float[][] grads = {{0.5f, -1f, 2f}, {-0.25f, 0.75f, 0f}, {1f, 1f, -3f}};
+        try (Tensor tw = backend.fromHost(new float[] {1.5f, -2f, 0.25f}, 3); Tensor tg = backend.allocate(3)) {
+            Param p = new Param("w", tw, tg);
+            opt.initState(List.of(p));
+            for (int t = 1; t <= 3; t++) {
+                backend.upload(grads[t - 1], tg);
+                opt.step(List.of(p), (float) lr);
+                for (int i = 0; i < 3; i++) {
+                    double g = grads[t - 1][i] + wd * w[i];
+                    m[i] = b1 * m[i] + (1 - b1) * g;
+                    v[i] = b2 * v[i] + (1 - b2) * g * g;
+                    w[i] -= lr * (m[i] / (1 - Math.pow(b1, t))) / (Math.sqrt(v[i] / (1 - Math.pow(b2, t))) + eps);
+                }
+                assertClose("w after step " + t, w, backend.toHost(tw));
+                assertClose("first moment after step " + t, m, backend.toHost(p.optimizerState()[0]));
+                assertClose("second moment after step " + t, v, backend.toHost(p.optimizerState()[1]));
+            }
+            assertEquals(3, opt.steps());
+        }
+    }
+
+    /** RMSprop likewise, with a smoothing constant and eps other than the defaults. */
+    @Test
+    void rmspropFollowsItsFormulaStepByStep() {
+        double lr = 0.05, alpha = 0.7, eps = 1e-2;
+        Optimizer opt = new Optimizer(backend, optimizer("{\"type\":\"rmsprop\",\"lr\":0.05,\"alpha\":0.7,\"eps\":1e-2}"));
+        double[] w = {1.5, -2, 0.25}, s = new double[3];
+        float[][] grads = {{0.5f, -1f, 2f}, {-0.25f, 0.75f, 0f}};
+        try (Tensor tw = backend.fromHost(new float[] {1.5f, -2f, 0.25f}, 3); Tensor tg = backend.allocate(3)) {
+            Param p = new Param("w", tw, tg);
+            opt.initState(List.of(p));
+            for (float[] grad : grads) {
+                backend.upload(grad, tg);
+                opt.step(List.of(p), (float) lr);
+                for (int i = 0; i < 3; i++) {
+                    s[i] = alpha * s[i] + (1 - alpha) * grad[i] * grad[i];
+                    w[i] -= lr * grad[i] / (Math.sqrt(s[i]) + eps);
+                }
+                assertClose("w", w, backend.toHost(tw));
+                assertClose("square average", s, backend.toHost(p.optimizerState()[0]));
+            }
+        }
+    }
+
+    private static void assertClose(String what, double[] expected, float[] actual) {
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], actual[i], 1e-5 * (1 + Math.abs(expected[i])), what + " [" + i + "]");
+        }
+    }
+
     @Test
     void weightDecayPullsTowardsZero() {
         Optimizer opt = new Optimizer(backend, optimizer("{\"type\":\"sgd\",\"lr\":0.1,\"weightDecay\":0.5}"));

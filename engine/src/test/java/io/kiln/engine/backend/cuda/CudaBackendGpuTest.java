@@ -1,5 +1,6 @@
 package io.kiln.engine.backend.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -67,9 +68,15 @@ class CudaBackendGpuTest {
             assertEquals(9, s.cacheHits());
             assertEquals(0, s.inUseBytes());
             assertTrue(s.peakInUseBytes() >= 4_000_000L);
+            // a reused block comes back zero-filled, and a view reads and writes the same memory
             Tensor a = gpu.allocate(3, 4);
-            float[] host = gpu.toHost(a.reshape(12));
-            assertEquals(12, host.length);
+            assertArrayEquals(new float[12], gpu.toHost(a.reshape(12)));
+            float[] values = new float[12];
+            for (int i = 0; i < 12; i++) {
+                values[i] = i - 5.5f;
+            }
+            gpu.upload(values, a.reshape(2, 6));
+            assertArrayEquals(values, gpu.toHost(a));
             a.close();
             assertThrows(IllegalStateException.class, () -> gpu.toHost(a));
         }

@@ -2,7 +2,7 @@ package io.kiln.engine.backend.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
@@ -14,17 +14,30 @@ import io.kiln.engine.cli.EngineMain;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** What a machine without a usable GPU (CI) does: auto is the CPU, cuda fails clearly, gpu-check exits 2. */
 class NoGpuTest {
+    /** Holds on every machine: either GPUs and no reason, or no GPU and a reason that says so. */
     @Test
-    void discoveryNeverThrowsAndGivesAReason() {
+    void discoveryNeverThrowsAndEitherListsGpusOrSaysWhyNot() {
         CudaDevices.Discovery d = CudaDevices.discover(true);
-        assertNotNull(d.gpus());
-        if (!d.available()) {
-            assertNotNull(d.reason());
-            assertTrue(CudaDevices.list().isEmpty());
+        if (d.available()) {
+            assertNull(d.reason(), d.reason());
+            for (int i = 0; i < d.gpus().size(); i++) {
+                CudaDevices.Gpu g = d.gpus().get(i);
+                assertEquals(i, g.index());
+                assertFalse(g.name().isBlank(), g.toString());
+                assertTrue(g.totalBytes() > 0 && g.freeBytes() <= g.totalBytes() && g.multiprocessors() > 0, g.toString());
+            }
+            assertEquals(d.gpus().size(), CudaDevices.list().size());
+            assertNull(CudaDevices.unavailableReason());
+        } else {
+            assertEquals(List.of(), d.gpus());
+            assertTrue(d.reason().startsWith("no CUDA device found"), d.reason());
+            assertEquals(List.of(), CudaDevices.list());
+            assertEquals(d.reason(), CudaDevices.unavailableReason());
         }
     }
 
