@@ -34,6 +34,22 @@ final class TrainCommand implements Callable<Integer> {
     /** A CUDA error that poisoned the device context (illegal address, launch failure...). */
     static final int EXIT_DEVICE_FATAL = 4;
 
+    /** Makes the backend for a device name and precision: {@link Backends#create}, or a stand-in in tests. */
+    @FunctionalInterface
+    interface BackendFactory {
+        Backend create(String device, Precision precision);
+    }
+
+    private final BackendFactory backends;
+
+    TrainCommand() {
+        this(Backends::create);
+    }
+
+    TrainCommand(BackendFactory backends) {
+        this.backends = backends;
+    }
+
     @Option(names = "--spec", required = true, paramLabel = "FILE", description = "job spec (JSON)")
     Path specFile;
 
@@ -86,7 +102,7 @@ final class TrainCommand implements Callable<Integer> {
                 events.copyTo(out.resolve(Trainer.EVENTS_FILE));
             }
             Checkpoint init = checkpoint == null ? initialWeights(spec) : null;
-            try (Backend backend = Backends.create(dev, Precision.parse(spec.training().precision()));
+            try (Backend backend = backends.create(dev, Precision.parse(spec.training().precision()));
                  Trainer trainer = new Trainer(spec, backend, data)) {
                 if (init != null) {
                     trainer.startFrom(init);
