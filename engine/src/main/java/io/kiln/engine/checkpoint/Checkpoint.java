@@ -1,5 +1,6 @@
 package io.kiln.engine.checkpoint;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -211,7 +212,12 @@ public final class Checkpoint {
         }
         byte[] headerBytes = new byte[headerLength];
         in.readFully(headerBytes);
-        JsonNode header = JSON.readTree(headerBytes);
+        JsonNode header;
+        try {
+            header = JSON.readTree(headerBytes);
+        } catch (JsonProcessingException e) {
+            throw new CheckpointException(source + ": corrupt checkpoint header (not JSON: " + e.getOriginalMessage() + ")");
+        }
         List<Entry> entries = new ArrayList<>();
         CRC32 crc = new CRC32();
         for (JsonNode t : header.path("tensors")) {
@@ -229,7 +235,7 @@ public final class Checkpoint {
             crc.update(bytes);
             float[] data = new float[(int) count];
             ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
-            Kind kind = Kind.valueOf(t.path("kind").asText("param").toUpperCase(java.util.Locale.ROOT));
+            Kind kind = kind(t.path("kind").asText("param"), t.path("name").asText(), source);
             entries.add(new Entry(t.path("name").asText(), kind, shape, data));
         }
         if (header.has("crc32") && header.get("crc32").asLong() != crc.getValue()) {
@@ -238,6 +244,15 @@ public final class Checkpoint {
         JsonNode info = header.path("info");
         return new Checkpoint(header.get("spec"), header.path("epoch").asInt(), header.path("globalStep").asLong(),
                 header.path("optimizerSteps").asLong(), info.isObject() ? (ObjectNode) info : null, entries);
+    }
+
+    private static Kind kind(String text, String tensor, String source) {
+        try {
+            return Kind.valueOf(text.toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(source + ": tensor " + tensor + " has the unknown kind \"" + text
+                    + "\" (param, buffer or optimizer)");
+        }
     }
 
     /** A checkpoint that cannot be read; the message names the file and what is wrong. */

@@ -34,7 +34,11 @@ abstract class CheckpointCommandBase implements Callable<Integer> {
             }
         } catch (IOException e) {
             return TrainCommand.error(events, "I/O error: " + e.getMessage(), TrainCommand.EXIT_BAD_INPUT);
-        } catch (SpecException | DataException | Checkpoint.CheckpointException | Backends.DeviceUnavailableException e) {
+        } catch (SpecException e) {
+            // the spec comes from the checkpoint: say which file holds it
+            return TrainCommand.error(events, checkpointFile + ": the job spec it holds: " + e.getMessage(),
+                    TrainCommand.EXIT_BAD_INPUT);
+        } catch (DataException | Checkpoint.CheckpointException | Backends.DeviceUnavailableException e) {
             return TrainCommand.error(events, e.getMessage(), TrainCommand.EXIT_BAD_INPUT);
         }
     }
