@@ -13,10 +13,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class ParallelLoops implements AutoCloseable {
     /**
      * Below this many elementary operations a call runs on the calling thread alone, and no chunk gets less
-     * than half of it. Handing a chunk to a pool thread costs a wake-up and a join, a few microseconds, plus
-     * the cache misses of moving the data to another core; 2^17 float operations take some tens of
-     * microseconds on one core, so below that the split costs about what it saves (and a small MLP's
-     * bias, activation and optimizer calls, which are far below it, stay on one core).
+     * than half of it. Handing a chunk to a pool thread costs a wake-up and a join, plus the cache misses of
+     * moving its data to another core: on the 2-core VM of docs/cpu-backend.md the handoff took about 6 us and
+     * an add of 2^17 floats 26 us on one thread, so below this size a split saves less than it costs (and
+     * a small MLP's bias, activation and optimizer calls, far below it, stay on one core).
      */
     static final long PARALLEL_MIN_WORK = 1L << 17;
 
