@@ -74,7 +74,7 @@ class PtxUpToDateTest {
         Matcher m = Pattern.compile("release [0-9.]+, V[0-9.]+").matcher(version);
         assumeTrue(m.find() && header.contains(m.group()), "another nvcc release built the committed PTX");
         Path out = tmp.resolve("kernels.ptx");
-        Tools.Result r = Tools.run(List.of("bash", Tools.moduleDir().resolve("build-ptx.sh").toString(), "-o", out.toString()),
+        ToolProcess.Result r = Tools.run(List.of("bash", Tools.moduleDir().resolve("build-ptx.sh").toString(), "-o", out.toString()),
                 null, Map.of());
         assertEquals(0, r.exit(), r.output());
         assertEquals(committedPtx(), Files.readString(out), "kernels.ptx differs from a fresh build" + FIX);
@@ -90,7 +90,7 @@ class PtxUpToDateTest {
         String ptx = committedPtx().replaceFirst("(?m)^\\.version \\d+\\.\\d+$", ".version 6.3");
         Path file = tmp.resolve("k63.ptx");
         Files.writeString(file, ptx);
-        Tools.Result r = Tools.run(List.of("ptxas", "-arch=sm_75", file.toString(), "-o", tmp.resolve("k.cubin").toString()),
+        ToolProcess.Result r = Tools.run(List.of("ptxas", "-arch=sm_75", file.toString(), "-o", tmp.resolve("k.cubin").toString()),
                 null, Map.of());
         assertEquals(0, r.exit(), r.output());
     }

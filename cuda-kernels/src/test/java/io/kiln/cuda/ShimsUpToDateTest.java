@@ -154,10 +154,10 @@ class ShimsUpToDateTest {
         gcc(tmp, "-o", "driver", "driver.c", "-ldl");
         Map<String, String> env = Map.of("LD_LIBRARY_PATH", fakeDir.toString());
         String shimPath = shimDir.resolve("libcudnn.so.8").toString(), consumer = tmp.resolve("libconsumer.so").toString();
-        Tools.Result ok = Tools.run(List.of(tmp.resolve("driver").toString(), shimPath, consumer, "call"), tmp, env);
+        ToolProcess.Result ok = Tools.run(List.of(tmp.resolve("driver").toString(), shimPath, consumer, "call"), tmp, env);
         assertEquals(0, ok.exit(), ok.output());
         assertTrue(ok.output().contains("version=91400 target=libcudnn.so.9"), ok.output());
-        Tools.Result missing = Tools.run(List.of(tmp.resolve("driver").toString(), shimPath, consumer, "missing"), tmp, env);
+        ToolProcess.Result missing = Tools.run(List.of(tmp.resolve("driver").toString(), shimPath, consumer, "missing"), tmp, env);
         assertNotEquals(0, missing.exit(), missing.output());
         assertTrue(missing.output().contains("cudnnRNNForwardTraining is not provided by libcudnn.so.9"), missing.output());
     }
@@ -165,13 +165,13 @@ class ShimsUpToDateTest {
     private static void gcc(Path dir, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("gcc"));
         cmd.addAll(List.of(args));
-        Tools.Result r = Tools.run(cmd, dir, Map.of());
+        ToolProcess.Result r = Tools.run(cmd, dir, Map.of());
         assertEquals(0, r.exit(), String.join(" ", cmd) + "\n" + r.output());
     }
 
     /** (name with version, section index) of each dynamic symbol. */
     private static List<String[]> dynSyms(Path file) throws IOException {
-        Tools.Result r = Tools.run(List.of("readelf", "--dyn-syms", "-W", file.toString()), null, Map.of());
+        ToolProcess.Result r = Tools.run(List.of("readelf", "--dyn-syms", "-W", file.toString()), null, Map.of());
         assertEquals(0, r.exit(), r.output());
         List<String[]> out = new ArrayList<>();
         for (String line : r.output().split("\n")) {

@@ -1,20 +1,14 @@
 package io.kiln.cuda;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /** Helpers of the up-to-date tests: the module folder, hashes as the build scripts compute them, tools. */
 final class Tools {
@@ -55,49 +49,16 @@ final class Tools {
         }
     }
 
-    record Result(int exit, String output) {
-    }
-
     /** How long a tool may run: nvcc and ptxas take seconds; a hung one must not hold the build. */
     static final long TIMEOUT_SECONDS = 300;
 
-    /**
-     * Runs a command with its output (stdout and stderr together) read on another thread, so that the
-     * timeout holds even when the process keeps its output open: on timeout the process is killed and an
-     * IOException says so.
-     */
-    static Result run(List<String> command, Path dir, Map<String, String> env) throws IOException {
-        return run(command, dir, env, TIMEOUT_SECONDS);
-    }
-
-    static Result run(List<String> command, Path dir, Map<String, String> env, long timeoutSeconds) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(new ArrayList<>(command)).redirectErrorStream(true);
-        if (dir != null) {
-            pb.directory(dir.toFile());
-        }
-        pb.environment().putAll(env);
-        Process p = pb.start();
-        CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> {
-            try {
-                return p.getInputStream().readAllBytes();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
+    /** Runs a command (in dir, with env added to the environment) through {@link ToolProcess}, which keeps the timeout. */
+    static ToolProcess.Result run(List<String> command, Path dir, Map<String, String> env) throws IOException {
         try {
-            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-                throw new IOException("timed out after " + timeoutSeconds + " s: " + command);
-            }
-            // the process has ended; its output ends with it unless a child it left behind still holds the pipe
-            return new Result(p.exitValue(), new String(out.get(10, TimeUnit.SECONDS), StandardCharsets.UTF_8));
+            return ToolProcess.run(command, dir, env, TIMEOUT_SECONDS);
         } catch (InterruptedException e) {
-            p.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new IOException(e);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IOException("cannot read the output of " + command + ": " + e, e);
         }
     }
 }

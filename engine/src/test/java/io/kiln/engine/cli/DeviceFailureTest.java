@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.kiln.engine.backend.DelegatingBackend;
+import io.kiln.engine.backend.Backend;
+import io.kiln.engine.backend.InterceptedBackend;
 import io.kiln.engine.backend.cpu.CpuBackend;
 import io.kiln.engine.backend.cuda.CudaException;
 import io.kiln.engine.checkpoint.Checkpoint;
-import io.kiln.engine.tensor.Tensor;
 import io.kiln.engine.train.TinyData;
 import io.kiln.engine.train.Trainer;
 import java.io.ByteArrayOutputStream;
@@ -43,25 +43,14 @@ class DeviceFailureTest {
     }
 
     /** The CPU backend until the tenth matrix product after the first checkpoint is written, which fails. */
-    static final class FailingBackend extends DelegatingBackend {
-        private final Path checkpoint;
-        private final boolean fatal;
-        private int afterCheckpoint;
-
-        FailingBackend(Path checkpoint, boolean fatal) {
-            super(new CpuBackend(2));
-            this.checkpoint = checkpoint;
-            this.fatal = fatal;
-        }
-
-        @Override
-        public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, Tensor b,
-                         float beta, Tensor c) {
-            if (Files.exists(checkpoint) && ++afterCheckpoint == 10) {
+    static Backend failing(Path checkpoint, boolean fatal) {
+        int[] afterCheckpoint = new int[1];
+        return InterceptedBackend.of(new CpuBackend(2), call -> {
+            if (call.op().equals("gemm") && Files.exists(checkpoint) && ++afterCheckpoint[0] == 10) {
                 throw new CudaException(MESSAGE, "cuda", 700, fatal);
             }
-            super.gemm(transA, transB, m, n, k, alpha, a, b, beta, c);
-        }
+            return call.proceed();
+        });
     }
 
     record Run(int exit, List<JsonNode> events) {
@@ -73,7 +62,7 @@ class DeviceFailureTest {
     static Run train(Path tmp, boolean fatal) throws IOException {
         Path spec = EngineMainTest.write(tmp, "s.json", EngineMainTest.spec(EngineMainTest.MLP, "").replace("EPOCHS", "2"));
         Path out = tmp.resolve("out");
-        FailingBackend backend = new FailingBackend(out.resolve(Trainer.CHECKPOINT_FILE), fatal);
+        Backend backend = failing(out.resolve(Trainer.CHECKPOINT_FILE), fatal);
         PrintStream old = System.out;
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         int exit;

@@ -3,7 +3,8 @@ package io.kiln.engine.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kiln.engine.backend.DelegatingBackend;
+import io.kiln.engine.backend.Backend;
+import io.kiln.engine.backend.InterceptedBackend;
 import io.kiln.engine.backend.cpu.CpuBackend;
 import io.kiln.engine.data.Dataset;
 import io.kiln.engine.data.Normalization;
@@ -30,28 +31,18 @@ class TrainerScheduleAugmentationTest {
     static final int COLUMN = 1;
 
     /** The CPU backend, recording the rate of every update and every image batch uploaded. */
-    static final class Recording extends DelegatingBackend {
+    static final class Recording {
         final List<Float> rates = new ArrayList<>();
         final List<float[]> imageBatches = new ArrayList<>();
-
-        Recording() {
-            super(new CpuBackend(1));
-        }
-
-        @Override
-        public void upload(float[] src, Tensor dst) {
-            super.upload(src, dst);
-            if (dst.rank() == 4) {
-                imageBatches.add(src.clone());
+        final Backend backend = InterceptedBackend.of(new CpuBackend(1), call -> {
+            Object[] a = call.args();
+            if (call.op().equals("upload") && ((Tensor) a[1]).rank() == 4) {
+                imageBatches.add(((float[]) a[0]).clone());
+            } else if (call.op().equals("sgdUpdate")) {
+                rates.add((Float) a[3]);
             }
-        }
-
-        @Override
-        public void sgdUpdate(Tensor w, Tensor g, Tensor velocity, float lr, float momentum, boolean nesterov,
-                              float weightDecay) {
-            super.sgdUpdate(w, g, velocity, lr, momentum, nesterov, weightDecay);
-            rates.add(lr);
-        }
+            return call.proceed();
+        });
     }
 
     static Dataset images(int n) {
@@ -76,7 +67,8 @@ class TrainerScheduleAugmentationTest {
                 .formatted(extra.startsWith(",\"augment\"") ? extra : "",
                         extra.startsWith(",\"schedule\"") ? extra : "", epochs));
         PreparedData data = new PreparedData(images(48), null, images(16), "synthetic", Normalization.scale());
-        Recording backend = new Recording();
+        Recording recording = new Recording();
+        Backend backend = recording.backend;
         List<TrainingListener.Epoch> seen = new ArrayList<>();
         List<TrainingListener.Step> steps = new ArrayList<>();
         int[] trainingBatches = new int[1];
@@ -90,12 +82,12 @@ class TrainerScheduleAugmentationTest {
                 @Override
                 public void onEpoch(Epoch e) {
                     seen.add(e);
-                    trainingBatches[0] = backend.imageBatches.size();
+                    trainingBatches[0] = recording.imageBatches.size();
                 }
             }, null, null);
         }
-        List<float[]> all = backend.imageBatches;
-        return new Run(backend.rates, all.subList(0, trainingBatches[0]), all.subList(trainingBatches[0], all.size()),
+        List<float[]> all = recording.imageBatches;
+        return new Run(recording.rates, all.subList(0, trainingBatches[0]), all.subList(trainingBatches[0], all.size()),
                 seen, steps);
     }
 

@@ -1,6 +1,7 @@
 package io.kiln.engine.backend.cuda;
 
 import io.kiln.cuda.CudaResources;
+import io.kiln.cuda.ToolProcess;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;

@@ -49,6 +49,11 @@ class GpuCheckLogicTest {
                 .collect(Collectors.toCollection(TreeSet::new));
     }
 
+    static Set<String> passed(List<GpuCheck.Result> results) {
+        return results.stream().filter(GpuCheck.Result::passed).map(GpuCheck.Result::op)
+                .collect(Collectors.toCollection(TreeSet::new));
+    }
+
     static String lines(List<GpuCheck.Result> results) {
         return results.stream().map(GpuCheck.Result::line).collect(Collectors.joining("\n"));
     }
@@ -70,10 +75,9 @@ class GpuCheckLogicTest {
 
     @Test
     void everyCheckFailsWhenTheDeviceIsOffByTenTimesItsTolerance() {
-        List<GpuCheck.Result> results = check(new PerturbedBackend(TWO_THREADS, PerturbedBackend.Where.RESULTS,
+        List<GpuCheck.Result> results = check(PerturbedBackend.of(TWO_THREADS, PerturbedBackend.Where.RESULTS,
                 GpuCheckLogicTest::tenTimes), Precision.FP32);
-        Set<String> passed = results.stream().filter(GpuCheck.Result::passed).map(GpuCheck.Result::op)
-                .collect(Collectors.toCollection(TreeSet::new));
+        Set<String> passed = passed(results);
         // the inputs are exact; the training steps have a looser tolerance of their own (the next test)
         assertEquals(2, passed.size(), lines(results));
         assertTrue(passed.contains("upload/download") && passed.stream().anyMatch(op -> op.startsWith(TRAINING)),
@@ -89,7 +93,7 @@ class GpuCheckLogicTest {
 
     @Test
     void everyCheckPassesWhenTheDeviceIsOffByATenthOfItsTolerance() {
-        List<GpuCheck.Result> results = check(new PerturbedBackend(TWO_THREADS, PerturbedBackend.Where.RESULTS,
+        List<GpuCheck.Result> results = check(PerturbedBackend.of(TWO_THREADS, PerturbedBackend.Where.RESULTS,
                 (op, f) -> documented(op, f) / 10), Precision.FP32);
         assertEquals(Set.of(), failed(results), lines(results));
         assertTrue(results.stream().filter(r -> r.op().startsWith("gemm")).allMatch(r -> r.worst() > 0.01),
@@ -99,15 +103,15 @@ class GpuCheckLogicTest {
     @Test
     void theTrainingStepsHaveTheirOwnLooserTolerance() {
         // every value read back off by r: the training steps' weights and outputs pass through two reads
-        assertTrue(failed(check(new PerturbedBackend(TWO_THREADS, PerturbedBackend.Where.RESULTS, (op, f) -> 2e-2),
+        assertTrue(failed(check(PerturbedBackend.of(TWO_THREADS, PerturbedBackend.Where.RESULTS, (op, f) -> 2e-2),
                 Precision.FP32)).stream().anyMatch(op -> op.startsWith(TRAINING)), "10 x 2e-3 must fail");
-        assertTrue(failed(check(new PerturbedBackend(TWO_THREADS, PerturbedBackend.Where.RESULTS, (op, f) -> 1e-4),
+        assertTrue(failed(check(PerturbedBackend.of(TWO_THREADS, PerturbedBackend.Where.RESULTS, (op, f) -> 1e-4),
                 Precision.FP32)).stream().noneMatch(op -> op.startsWith(TRAINING)), "2 x 2e-3 / 20 must pass");
     }
 
     /** A wrong operation: its outputs are off as soon as it runs, and whatever computes with them is too. */
-    static PerturbedBackend wrong(String operation, double r) {
-        return new PerturbedBackend(TWO_THREADS, PerturbedBackend.Where.OUTPUTS, (op, f) -> op.equals(operation) ? r : 0);
+    static Backend wrong(String operation, double r) {
+        return PerturbedBackend.of(TWO_THREADS, PerturbedBackend.Where.OUTPUTS, (op, f) -> op.equals(operation) ? r : 0);
     }
 
     @Test
@@ -130,10 +134,9 @@ class GpuCheckLogicTest {
     @Test
     void tf32LoosensTheMatrixProductsAndConvolutionsOnly() {
         // ten times the fp32 tolerance everywhere is a tenth of TF32's 1e-2 for GEMM and convolutions
-        List<GpuCheck.Result> results = check(new PerturbedBackend(TWO_THREADS, PerturbedBackend.Where.RESULTS,
+        List<GpuCheck.Result> results = check(PerturbedBackend.of(TWO_THREADS, PerturbedBackend.Where.RESULTS,
                 GpuCheckLogicTest::tenTimes), Precision.TF32);
-        Set<String> passed = results.stream().filter(GpuCheck.Result::passed).map(GpuCheck.Result::op)
-                .collect(Collectors.toCollection(TreeSet::new));
+        Set<String> passed = passed(results);
         assertTrue(passed.contains("upload/download"), lines(results));
         passed.remove("upload/download");
         passed.removeIf(op -> op.startsWith(TRAINING));

@@ -2,11 +2,7 @@ package io.kiln.engine.backend.cuda;
 
 import io.kiln.engine.backend.Activation;
 import io.kiln.engine.backend.Backend;
-import io.kiln.engine.backend.ConvGeometry;
-import io.kiln.engine.backend.DelegatingBackend;
-import io.kiln.engine.backend.LossKind;
-import io.kiln.engine.backend.PoolGeometry;
-import io.kiln.engine.backend.PoolMode;
+import io.kiln.engine.backend.InterceptedBackend;
 import io.kiln.engine.tensor.Tensor;
 import java.util.IdentityHashMap;
 import java.util.Map;
@@ -17,12 +13,12 @@ import java.util.Map;
  * element when |device - cpu| &lt;= tol * (1 + |cpu|) (atol = rtol = tol), r = 10 tol puts it at ten times its
  * tolerance and r = tol / 10 at a tenth.
  *
- * <p>{@link Where#RESULTS}: the values are changed as they are read back ({@link #download}), by the r of the
+ * <p>{@link Where#RESULTS}: the values are changed as they are read back (download), by the r of the
  * operation that last wrote the tensor: the device's results are off by exactly that, however many steps
  * made them. {@link Where#OUTPUTS}: every output is changed right after the operation, so later operations
  * compute with the wrong values, as with a device whose operation is wrong.
  */
-final class PerturbedBackend extends DelegatingBackend {
+final class PerturbedBackend {
     /** The relative error r to give what an operation wrote; 0 leaves it as it is. */
     @FunctionalInterface
     interface Perturbation {
@@ -31,17 +27,26 @@ final class PerturbedBackend extends DelegatingBackend {
 
     enum Where { RESULTS, OUTPUTS }
 
+    /** Which arguments of each Backend operation it writes. */
+    static final Map<String, int[]> OUTPUTS = Map.ofEntries(
+            Map.entry("upload", new int[] {1}), Map.entry("fill", new int[] {0}), Map.entry("copy", new int[] {1}),
+            Map.entry("gemm", new int[] {9}), Map.entry("conv2dForward", new int[] {3}),
+            Map.entry("conv2dBackwardData", new int[] {3}), Map.entry("conv2dBackwardFilter", new int[] {3}),
+            Map.entry("addBias", new int[] {0}), Map.entry("biasBackward", new int[] {1}),
+            Map.entry("poolForward", new int[] {3}), Map.entry("poolBackward", new int[] {5}),
+            Map.entry("activationForward", new int[] {2}), Map.entry("activationBackward", new int[] {3}),
+            Map.entry("add", new int[] {2}), Map.entry("multiply", new int[] {2}), Map.entry("axpy", new int[] {2}),
+            Map.entry("scale", new int[] {0}), Map.entry("dropoutForward", new int[] {3, 4}),
+            Map.entry("batchNormForwardTraining", new int[] {9, 7, 8, 5, 6}),
+            Map.entry("batchNormForwardInference", new int[] {6}), Map.entry("batchNormBackward", new int[] {5, 6, 7}),
+            Map.entry("softmax", new int[] {1}), Map.entry("loss", new int[] {3, 4}),
+            Map.entry("sgdUpdate", new int[] {0, 2}), Map.entry("rmspropUpdate", new int[] {0, 2}),
+            Map.entry("adamUpdate", new int[] {0, 2, 3}));
+
     private record Writer(String op, Activation activation) {
     }
 
-    private final Perturbation perturbation;
-    private final Where where;
-    private final Map<Tensor, Writer> lastWriter = new IdentityHashMap<>();
-
-    PerturbedBackend(Backend inner, Where where, Perturbation perturbation) {
-        super(inner);
-        this.where = where;
-        this.perturbation = perturbation;
+    private PerturbedBackend() {
     }
 
     private static void perturb(float[] v, double r) {
@@ -50,191 +55,34 @@ final class PerturbedBackend extends DelegatingBackend {
         }
     }
 
-    @Override
-    public void download(Tensor src, float[] dst) {
-        inner.download(src, dst);
-        Writer w = lastWriter.get(src);
-        if (where == Where.RESULTS && w != null) {
-            perturb(dst, perturbation.of(w.op(), w.activation()));
-        }
-    }
-
-    private void nudge(String op, Activation activation, Tensor... outputs) {
-        double r = perturbation.of(op, activation);
-        for (Tensor t : outputs) {
-            if (t == null) {
-                continue;
+    /** The CPU backend {@code inner}, made wrong as {@code perturbation} says. */
+    static Backend of(Backend inner, Where where, Perturbation perturbation) {
+        Map<Tensor, Writer> lastWriter = new IdentityHashMap<>();
+        return InterceptedBackend.of(inner, call -> {
+            Object result = call.proceed();
+            Object[] a = call.args();
+            if (call.op().equals("download") && where == Where.RESULTS && lastWriter.containsKey((Tensor) a[0])) {
+                Writer w = lastWriter.get((Tensor) a[0]);
+                perturb((float[]) a[1], perturbation.of(w.op(), w.activation()));
             }
-            if (where == Where.RESULTS) {
-                lastWriter.put(t, new Writer(op, activation));
-            } else if (r != 0) {
-                float[] v = inner.toHost(t);
-                perturb(v, r);
-                inner.upload(v, t);
+            int[] outputs = OUTPUTS.get(call.op());
+            if (outputs != null) {
+                Activation f = a[0] instanceof Activation act ? act : null;
+                double r = perturbation.of(call.op(), f);
+                for (int i : outputs) {
+                    if (!(a[i] instanceof Tensor t) || call.op().equals("sgdUpdate") && i == 2 && (float) a[4] == 0f) {
+                        continue; // no velocity without momentum
+                    }
+                    if (where == Where.RESULTS) {
+                        lastWriter.put(t, new Writer(call.op(), f));
+                    } else if (r != 0) {
+                        float[] v = inner.toHost(t);
+                        perturb(v, r);
+                        inner.upload(v, t);
+                    }
+                }
             }
-        }
-    }
-
-    @Override
-    public void upload(float[] src, Tensor dst) {
-        inner.upload(src, dst);
-        nudge("upload", null, dst);
-    }
-
-    @Override
-    public void fill(Tensor t, float value) {
-        inner.fill(t, value);
-        nudge("fill", null, t);
-    }
-
-    @Override
-    public void copy(Tensor src, Tensor dst) {
-        inner.copy(src, dst);
-        nudge("copy", null, dst);
-    }
-
-    @Override
-    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, Tensor b, float beta,
-                     Tensor c) {
-        inner.gemm(transA, transB, m, n, k, alpha, a, b, beta, c);
-        nudge("gemm", null, c);
-    }
-
-    @Override
-    public void conv2dForward(ConvGeometry g, Tensor x, Tensor w, Tensor y) {
-        inner.conv2dForward(g, x, w, y);
-        nudge("conv2dForward", null, y);
-    }
-
-    @Override
-    public void conv2dBackwardData(ConvGeometry g, Tensor w, Tensor dy, Tensor dx) {
-        inner.conv2dBackwardData(g, w, dy, dx);
-        nudge("conv2dBackwardData", null, dx);
-    }
-
-    @Override
-    public void conv2dBackwardFilter(ConvGeometry g, Tensor x, Tensor dy, Tensor dw) {
-        inner.conv2dBackwardFilter(g, x, dy, dw);
-        nudge("conv2dBackwardFilter", null, dw);
-    }
-
-    @Override
-    public void addBias(Tensor y, Tensor bias) {
-        inner.addBias(y, bias);
-        nudge("addBias", null, y);
-    }
-
-    @Override
-    public void biasBackward(Tensor dy, Tensor db) {
-        inner.biasBackward(dy, db);
-        nudge("biasBackward", null, db);
-    }
-
-    @Override
-    public void poolForward(PoolMode mode, PoolGeometry g, Tensor x, Tensor y) {
-        inner.poolForward(mode, g, x, y);
-        nudge("poolForward", null, y);
-    }
-
-    @Override
-    public void poolBackward(PoolMode mode, PoolGeometry g, Tensor x, Tensor y, Tensor dy, Tensor dx) {
-        inner.poolBackward(mode, g, x, y, dy, dx);
-        nudge("poolBackward", null, dx);
-    }
-
-    @Override
-    public void activationForward(Activation f, Tensor x, Tensor y) {
-        inner.activationForward(f, x, y);
-        nudge("activationForward", f, y);
-    }
-
-    @Override
-    public void activationBackward(Activation f, Tensor y, Tensor dy, Tensor dx) {
-        inner.activationBackward(f, y, dy, dx);
-        nudge("activationBackward", f, dx);
-    }
-
-    @Override
-    public void add(Tensor a, Tensor b, Tensor out) {
-        inner.add(a, b, out);
-        nudge("add", null, out);
-    }
-
-    @Override
-    public void multiply(Tensor a, Tensor b, Tensor out) {
-        inner.multiply(a, b, out);
-        nudge("multiply", null, out);
-    }
-
-    @Override
-    public void axpy(float alpha, Tensor x, Tensor y) {
-        inner.axpy(alpha, x, y);
-        nudge("axpy", null, y);
-    }
-
-    @Override
-    public void scale(Tensor x, float alpha) {
-        inner.scale(x, alpha);
-        nudge("scale", null, x);
-    }
-
-    @Override
-    public void dropoutForward(Tensor x, float p, long seed, Tensor mask, Tensor y) {
-        inner.dropoutForward(x, p, seed, mask, y);
-        nudge("dropoutForward", null, mask, y);
-    }
-
-    @Override
-    public void batchNormForwardTraining(Tensor x, Tensor gamma, Tensor beta, float eps, float momentum,
-                                         Tensor runningMean, Tensor runningVar, Tensor saveMean, Tensor saveInvStd,
-                                         Tensor y) {
-        inner.batchNormForwardTraining(x, gamma, beta, eps, momentum, runningMean, runningVar, saveMean, saveInvStd, y);
-        nudge("batchNormForwardTraining", null, y, saveMean, saveInvStd, runningMean, runningVar);
-    }
-
-    @Override
-    public void batchNormForwardInference(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor runningMean,
-                                          Tensor runningVar, Tensor y) {
-        inner.batchNormForwardInference(x, gamma, beta, eps, runningMean, runningVar, y);
-        nudge("batchNormForwardInference", null, y);
-    }
-
-    @Override
-    public void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dx,
-                                  Tensor dGamma, Tensor dBeta) {
-        inner.batchNormBackward(x, dy, gamma, saveMean, saveInvStd, dx, dGamma, dBeta);
-        nudge("batchNormBackward", null, dx, dGamma, dBeta);
-    }
-
-    @Override
-    public void softmax(Tensor scores, Tensor probabilities) {
-        inner.softmax(scores, probabilities);
-        nudge("softmax", null, probabilities);
-    }
-
-    @Override
-    public void loss(LossKind kind, Tensor output, Tensor labels, Tensor grad, Tensor stats, int slot) {
-        inner.loss(kind, output, labels, grad, stats, slot);
-        nudge("loss", null, grad, stats);
-    }
-
-    @Override
-    public void sgdUpdate(Tensor w, Tensor g, Tensor velocity, float lr, float momentum, boolean nesterov,
-                          float weightDecay) {
-        inner.sgdUpdate(w, g, velocity, lr, momentum, nesterov, weightDecay);
-        nudge("sgdUpdate", null, w, momentum == 0f ? null : velocity);
-    }
-
-    @Override
-    public void rmspropUpdate(Tensor w, Tensor g, Tensor squareAvg, float lr, float alpha, float eps, float weightDecay) {
-        inner.rmspropUpdate(w, g, squareAvg, lr, alpha, eps, weightDecay);
-        nudge("rmspropUpdate", null, w, squareAvg);
-    }
-
-    @Override
-    public void adamUpdate(Tensor w, Tensor g, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
-                           float weightDecay, long step) {
-        inner.adamUpdate(w, g, m, v, lr, beta1, beta2, eps, weightDecay, step);
-        nudge("adamUpdate", null, w, m, v);
+            return result;
+        });
     }
 }
