@@ -11,15 +11,10 @@ import io.kiln.engine.backend.cuda.CudaException;
 import io.kiln.engine.checkpoint.Checkpoint;
 import io.kiln.engine.train.TinyData;
 import io.kiln.engine.train.Trainer;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -31,16 +26,8 @@ import picocli.CommandLine;
  * exits 1. Either way the error event carries the device's message and the first epoch's checkpoint stays.
  */
 class DeviceFailureTest {
-    static final String MESSAGE = "cuLaunchKernel kiln_add_bias [1024 blocks of 256] on cuda:0 (stand-in) failed: "
-            + "CUDA_ERROR_ILLEGAL_ADDRESS: an illegal memory access was encountered";
-
-    @TempDir
-    static Path root;
-
-    @BeforeAll
-    static void data() throws IOException {
-        TinyData.write(root, "tiny", 600, 200, 4, 8, 1);
-    }
+    static final String MESSAGE = "cublasSgemm on cuda:0 (a stand-in) failed: CUDA_ERROR_ILLEGAL_ADDRESS: an illegal "
+            + "memory access was encountered";
 
     /** The CPU backend until the tenth matrix product after the first checkpoint is written, which fails. */
     static Backend failing(Path checkpoint, boolean fatal) {
@@ -53,39 +40,19 @@ class DeviceFailureTest {
         });
     }
 
-    record Run(int exit, List<JsonNode> events) {
-        List<JsonNode> of(String type) {
-            return events.stream().filter(e -> e.path("event").asText().equals(type)).toList();
-        }
-    }
-
-    static Run train(Path tmp, boolean fatal) throws IOException {
+    static EngineMainTest.Run train(Path tmp, boolean fatal) throws IOException {
+        Path data = TinyData.write(tmp.resolve("data"), "tiny", 600, 200, 4, 8, 1).getParent();
         Path spec = EngineMainTest.write(tmp, "s.json", EngineMainTest.spec(EngineMainTest.MLP, "").replace("EPOCHS", "2"));
         Path out = tmp.resolve("out");
         Backend backend = failing(out.resolve(Trainer.CHECKPOINT_FILE), fatal);
-        PrintStream old = System.out;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        int exit;
-        try (PrintStream capture = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
-            System.setOut(capture);
-            exit = new CommandLine(new TrainCommand((device, precision) -> backend)).execute("--spec", spec.toString(),
-                    "--data-root", root.toString(), "--out", out.toString());
-        } finally {
-            System.setOut(old);
-        }
-        List<JsonNode> events = new ArrayList<>();
-        for (String line : buf.toString(StandardCharsets.UTF_8).split("\n")) {
-            if (!line.isBlank()) {
-                events.add(EngineMainTest.JSON.readTree(line));
-            }
-        }
-        return new Run(exit, events);
+        return EngineMainTest.capture(() -> new CommandLine(new TrainCommand((device, precision) -> backend)).execute(
+                "--spec", spec.toString(), "--data-root", data.toString(), "--out", out.toString()));
     }
 
-    static void failedInTheSecondEpoch(Run r, Path tmp) throws IOException {
+    static void failedInTheSecondEpoch(EngineMainTest.Run r, Path tmp) throws IOException {
         assertEquals(1, r.of("epoch").size(), r.events().toString());
         assertEquals(List.of(), r.of("done"));
-        JsonNode last = r.events().get(r.events().size() - 1);
+        JsonNode last = r.last();
         assertEquals("error", last.get("event").asText());
         assertEquals(MESSAGE, last.get("message").asText());
         assertEquals(1, Checkpoint.read(tmp.resolve("out").resolve(Trainer.CHECKPOINT_FILE)).epoch(),
@@ -94,7 +61,7 @@ class DeviceFailureTest {
 
     @Test
     void aFatalDeviceErrorExitsFour(@TempDir Path tmp) throws IOException {
-        Run r = train(tmp, true);
+        EngineMainTest.Run r = train(tmp, true);
         assertEquals(TrainCommand.EXIT_DEVICE_FATAL, r.exit());
         assertEquals(4, r.exit());
         failedInTheSecondEpoch(r, tmp);
@@ -102,7 +69,7 @@ class DeviceFailureTest {
 
     @Test
     void aDeviceErrorThatLeavesTheContextUsableExitsOne(@TempDir Path tmp) throws IOException {
-        Run r = train(tmp, false);
+        EngineMainTest.Run r = train(tmp, false);
         assertEquals(1, r.exit());
         failedInTheSecondEpoch(r, tmp);
     }

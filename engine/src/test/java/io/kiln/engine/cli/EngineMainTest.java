@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntSupplier;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,12 +57,17 @@ class EngineMainTest {
     }
 
     static Run run(String... args) throws IOException {
+        return capture(() -> EngineMain.run(args));
+    }
+
+    /** Runs a command, returning its exit code and the JSON events it printed on stdout. */
+    static Run capture(IntSupplier command) throws IOException {
         PrintStream old = System.out;
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         int exit;
         try (PrintStream capture = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
             System.setOut(capture);
-            exit = EngineMain.run(args);
+            exit = command.getAsInt();
         } finally {
             System.setOut(old);
         }
