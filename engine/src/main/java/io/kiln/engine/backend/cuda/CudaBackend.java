@@ -76,7 +76,7 @@ public final class CudaBackend implements Backend {
         this.libraries = libraries;
         this.syncEachOp = Boolean.parseBoolean(NativeLibraries.setting("kiln.cuda.sync", "KILN_CUDA_SYNC", "false")
                 .replace("1", "true"));
-        // nothing below touches the device until init()
+        // nothing below touches the device: create() opens the context once the backend is built
         this.checks = new CudaChecks(name());
         this.context = new CudaContext(ordinal, gpu, checks);
         this.allocator = new DeviceAllocator<>(new DeviceMemory(context, checks));
