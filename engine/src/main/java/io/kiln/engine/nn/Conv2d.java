@@ -5,20 +5,14 @@ import io.kiln.engine.backend.ConvGeometry;
 import io.kiln.engine.spec.LayerSpec;
 import io.kiln.engine.spec.SpecException;
 import io.kiln.engine.tensor.Tensor;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.SplittableRandom;
 
 /** 2-D convolution over {@code [C, H, W]} inputs with filters {@code [K, C, k, k]} and an optional bias. */
-public final class Conv2d extends Layer {
+public final class Conv2d extends WeightedLayer {
     private final ConvGeometry shape;
-    private final Param weight;
-    private final Param bias;
     private ConvGeometry g;
     private Tensor x;
-    private Tensor y;
-    private Tensor dx;
 
     public Conv2d(Backend backend, String name, int[] inputShape, LayerSpec.Conv2d spec, SplittableRandom rng, String field) {
         super(backend, name);
@@ -38,56 +32,26 @@ public final class Conv2d extends Layer {
         outShape = new int[] {spec.filters(), shape.outH(), shape.outW()};
         int fanIn = c * spec.kernel() * spec.kernel();
         int fanOut = spec.filters() * spec.kernel() * spec.kernel();
-        int[] wShape = shape.filterShape();
-        weight = new Param(name + ".weight",
-                backend.fromHost(Init.weights(spec.init(), Tensor.sizeOf(wShape), fanIn, fanOut, rng), wShape),
-                backend.allocate(wShape));
-        bias = spec.bias() ? new Param(name + ".bias", backend.allocate(spec.filters()), backend.allocate(spec.filters())) : null;
+        createParams(shape.filterShape(), spec.init(), fanIn, fanOut, rng, spec.bias() ? spec.filters() : 0);
     }
 
     @Override
     public Tensor forward(Tensor input, boolean training) {
-        int n = input.dim(0);
-        if (g == null || g.n() != n) {
-            g = shape.withBatch(n);
-        }
+        g = g != null && g.n() == input.dim(0) ? g : shape.withBatch(input.dim(0));
         x = input;
-        y = ensure(y, n, outShape);
-        backend.conv2dForward(g, input, weight.value(), y);
-        if (bias != null) {
-            backend.addBias(y, bias.value());
-        }
+        Tensor y = output(input);
+        backend.conv2dForward(g, input, weight(), y);
+        addBias(y);
         return y;
     }
 
     @Override
-    public Tensor backward(Tensor dy) {
-        if (!weight.frozen()) {
-            backend.conv2dBackwardFilter(g, x, dy, weight.grad());
-        }
-        if (bias != null && !bias.frozen()) {
-            backend.biasBackward(dy, bias.grad());
-        }
-        if (!needInputGrad) {
-            return null;
-        }
-        dx = ensure(dx, dy.dim(0), inShape);
-        backend.conv2dBackwardData(g, weight.value(), dy, dx);
-        return dx;
+    protected void weightGradient(Tensor dy, Tensor dw) {
+        backend.conv2dBackwardFilter(g, x, dy, dw);
     }
 
     @Override
-    public List<Param> params() {
-        List<Param> ps = new ArrayList<>();
-        ps.add(weight);
-        if (bias != null) {
-            ps.add(bias);
-        }
-        return ps;
-    }
-
-    @Override
-    protected void closeScratch() {
-        closeAll(y, dx);
+    protected void inputGradient(Tensor dy, Tensor dx) {
+        backend.conv2dBackwardData(g, weight(), dy, dx);
     }
 }

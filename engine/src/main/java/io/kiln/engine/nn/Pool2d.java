@@ -8,13 +8,11 @@ import io.kiln.engine.tensor.Tensor;
 import java.util.Arrays;
 
 /** Max or average pooling over {@code [C, H, W]} inputs. */
-public final class Pool2d extends Layer {
+public final class Pool2d extends ScratchLayer {
     private final LayerSpec.Pool2d spec;
     private final PoolGeometry shape;
     private PoolGeometry g;
     private Tensor x;
-    private Tensor y;
-    private Tensor dx;
 
     public Pool2d(Backend backend, String name, int[] inputShape, LayerSpec.Pool2d spec, String field) {
         super(backend, name);
@@ -34,28 +32,15 @@ public final class Pool2d extends Layer {
 
     @Override
     public Tensor forward(Tensor input, boolean training) {
-        int n = input.dim(0);
-        if (g == null || g.n() != n) {
-            g = shape.withBatch(n);
-        }
+        g = g != null && g.n() == input.dim(0) ? g : shape.withBatch(input.dim(0));
         x = input;
-        y = ensure(y, n, outShape);
+        Tensor y = output(input);
         backend.poolForward(spec.mode(), g, input, y);
         return y;
     }
 
     @Override
-    public Tensor backward(Tensor dy) {
-        if (!needInputGrad) {
-            return null;
-        }
-        dx = ensure(dx, dy.dim(0), inShape);
-        backend.poolBackward(spec.mode(), g, x, y, dy, dx);
-        return dx;
-    }
-
-    @Override
-    protected void closeScratch() {
-        closeAll(y, dx);
+    protected void inputGradient(Tensor dy, Tensor dx) {
+        backend.poolBackward(spec.mode(), g, x, lastOutput(), dy, dx);
     }
 }

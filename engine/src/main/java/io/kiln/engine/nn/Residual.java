@@ -6,11 +6,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** y = body(x) + shortcut(x), the shortcut being the identity when it has no layers. */
-public final class Residual extends Layer {
+public final class Residual extends ScratchLayer {
     private final Sequential body;
     private final Sequential shortcut;
-    private Tensor y;
-    private Tensor dx;
+    /** The body's and the shortcut's input gradients of the current backward pass. */
+    private Tensor bodyGrad;
+    private Tensor shortcutGrad;
 
     public Residual(Backend backend, String name, int[] inputShape, Sequential body, Sequential shortcut) {
         super(backend, name);
@@ -39,21 +40,20 @@ public final class Residual extends Layer {
     public Tensor forward(Tensor x, boolean training) {
         Tensor a = body.forward(x, training);
         Tensor b = shortcut.forward(x, training);
-        y = ensure(y, x.dim(0), outShape);
+        Tensor y = output(x);
         backend.add(a, b, y);
         return y;
     }
 
     @Override
-    public Tensor backward(Tensor dy) {
-        Tensor a = body.backward(dy);
-        Tensor b = shortcut.backward(dy);
-        if (!needInputGrad) {
-            return null;
-        }
-        dx = ensure(dx, dy.dim(0), inShape);
-        backend.add(a, b, dx);
-        return dx;
+    protected void parameterGradients(Tensor dy) {
+        bodyGrad = body.backward(dy);
+        shortcutGrad = shortcut.backward(dy);
+    }
+
+    @Override
+    protected void inputGradient(Tensor dy, Tensor dx) {
+        backend.add(bodyGrad, shortcutGrad, dx);
     }
 
     @Override
@@ -80,6 +80,6 @@ public final class Residual extends Layer {
     public void close() {
         body.close();
         shortcut.close();
-        closeAll(y, dx);
+        closeScratch();
     }
 }

@@ -1,0 +1,52 @@
+package io.kiln.engine.nn;
+
+import io.kiln.engine.backend.Backend;
+import io.kiln.engine.tensor.Tensor;
+
+/**
+ * A layer whose forward writes one output tensor and whose backward writes one input-gradient tensor, both kept
+ * between steps. This class owns the two tensors and the order of a backward pass (parameters' gradients first,
+ * then the input's, skipped when nothing needs it), so a subclass says only how to compute them.
+ */
+public abstract class ScratchLayer extends Layer {
+    private Tensor y;
+    private Tensor dx;
+
+    protected ScratchLayer(Backend backend, String name) {
+        super(backend, name);
+    }
+
+    /** The output tensor for {@code x}'s batch, reused while the batch size stays the same. */
+    protected final Tensor output(Tensor x) {
+        y = ensure(y, x.dim(0), outShape);
+        return y;
+    }
+
+    /** What the last forward returned. */
+    protected final Tensor lastOutput() {
+        return y;
+    }
+
+    @Override
+    public final Tensor backward(Tensor dy) {
+        parameterGradients(dy);
+        if (!needInputGrad) {
+            return null;
+        }
+        dx = ensure(dx, dy.dim(0), inShape);
+        inputGradient(dy, dx);
+        return dx;
+    }
+
+    /** Sets the gradients of this layer's parameters from {@code dy}; nothing for a layer without any. */
+    protected void parameterGradients(Tensor dy) {
+    }
+
+    /** Writes the gradient with respect to the last forward's input into {@code dx}. */
+    protected abstract void inputGradient(Tensor dy, Tensor dx);
+
+    @Override
+    protected void closeScratch() {
+        closeAll(y, dx);
+    }
+}
