@@ -10,10 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -22,24 +19,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * What the command line does when something is wrong: bad arguments exit 2 saying what is wrong, a refusal by
  * the server exits 1 with the server's message, a server that cannot be reached exits 3; never a stack trace.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class KilnCliErrorsTest {
-    static final String ADMIN = CliServer.ADMIN;
-    CliServer server;
-
-    @BeforeAll
-    void start() throws IOException {
-        server = new CliServer("kiln-cli-errors");
-    }
-
-    @AfterAll
-    void stop() {
-        if (server != null) {
-            server.close();
-        }
-    }
-
+class KilnCliErrorsTest extends WithCliServer {
     /** An error answer: this exit status, a message on stderr that holds {@code message}, and no stack trace. */
     static void assertFails(Run r, int exit, String message) {
         assertEquals(exit, r.exit(), r.all());

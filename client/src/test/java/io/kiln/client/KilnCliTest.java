@@ -12,34 +12,15 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
 /**
  * The kiln command line against a real Kiln service running real CPU jobs: what it prints (the id, the progress,
  * the tables of jobs, metrics and sweeps) is checked against what the API says about the same jobs.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 150, unit = TimeUnit.SECONDS)
-class KilnCliTest {
-    static final String ADMIN = CliServer.ADMIN;
-    CliServer server;
-
-    @BeforeAll
-    void start() throws IOException {
-        server = new CliServer("kiln-cli-test");
-    }
-
-    @AfterAll
-    void stop() {
-        if (server != null) {
-            server.close();
-        }
-    }
-
+class KilnCliTest extends WithCliServer {
     Run kiln(String token, String... args) {
         return server.kiln(token, args);
     }

@@ -35,18 +35,38 @@ class ServiceCrashTest {
                 SAME_SERVER, home, home.resolve("service.log"));
     }
 
+    /** A job and its worker, left behind by a service killed while the job ran. */
+    record Crashed(String id, ProcessHandle worker) {
+    }
+
+    /** What to do to the worker just before its service dies. */
+    interface BeforeKill {
+        void accept(ProcessHandle worker) throws Exception;
+    }
+
+    /**
+     * Starts a service in {@code home}, submits a job of {@code epochs} on the tiny set, and once it has trained
+     * three epochs does {@code beforeKill} to its worker and kills the service with SIGKILL.
+     */
+    static Crashed crashWhileTraining(Path home, String name, int epochs, BeforeKill beforeKill)
+            throws Exception {
+        TestData.write(home.resolve("data"), "tiny", 600, 200, 4);
+        try (ServiceProcess first = start(home)) {
+            String id = first.submit(TestData.spec(name, "tiny", epochs));
+            first.await(id, j -> j.path("progress").path("epoch").asInt() >= 3);
+            ProcessHandle worker = first.onlyWorker();
+            beforeKill.accept(worker);
+            first.kill();
+            return new Crashed(id, worker);
+        }
+    }
+
     @Test
     void anOrphanedWorkerStopsByItselfAndTheJobResumes(@TempDir Path home) throws Exception {
-        TestData.write(home.resolve("data"), "tiny", 600, 200, 4);
         int epochs = 600;
-        String id;
-        ProcessHandle worker;
-        try (ServiceProcess first = start(home)) {
-            id = first.submit(TestData.spec("crash", "tiny", epochs));
-            first.await(id, j -> j.path("progress").path("epoch").asInt() >= 3);
-            worker = first.onlyWorker();
-            first.kill();
-        }
+        Crashed crash = crashWhileTraining(home, "crash", epochs, w -> { });
+        String id = crash.id();
+        ProcessHandle worker = crash.worker();
         // Its events have nowhere to go: the worker notices at its next event and stops, long before the end.
         assertTrue(worker.onExit().completeOnTimeout(null, ORPHAN_EXIT_SECONDS, TimeUnit.SECONDS).get() != null,
                 "the orphaned worker " + worker.pid() + " still runs " + ORPHAN_EXIT_SECONDS + " s after its service died");
@@ -66,18 +86,11 @@ class ServiceCrashTest {
 
     @Test
     void theRestartedServiceStopsAWorkerLeftOverFromTheCrash(@TempDir Path home) throws Exception {
-        TestData.write(home.resolve("data"), "tiny", 600, 200, 4);
         int epochs = 300;
-        String id;
-        ProcessHandle worker;
-        try (ServiceProcess first = start(home)) {
-            id = first.submit(TestData.spec("stuck", "tiny", epochs));
-            first.await(id, j -> j.path("progress").path("epoch").asInt() >= 3);
-            worker = first.onlyWorker();
-            // A worker that does not notice the crash (stuck in a long step, say): frozen, it cannot.
-            ServiceProcess.signal(worker, "STOP");
-            first.kill();
-        }
+        // A worker that does not notice the crash (stuck in a long step, say): frozen, it cannot.
+        Crashed crash = crashWhileTraining(home, "stuck", epochs, w -> ServiceProcess.signal(w, "STOP"));
+        String id = crash.id();
+        ProcessHandle worker = crash.worker();
         try {
             assertTrue(worker.isAlive(), "the frozen worker outlived its service");
             Path jobDir = home.resolve("jobs").resolve(id);
