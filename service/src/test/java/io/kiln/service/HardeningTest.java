@@ -38,10 +38,8 @@ class HardeningTest {
 
     @BeforeAll
     void start() throws IOException {
-        Path home = Files.createTempDirectory("kiln-hardening");
-        TestData.write(home.resolve("data"), "tiny", 100, 40, 4);
         // no slot: submitted jobs stay queued, so the queue limit is reached at once
-        kiln = new KilnServer(home, home.resolve("data"), null, Map.of("kiln.cpu-slot", "off",
+        kiln = KilnServer.onTinyData("kiln-hardening", 100, 40, Map.of("kiln.cpu-slot", "off",
                 "kiln.max-queued-per-user", "1", "micronaut.server.max-request-size", "100000",
                 FailingController.PROPERTY, "on"));
         user = kiln.user("ursula", "user");

@@ -11,6 +11,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -58,6 +59,16 @@ public final class KilnServer implements AutoCloseable {
      */
     public static Map<String, Object> fakeGpus(String... gpus) {
         return Map.of(FakeGpuDiscovery.PROPERTY, String.join(",", gpus));
+    }
+
+    /**
+     * Starts a server of its own in a new temporary home ({@code prefix} names it) with H2, its data root holding
+     * the generated set "tiny" of {@code train} and {@code test} images of 4 classes.
+     */
+    public static KilnServer onTinyData(String prefix, int train, int test, Map<String, Object> extra) throws IOException {
+        Path home = Files.createTempDirectory(prefix);
+        TestData.write(home.resolve("data"), "tiny", train, test, 4);
+        return new KilnServer(home, home.resolve("data"), null, extra);
     }
 
     /** Starts a server of its own. */

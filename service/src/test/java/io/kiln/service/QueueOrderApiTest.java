@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -31,9 +29,7 @@ class QueueOrderApiTest {
 
     @BeforeAll
     void start() throws IOException {
-        Path home = Files.createTempDirectory("kiln-queue-order");
-        TestData.write(home.resolve("data"), "tiny", 100, 40, 4);
-        kiln = new KilnServer(home, home.resolve("data"), null, Map.of());
+        kiln = KilnServer.onTinyData("kiln-queue-order", 100, 40, Map.of());
     }
 
     @AfterAll

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -34,9 +32,7 @@ class QueueRulesApiTest {
 
     @BeforeAll
     void start() throws IOException {
-        Path home = Files.createTempDirectory("kiln-queue-rules");
-        TestData.write(home.resolve("data"), "tiny", 100, 40, 4);
-        kiln = new KilnServer(home, home.resolve("data"), null, Map.of("kiln.cpu-slot", "off",
+        kiln = KilnServer.onTinyData("kiln-queue-rules", 100, 40, Map.of("kiln.cpu-slot", "off",
                 "kiln.max-queued-per-user", Integer.toString(QUEUED_LIMIT)));
         spec = TestData.spec("queued", "tiny", 1);
     }

@@ -98,6 +98,15 @@ class WeightFileSafetyTest {
         return p;
     }
 
+    /** Reading {@code file} is refused with a message that holds each of {@code expected}; returns the message. */
+    static String assertUnreadable(Path file, String... expected) {
+        String message = assertThrows(WeightsException.class, () -> WeightFiles.read(file)).getMessage();
+        for (String part : expected) {
+            assertTrue(message.contains(part), "expected \"" + part + "\" in: " + message);
+        }
+        return message;
+    }
+
     static byte[] floats(float... v) {
         ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         b.asFloatBuffer().put(v);
@@ -118,9 +127,8 @@ class WeightFileSafetyTest {
         byte[] evil = new Pickle().op(0x80, 2).global("os", "system").string("touch " + dir.resolve("pwned"))
                 .op(0x85, 'R', '.').bytes();
         Path p = torchZip("evil.pt", evil, null);
-        WeightsException e = assertThrows(WeightsException.class, () -> WeightFiles.read(p));
-        assertTrue(e.getMessage().contains("refers to the global os.system"), e.getMessage());
-        assertTrue(e.getMessage().startsWith(p.toString()), "names the file: " + e.getMessage());
+        String message = assertUnreadable(p, "refers to the global os.system");
+        assertTrue(message.startsWith(p.toString()), "names the file: " + message);
         assertFalse(Files.exists(dir.resolve("pwned")));
     }
 
@@ -129,24 +137,19 @@ class WeightFileSafetyTest {
         // protocol 4's STACK_GLOBAL, as Python 3.8+ writes posix.system and builtins.eval
         byte[] stackGlobal = new Pickle().op(0x80, 4).shortString("builtins").shortString("eval").op(0x93)
                 .shortString("print(1)").op(0x85, 'R', '.').bytes();
-        WeightsException e = assertThrows(WeightsException.class,
-                () -> WeightFiles.read(torchZip("eval.pt", stackGlobal, null)));
-        assertTrue(e.getMessage().contains("builtins.eval"), e.getMessage());
+        assertUnreadable(torchZip("eval.pt", stackGlobal, null), "builtins.eval");
         // a global nested inside an otherwise plain state dict, in the place of a tensor's backward hooks
         byte[] hidden = stateDict("w", 3, 3, "subprocess", "Popen").bytes();
-        e = assertThrows(WeightsException.class, () -> WeightFiles.read(torchZip("popen.pt", hidden, floats(1, 2, 3))));
-        assertTrue(e.getMessage().contains("subprocess.Popen"), e.getMessage());
+        assertUnreadable(torchZip("popen.pt", hidden, floats(1, 2, 3)), "subprocess.Popen");
         // torch's own modules are not trusted wholesale either
         byte[] module = new Pickle().op(0x80, 2).global("torch.nn.modules.linear", "Linear").op(')', 'R', '.').bytes();
-        e = assertThrows(WeightsException.class, () -> WeightFiles.read(torchZip("module.pt", module, null)));
-        assertTrue(e.getMessage().contains("torch.nn.modules.linear.Linear"), e.getMessage());
+        assertUnreadable(torchZip("module.pt", module, null), "torch.nn.modules.linear.Linear");
     }
 
     @Test
     void opcodesThatBuildArbitraryInstancesAreRefused() throws IOException {
         byte[] newobj = new Pickle().op(0x80, 2).global("collections", "OrderedDict").op(')', 0x81, '.').bytes();
-        WeightsException e = assertThrows(WeightsException.class, () -> WeightFiles.read(torchZip("newobj.pt", newobj, null)));
-        assertTrue(e.getMessage().contains("NEWOBJ"), e.getMessage());
+        assertUnreadable(torchZip("newobj.pt", newobj, null), "NEWOBJ");
     }
 
     @Test
@@ -155,40 +158,28 @@ class WeightFileSafetyTest {
         byte[] all = Files.readAllBytes(good);
         Path half = dir.resolve("half.pt");
         Files.write(half, Arrays.copyOf(all, all.length / 2));
-        WeightsException e = assertThrows(WeightsException.class, () -> WeightFiles.read(half));
-        assertTrue(e.getMessage().contains(half.toString()) && e.getMessage().contains("truncated or damaged"),
-                e.getMessage());
+        assertUnreadable(half, half.toString(), "truncated or damaged");
 
         byte[] cut = Arrays.copyOf(stateDict("w", 3, 3).bytes(), 40);
-        e = assertThrows(WeightsException.class, () -> WeightFiles.read(torchZip("cut.pt", cut, floats(1, 2, 3))));
-        assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+        assertUnreadable(torchZip("cut.pt", cut, floats(1, 2, 3)), "truncated");
 
-        e = assertThrows(WeightsException.class,
-                () -> WeightFiles.read(torchZip("short.pt", stateDict("w", 3, 3).bytes(), floats(1, 2))));
-        assertTrue(e.getMessage().contains("storage data/0 holds 8 bytes but its 3 float32 elements need 12"),
-                e.getMessage());
+        assertUnreadable(torchZip("short.pt", stateDict("w", 3, 3).bytes(), floats(1, 2)),
+                "storage data/0 holds 8 bytes but its 3 float32 elements need 12");
 
-        e = assertThrows(WeightsException.class,
-                () -> WeightFiles.read(torchZip("past.pt", stateDict("w", 3, 5).bytes(), floats(1, 2, 3))));
-        assertTrue(e.getMessage().contains("tensor w reaches past the end of its storage"), e.getMessage());
+        assertUnreadable(torchZip("past.pt", stateDict("w", 3, 5).bytes(), floats(1, 2, 3)), "tensor w reaches past the end of its storage");
 
-        e = assertThrows(WeightsException.class, () -> WeightFiles.read(torchZip("nostorage.pt",
-                stateDict("w", 3, 3).bytes(), null)));
-        assertTrue(e.getMessage().contains("storage 0 is missing"), e.getMessage());
+        assertUnreadable(torchZip("nostorage.pt", stateDict("w", 3, 3).bytes(), null), "storage 0 is missing");
 
         byte[] list = new Pickle().op(0x80, 2, ']', '.').bytes();
-        e = assertThrows(WeightsException.class, () -> WeightFiles.read(torchZip("list.pt", list, null)));
-        assertTrue(e.getMessage().contains("not a state dict"), e.getMessage());
+        assertUnreadable(torchZip("list.pt", list, null), "not a state dict");
 
         Path legacy = dir.resolve("legacy.pt");
         Files.write(legacy, new byte[] {(byte) 0x80, 2, (byte) 0x8a, 10});
-        e = assertThrows(WeightsException.class, () -> WeightFiles.read(legacy));
-        assertTrue(e.getMessage().contains("legacy format"), e.getMessage());
+        assertUnreadable(legacy, "legacy format");
 
         Path text = dir.resolve("notes.txt");
         Files.writeString(text, "hello");
-        e = assertThrows(WeightsException.class, () -> WeightFiles.read(text));
-        assertTrue(e.getMessage().contains("neither a torch.save file"), e.getMessage());
+        assertUnreadable(text, "neither a torch.save file");
     }
 
     @Test
@@ -197,9 +188,7 @@ class WeightFileSafetyTest {
         byte[] all = Files.readAllBytes(good);
         Path cut = dir.resolve("cut.safetensors");
         Files.write(cut, Arrays.copyOf(all, all.length - 100));
-        WeightsException e = assertThrows(WeightsException.class, () -> WeightFiles.read(cut));
-        assertTrue(e.getMessage().contains("outside the") && e.getMessage().contains("truncated or damaged"),
-                e.getMessage());
+        assertUnreadable(cut, "outside the", "truncated or damaged");
 
         WeightsException big = assertThrows(WeightsException.class,
                 () -> WeightFiles.read(good, new WeightLimits(1 << 20, 1000, 100_000)));
@@ -211,16 +200,14 @@ class WeightFileSafetyTest {
         ByteBuffer b = ByteBuffer.allocate(8 + header.length + 8).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(header.length).put(header).put(floats(1, 2));
         Files.write(lying, b.array());
-        e = assertThrows(WeightsException.class, () -> WeightFiles.read(lying));
-        assertTrue(e.getMessage().contains("span 8 bytes but shape [4] of float32 needs 16"), e.getMessage());
+        assertUnreadable(lying, "span 8 bytes but shape [4] of float32 needs 16");
 
         Path exotic = dir.resolve("exotic.safetensors");
         header = "{\"w\":{\"dtype\":\"F8_E4M3\",\"shape\":[2],\"data_offsets\":[0,2]}}".getBytes(StandardCharsets.UTF_8);
         b = ByteBuffer.allocate(8 + header.length + 2).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(header.length).put(header).put(new byte[2]);
         Files.write(exotic, b.array());
-        e = assertThrows(WeightsException.class, () -> WeightFiles.read(exotic));
-        assertTrue(e.getMessage().contains("dtype \"F8_E4M3\""), e.getMessage());
+        assertUnreadable(exotic, "dtype \"F8_E4M3\"");
     }
 
     @Test
