@@ -5,6 +5,7 @@ import io.kiln.engine.backend.Backend;
 import io.kiln.engine.backend.Backends;
 import io.kiln.engine.backend.Precision;
 import io.kiln.engine.backend.cuda.CudaException;
+import io.kiln.engine.backend.cuda.CudaOutOfMemoryException;
 import io.kiln.engine.checkpoint.Checkpoint;
 import io.kiln.engine.data.DataException;
 import io.kiln.engine.spec.JobSpec;
@@ -26,13 +27,18 @@ import picocli.CommandLine.Option;
 /** {@code train --spec FILE [--data-root DIR] [--device D] [--out DIR] [--resume]}. */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Trains one job spec, printing one JSON object per line: start, step, epoch, checkpoint, done "
-                + "(or error). Exit codes: 0 done, 2 bad spec or data, 3 the loss diverged, 4 a fatal device error, 1 anything "
-                + "else.")
+                + "(or error). Exit codes: 0 done, 2 bad spec or data, 3 out of memory (Java heap or GPU), 4 a fatal "
+                + "device error, 5 the loss diverged, 1 anything else.")
 final class TrainCommand implements Callable<Integer> {
     static final int EXIT_BAD_INPUT = 2;
-    static final int EXIT_DIVERGED = 3;
+    /**
+     * Out of memory: the Java heap (a worker run with {@code -XX:+ExitOnOutOfMemoryError} exits with this code by
+     * the JVM's own choice, which is why it is 3) or the GPU's memory.
+     */
+    static final int EXIT_OUT_OF_MEMORY = 3;
     /** A CUDA error that poisoned the device context (illegal address, launch failure...). */
     static final int EXIT_DEVICE_FATAL = 4;
+    static final int EXIT_DIVERGED = 5;
 
     /** Makes the backend for a device name and precision: {@link Backends#create}, or a stand-in in tests. */
     @FunctionalInterface
@@ -117,13 +123,20 @@ final class TrainCommand implements Callable<Integer> {
             return error(events, e.getMessage(), EXIT_BAD_INPUT);
         } catch (TrainingException.Diverged e) {
             return error(events, e.getMessage(), EXIT_DIVERGED);
+        } catch (CudaOutOfMemoryException e) {
+            return error(events, "GPU out of memory: " + e.getMessage(), EXIT_OUT_OF_MEMORY);
         } catch (CudaException e) {
             // A device error: the service fails the job with this message; a fatal one also marks the GPU suspect.
             e.printStackTrace(System.err);
             return error(events, e.getMessage(), e.fatal() ? EXIT_DEVICE_FATAL : 1);
         } catch (IOException e) {
             return error(events, "I/O error: " + e.getMessage(), 1);
-        } catch (RuntimeException | OutOfMemoryError e) {
+        } catch (OutOfMemoryError e) {
+            // Reached only without -XX:+ExitOnOutOfMemoryError (the engine run by hand): the failed allocation is
+            // garbage by now, so there is room to say so.
+            return error(events, "Java heap out of memory: " + e.getMessage() + " (-Xmx " + Runtime.getRuntime().maxMemory()
+                    + " bytes)", EXIT_OUT_OF_MEMORY);
+        } catch (RuntimeException e) {
             e.printStackTrace(System.err);
             return error(events, e.getClass().getSimpleName() + ": " + e.getMessage(), 1);
         }

@@ -27,6 +27,9 @@ public final class Model implements AutoCloseable {
      * classes: its layers, or its preset expanded for that shape, initialised from the training seed.
      */
     public static Model build(Backend backend, JobSpec spec, int[] sampleShape, int classes) {
+        // Every shape rule first, before any weight is allocated: a tensor too large for an array is refused
+        // naming its layer rather than failing inside an allocation.
+        ModelPlan.of(spec, sampleShape, classes);
         int[] declared = spec.model().input();
         if (declared != null && !Arrays.equals(declared, sampleShape)
                 && !(declared.length == 1 && declared[0] == Tensor.sizeOf(sampleShape))) {

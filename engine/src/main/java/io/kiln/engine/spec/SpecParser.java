@@ -24,8 +24,9 @@ public final class SpecParser {
         try {
             root = JSON.readTree(json);
         } catch (JsonProcessingException e) {
-            throw new SpecException("", "not valid JSON: " + e.getOriginalMessage()
-                    + " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
+            // A document refused for its nesting or size has no location.
+            throw new SpecException("", "not valid JSON: " + e.getOriginalMessage() + (e.getLocation() == null ? ""
+                    : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")"));
         }
         return parse(root);
     }

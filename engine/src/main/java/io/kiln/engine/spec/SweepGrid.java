@@ -17,8 +17,10 @@ import java.util.regex.Pattern;
  */
 public final class SweepGrid {
     public static final int MAX_POINTS = 200;
-    private static final Pattern SEGMENT = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)((?:\\[\\d+])*)");
-    private static final Pattern INDEX = Pattern.compile("\\[(\\d+)]");
+    /** The longest grid path, and the most digits of an index in one (no spec holds a million layers). */
+    public static final int MAX_PATH_LENGTH = 200;
+    private static final Pattern SEGMENT = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)((?:\\[\\d{1,6}])*)");
+    private static final Pattern INDEX = Pattern.compile("\\[(\\d{1,6})]");
 
     private SweepGrid() {
     }
@@ -47,6 +49,10 @@ public final class SweepGrid {
         Iterator<Map.Entry<String, JsonNode>> fields = grid.fields();
         while (fields.hasNext()) {
             Map.Entry<String, JsonNode> f = fields.next();
+            if (f.getKey().length() > MAX_PATH_LENGTH) {
+                throw new SpecException("grid", "a path is " + f.getKey().length() + " characters long, more than "
+                        + MAX_PATH_LENGTH + ": " + f.getKey().substring(0, 40) + "...");
+            }
             String field = "grid." + f.getKey();
             if (!f.getValue().isArray() || f.getValue().isEmpty()) {
                 throw new SpecException(field, "must be a non-empty array of values");
@@ -101,7 +107,8 @@ public final class SweepGrid {
         for (int i = 0; i < parts.length; i++) {
             Matcher m = SEGMENT.matcher(parts[i]);
             if (!m.matches()) {
-                throw new SpecException(field, "is not a spec path like model.layers[1].units or optimizer.lr");
+                throw new SpecException(field, "is not a spec path like model.layers[1].units or optimizer.lr (an index "
+                        + "has at most 6 digits)");
             }
             boolean last = i == parts.length - 1;
             JsonNode child = node.get(m.group(1));

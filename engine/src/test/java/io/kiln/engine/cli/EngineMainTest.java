@@ -216,11 +216,12 @@ class EngineMainTest {
     }
 
     @Test
-    void divergenceExitsThreeAndSuggestsALowerRate(@TempDir Path tmp) throws IOException {
+    void divergenceExitsFiveAndSuggestsALowerRate(@TempDir Path tmp) throws IOException {
         String s = spec(MLP, ",\"loss\":\"mse\"").replace("EPOCHS", "2").replace("\"lr\":0.05", "\"lr\":90")
                 .replace("\"validationSplit\":0.2", "\"validationSplit\":0.2,\"normalize\":\"none\"");
         Run r = run("train", "--spec", write(tmp, "s.json", s).toString(), "--data-root", root.toString(), "--device", "cpu");
-        assertEquals(3, r.exit(), r.events().toString());
+        assertEquals(TrainCommand.EXIT_DIVERGED, r.exit(), r.events().toString());
+        assertEquals(5, TrainCommand.EXIT_DIVERGED, "the exit code documented in README.md");
         String message = r.last().get("message").asText();
         assertTrue(message.contains("diverged") && message.contains("lower optimizer.lr"), message);
     }

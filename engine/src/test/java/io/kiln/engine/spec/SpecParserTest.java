@@ -175,6 +175,14 @@ class SpecParserTest {
         assertTrue(e.getMessage().contains("not valid JSON") && e.getMessage().contains("line 1"), e.getMessage());
     }
 
+    @Test
+    void jsonNestedTooDeepForTheParserIsABadSpecNotACrash() {
+        String deep = "[".repeat(10_000) + "]".repeat(10_000);
+        SpecException e = assertThrows(SpecException.class, () -> SpecParser.parse("{\"name\":" + deep + "}"));
+        assertEquals("", e.field());
+        assertTrue(e.getMessage().contains("not valid JSON") && e.getMessage().contains("nesting depth"), e.getMessage());
+    }
+
     private static void assertField(String field, String layers) {
         SpecException e = assertThrows(SpecException.class, () -> SpecParser.parse(with(s ->
                 ((ObjectNode) s.get("model")).set("layers", array(layers)))));

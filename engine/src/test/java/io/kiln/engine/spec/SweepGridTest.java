@@ -70,4 +70,17 @@ class SweepGridTest {
                         + "\"model.layers[1].units\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15]}")));
         assertTrue(e.getMessage().contains("more than 200 points"), e.getMessage());
     }
+
+    @Test
+    void anIndexOfMoreThanSixDigitsOrAPathTooLongIsRefusedNotOverflowed() {
+        SpecException big = assertThrows(SpecException.class, () -> SweepGrid.expand(BASE,
+                json("{\"model.layers[99999999999].units\":[10]}")));
+        assertEquals("grid.model.layers[99999999999].units", big.field());
+        assertTrue(big.getMessage().contains("at most 6 digits"), big.getMessage());
+        String longPath = "optimizer." + "x".repeat(SweepGrid.MAX_PATH_LENGTH);
+        SpecException tooLong = assertThrows(SpecException.class, () -> SweepGrid.expand(BASE,
+                json("{\"" + longPath + "\":[1]}")));
+        assertEquals("grid", tooLong.field());
+        assertTrue(tooLong.getMessage().contains((SweepGrid.MAX_PATH_LENGTH + 10) + " characters long"), tooLong.getMessage());
+    }
 }
