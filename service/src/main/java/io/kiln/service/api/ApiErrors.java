@@ -8,6 +8,8 @@ import io.kiln.service.errors.Forbidden;
 import io.kiln.service.errors.LimitReached;
 import io.kiln.service.errors.NotFound;
 import io.kiln.service.errors.ServiceException;
+import io.kiln.service.errors.TooLarge;
+import io.kiln.service.errors.Unavailable;
 import io.micronaut.context.annotation.Replaces;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.core.annotation.Nullable;
@@ -73,10 +75,12 @@ public final class ApiErrors {
             case Forbidden f -> HttpStatus.FORBIDDEN;
             case Conflict c -> HttpStatus.CONFLICT;
             case LimitReached l -> HttpStatus.TOO_MANY_REQUESTS;
+            case TooLarge t -> HttpStatus.REQUEST_ENTITY_TOO_LARGE;
+            case Unavailable u -> HttpStatus.SERVICE_UNAVAILABLE;
         };
     }
 
-    private static MutableHttpResponse<?> answer(HttpStatus status, String message, @Nullable String field) {
+    static MutableHttpResponse<?> answer(HttpStatus status, String message, @Nullable String field) {
         return HttpResponse.status(status).contentType(ERROR_TYPE)
                 .body(body(status.getCode(), message, field));
     }

@@ -28,7 +28,7 @@ import java.time.Duration;
  * @param staleAfter a running job whose server has not heartbeaten for this long goes back to the queue
  * @param maxAttempts runs of one job (the first and resumes after a lost worker or server) before it fails
  * @param maxJobDuration a time limit for one run of a job; none when unset
- * @param uploadLimitBytes an uploaded dataset archive may unpack to {@link #UPLOAD_EXPANSION} times this
+ * @see KilnLimits what one request, upload or outage may cost
  */
 @ConfigurationProperties("kiln")
 public record KilnConfig(
@@ -67,20 +67,7 @@ public record KilnConfig(
         int maxAttempts,
         @Nullable
         @DurationRange(min = "1s", max = "365d", message = "kiln.max-job-duration: must be between 1s and 365d")
-        Duration maxJobDuration,
-        @Bindable(defaultValue = "2147483648")
-        @Min(value = 1L << 20, message = "kiln.upload-limit-bytes: must be at least 1048576 (1 MiB)")
-        @Max(value = 1L << 40, message = "kiln.upload-limit-bytes: must be at most 1099511627776 (1 TiB)")
-        long uploadLimitBytes) {
-
-    /**
-     * How many times its own size an uploaded archive may unpack to. Real datasets expand between 1x (folders of
-     * PNG or JPEG files, or IDX files kept gzipped, which the engine reads as they are) and about 5x (raw MNIST IDX
-     * files zipped: 4.7x; Fashion-MNIST's 1.8x; CIFAR-10's binary batches 1.1x), while a zip bomb expands a
-     * thousandfold: 4x admits every real dataset up to about the upload limit and stops a bomb after a bounded
-     * amount of disk.
-     */
-    public static final int UPLOAD_EXPANSION = 4;
+        Duration maxJobDuration) {
 
     /**
      * A server's heartbeat must come well within the time after which others take its jobs over, or a tick late by
@@ -108,11 +95,6 @@ public record KilnConfig(
     @Nullable
     public String serverId() {
         return blank(serverId) ? null : serverId;
-    }
-
-    /** The most bytes an uploaded archive may unpack to. */
-    public long uploadExpansionLimit() {
-        return uploadLimitBytes * UPLOAD_EXPANSION;
     }
 
     static boolean blank(@Nullable String s) {

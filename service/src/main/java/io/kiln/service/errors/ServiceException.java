@@ -7,7 +7,7 @@ import io.micronaut.core.annotation.Nullable;
  * (api.ApiErrors). {@link #field()} names the request field at fault, where one is.
  */
 public abstract sealed class ServiceException extends RuntimeException
-        permits BadInput, Conflict, Forbidden, LimitReached, NotFound {
+        permits BadInput, Conflict, Forbidden, LimitReached, NotFound, TooLarge, Unavailable {
     private final String field;
 
     ServiceException(@Nullable String field, String message) {

@@ -11,6 +11,8 @@ import io.kiln.service.errors.Forbidden;
 import io.kiln.service.errors.LimitReached;
 import io.kiln.service.errors.NotFound;
 import io.kiln.service.errors.ServiceException;
+import io.kiln.service.errors.TooLarge;
+import io.kiln.service.errors.Unavailable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -44,6 +46,10 @@ class ApiErrorsTest {
         assertEquals(409, taken.code());
         assertEquals("name", body(taken).field());
         assertNull(body(answer(new NotFound("no job 7"))).field(), "no field where none is known");
+        HttpResponse<?> big = answer(new TooLarge("file", "the archive is larger than 2.0 GiB"));
+        assertEquals(413, big.code());
+        assertEquals("file", body(big).field());
+        assertEquals(503, answer(new Unavailable("the job store cannot be written just now")).code());
     }
 
     @Test

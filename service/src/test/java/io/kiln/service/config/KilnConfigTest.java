@@ -28,12 +28,16 @@ class KilnConfigTest {
      * in memory (the scheduler, which waits for the server, stays idle).
      */
     static KilnConfig bind(Map<String, Object> settings) {
+        return bind(settings, KilnConfig.class);
+    }
+
+    static <T> T bind(Map<String, Object> settings, Class<T> type) {
         Map<String, Object> p = new HashMap<>(DatabaseSettings.forUrl("jdbc:h2:mem:kiln-config-" + UUID.randomUUID()
                 + ";DB_CLOSE_DELAY=-1;DATABASE_TO_LOWER=TRUE", Path.of("unused")));
         p.put("kiln.home", System.getProperty("java.io.tmpdir"));
         p.putAll(settings);
         try (ApplicationContext c = ApplicationContext.builder().properties(p).build()) {
-            return c.start().getBean(KilnConfig.class);
+            return c.start().getBean(type);
         }
     }
 
@@ -50,10 +54,58 @@ class KilnConfigTest {
         assertEquals(Duration.ofSeconds(60), c.staleAfter());
         assertEquals(3, c.maxAttempts());
         assertNull(c.maxJobDuration());
-        assertEquals(2L << 30, c.uploadLimitBytes());
-        assertEquals(8L << 30, c.uploadExpansionLimit());
         assertNull(c.adminToken());
         assertNull(c.serverId());
+    }
+
+    @Test
+    void theLimitsDefaultsAreTheDocumentedOnes() {
+        KilnLimits l = bind(Map.of(), KilnLimits.class);
+        assertEquals(2L << 30, l.uploadLimitBytes());
+        assertEquals(8L << 30, l.uploadMaxUnpackedBytes());
+        assertEquals(100, l.uploadMaxExpansion());
+        assertEquals(8L << 20, l.uploadExpansionGraceBytes());
+        assertEquals(200_000, l.uploadMaxFiles());
+        assertEquals(4096, l.uploadMaxNameBytes());
+        assertEquals(2, l.maxConcurrentUploads());
+        assertEquals(64, l.predictMaxImages());
+        assertEquals(16L << 20, l.predictMaxImageBytes());
+        assertEquals(4096L * 4096, l.predictMaxPixels());
+        assertEquals(java.util.List.of(20, 100, 500), l.reportSizes());
+        assertEquals(64L << 20, l.reportCacheBytes());
+        assertEquals(1 << 20, l.maxJsonBytes());
+        assertEquals(32, l.maxJsonDepth());
+        assertEquals(Duration.ofSeconds(5), l.storeProbeInterval());
+        assertEquals(1L << 20, l.outageLogBytes());
+        assertTrue(l.memoryCheck());
+        assertEquals(20, l.reportSize(0));
+        assertEquals(100, l.reportSize(21));
+        assertEquals(500, l.reportSize(2000), "beyond the largest size, the largest");
+    }
+
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '|', textBlock = """
+            kiln.upload-limit-bytes            | 1000    | kiln.upload-limit-bytes
+            kiln.upload-max-unpacked-bytes     | 1000    | kiln.upload-max-unpacked-bytes
+            kiln.upload-max-expansion          | 1       | kiln.upload-max-expansion
+            kiln.upload-expansion-grace-bytes  | -1      | kiln.upload-expansion-grace-bytes
+            kiln.upload-max-files              | 0       | kiln.upload-max-files
+            kiln.upload-max-name-bytes         | 99      | kiln.upload-max-name-bytes
+            kiln.max-concurrent-uploads        | 0       | kiln.max-concurrent-uploads
+            kiln.predict-max-images            | 0       | kiln.predict-max-images
+            kiln.predict-max-image-bytes       | 10      | kiln.predict-max-image-bytes
+            kiln.predict-max-pixels            | 0       | kiln.predict-max-pixels
+            kiln.report-sizes                  | 0,100   | kiln.report-sizes
+            kiln.report-cache-bytes            | 1000    | kiln.report-cache-bytes
+            kiln.max-json-bytes                | 100     | kiln.max-json-bytes
+            kiln.max-json-depth                | 501     | kiln.max-json-depth
+            kiln.store-probe-interval          | 10ms    | kiln.store-probe-interval
+            kiln.outage-log-bytes              | -1      | kiln.outage-log-bytes
+            """)
+    void aLimitOutOfBoundsStopsTheStartNamingIt(String key, String value, String named) {
+        Exception e = assertThrows(Exception.class, () -> bind(Map.of(key, value), KilnLimits.class));
+        String all = messages(e);
+        assertTrue(all.contains(named), all);
     }
 
     @ParameterizedTest(name = "{0} -> {1}")
@@ -83,7 +135,6 @@ class KilnConfigTest {
             kiln.heartbeat-interval  | 10ms   | kiln.heartbeat-interval
             kiln.stale-after         | 2d     | kiln.stale-after
             kiln.max-job-duration    | 500ms  | kiln.max-job-duration
-            kiln.upload-limit-bytes  | 1000   | kiln.upload-limit-bytes
             kiln.stale-after         | 9s     | kiln.stale-after (9s) must be at least 2 times kiln.heartbeat-interval (5s)
             """)
     void aValueOutOfBoundsStopsTheStartNamingTheSetting(String key, String value, String named) {
