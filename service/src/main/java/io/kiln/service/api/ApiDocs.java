@@ -26,6 +26,9 @@ final class ApiDocs {
             content = @Content(mediaType = ApiErrors.MEDIA_TYPE, schema = @Schema(implementation = ApiError.class)))
     @ApiResponse(responseCode = "500", description = "The service failed; the message gives a reference that its "
             + "log has", content = @Content(mediaType = ApiErrors.MEDIA_TYPE, schema = @Schema(implementation = ApiError.class)))
+    @ApiResponse(responseCode = "503", description = "The job store cannot be written just now; nothing was saved, "
+            + "trying again later helps", content = @Content(mediaType = ApiErrors.MEDIA_TYPE,
+            schema = @Schema(implementation = ApiError.class)))
     @interface SignedIn {
     }
 
@@ -76,8 +79,18 @@ final class ApiDocs {
     @Documented
     @Retention(RetentionPolicy.RUNTIME)
     @Target({ElementType.TYPE, ElementType.METHOD})
-    @ApiResponse(responseCode = "429", description = "A per-user limit is reached (queued jobs); waiting helps",
+    @ApiResponse(responseCode = "429", description = "A limit is reached (a user's queued jobs, uploads at once); "
+            + "waiting helps",
             content = @Content(mediaType = ApiErrors.MEDIA_TYPE, schema = @Schema(implementation = ApiError.class)))
     @interface TooMany {
+    }
+
+    @Documented
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target({ElementType.TYPE, ElementType.METHOD})
+    @ApiResponse(responseCode = "413", description = "A payload larger than its limit (an archive, an image); the "
+            + "message gives both sizes and the setting", content = @Content(mediaType = ApiErrors.MEDIA_TYPE,
+            schema = @Schema(implementation = ApiError.class)))
+    @interface TooLargeBody {
     }
 }

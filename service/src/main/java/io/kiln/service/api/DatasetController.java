@@ -9,7 +9,7 @@ import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.Part;
 import io.micronaut.http.annotation.Post;
-import io.micronaut.http.multipart.CompletedFileUpload;
+import io.micronaut.http.multipart.StreamingFileUpload;
 import io.micronaut.security.annotation.Secured;
 import io.micronaut.security.rules.SecurityRule;
 import io.swagger.v3.oas.annotations.Operation;
@@ -34,13 +34,16 @@ public class DatasetController {
         return datasets.list();
     }
 
-    @Operation(operationId = "uploadDataset", summary = "Upload a dataset archive", description = "multipart: name, file (.zip, .tar or .tar.gz "
-            + "holding IDX files, CIFAR-10 binary batches or train/<class>/ and test/<class>/ image folders)")
+    @Operation(operationId = "uploadDataset", summary = "Upload a dataset archive", description = "multipart: name, then "
+            + "file (.zip, .tar, .tar.gz or .tgz holding IDX files, CIFAR-10 binary batches or train/<class>/ and "
+            + "test/<class>/ image folders); the archive is unpacked as it arrives, within the limits of docs/limits.md")
     @ApiDocs.BadRequest
     @ApiDocs.Conflicting
+    @ApiDocs.TooLargeBody
+    @ApiDocs.TooMany
     @Post(consumes = MediaType.MULTIPART_FORM_DATA)
-    public HttpResponse<ObjectNode> upload(@Part("name") String name, @Part("file") CompletedFileUpload file) throws IOException {
-        try (InputStream in = file.getInputStream()) {
+    public HttpResponse<ObjectNode> upload(@Part("name") String name, StreamingFileUpload file) throws IOException {
+        try (InputStream in = file.asInputStream()) {
             return HttpResponse.created(datasets.install(name, file.getFilename(), in));
         }
     }

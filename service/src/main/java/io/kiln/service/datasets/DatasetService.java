@@ -6,41 +6,74 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kiln.engine.data.DataException;
 import io.kiln.engine.data.DatasetLoader;
 import io.kiln.engine.data.LoadedData;
-import io.kiln.service.config.KilnConfig;
+import io.kiln.service.config.KilnLimits;
 import io.kiln.service.config.KilnPaths;
 import io.kiln.service.errors.BadInput;
 import io.kiln.service.errors.Conflict;
+import io.kiln.service.errors.LimitReached;
+import jakarta.annotation.PostConstruct;
 import jakarta.inject.Singleton;
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitOption;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import java.util.zip.GZIPInputStream;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipInputStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The data root: lists its datasets, and installs an uploaded archive (zip, tar or tar.gz) after extracting it
- * safely (no absolute paths, no '..', no links, bounded size and file count) and checking that the engine reads
- * it.
+ * The data root: lists its datasets, and installs an uploaded archive after unpacking it safely
+ * ({@link ArchiveExtractor}) into a hidden folder beside the datasets and checking that the engine reads it; only
+ * then is the folder moved to its name, in one step. At most kiln.max-concurrent-uploads are installed at once,
+ * and a name being installed is not given to a second upload.
  */
 @Singleton
 public class DatasetService {
+    private static final Logger LOG = LoggerFactory.getLogger(DatasetService.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
-    static final int MAX_FILES = 200_000;
-    private final KilnConfig config;
+    /** Folders being unpacked; hidden from the listing (dot names), removed on failure and at start-up. */
+    static final String TEMP_PREFIX = ".upload-";
+    private final KilnLimits limits;
     private final KilnPaths paths;
+    private final ArchiveExtractor extractor;
+    private final Semaphore uploads;
+    private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
 
-    public DatasetService(KilnConfig config, KilnPaths paths) {
-        this.config = config;
+    public DatasetService(KilnLimits limits, KilnPaths paths) {
+        this.limits = limits;
         this.paths = paths;
+        this.extractor = new ArchiveExtractor(limits);
+        this.uploads = new Semaphore(limits.maxConcurrentUploads());
+    }
+
+    /** Folders left by uploads that a crash cut short. */
+    @PostConstruct
+    void removeLeftovers() {
+        Path root = paths.dataRoot();
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        try (Stream<Path> dirs = Files.list(root)) {
+            for (Path d : dirs.filter(d -> d.getFileName().toString().startsWith(TEMP_PREFIX)).toList()) {
+                LOG.info("removing {}, left by an upload that did not finish", d);
+                delete(d);
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot clean the data root {} of unfinished uploads: {}", root, e.toString());
+        }
     }
 
     public ArrayNode list() throws IOException {
@@ -49,15 +82,21 @@ public class DatasetService {
         if (!Files.isDirectory(root)) {
             return out;
         }
-        try (Stream<Path> dirs = Files.list(root)) {
-            for (Path d : dirs.filter(Files::isDirectory).sorted().toList()) {
-                ObjectNode n = out.addObject();
-                n.put("name", d.getFileName().toString());
-                String format = DatasetLoader.detect(d);
-                n.put("format", format);
+        List<Path> dirs;
+        try (Stream<Path> s = Files.list(root)) {
+            dirs = s.filter(d -> !d.getFileName().toString().startsWith(".") && Files.isDirectory(d)).sorted().toList();
+        }
+        for (Path d : dirs) {
+            try {
                 long[] size = size(d);
+                ObjectNode n = JSON.createObjectNode();
+                n.put("name", d.getFileName().toString());
+                n.put("format", DatasetLoader.detect(d));
                 n.put("files", size[0]);
                 n.put("bytes", size[1]);
+                out.add(n);
+            } catch (NoSuchFileException | UncheckedIOException gone) {
+                // removed while it was listed
             }
         }
         return out;
@@ -65,7 +104,7 @@ public class DatasetService {
 
     private static long[] size(Path dir) throws IOException {
         long[] s = new long[2];
-        try (Stream<Path> files = Files.walk(dir, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
+        try (Stream<Path> files = Files.walk(dir, FileVisitOption.FOLLOW_LINKS)) {
             files.filter(Files::isRegularFile).forEach(f -> {
                 s[0]++;
                 try {
@@ -78,39 +117,51 @@ public class DatasetService {
         return s;
     }
 
-    /** Installs an archive as dataset {@code name}; returns its description. */
+    /**
+     * Installs an archive as dataset {@code name}; returns its description.
+     *
+     * @throws BadInput for a bad name or archive (the message says what is wrong)
+     * @throws Conflict when the name is taken, or being uploaded by another request
+     * @throws LimitReached when kiln.max-concurrent-uploads uploads are being installed
+     */
     public ObjectNode install(String name, String fileName, InputStream archive) throws IOException {
         if (name == null || !NAME.matcher(name).matches()) {
             throw new BadInput("name", "must be 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit");
         }
+        ArchiveExtractor.Format format = ArchiveExtractor.Format.of(fileName);
         Path root = paths.dataRoot();
-        Files.createDirectories(root);
         Path target = root.resolve(name);
         if (Files.exists(target)) {
             throw new Conflict("name", "dataset " + name + " already exists");
         }
-        Path tmp = Files.createTempDirectory(root, ".upload-");
+        if (!inFlight.add(name)) {
+            throw new Conflict("name", "dataset " + name + " is being uploaded by another request");
+        }
         try {
-            String lower = fileName == null ? "" : fileName.toLowerCase(java.util.Locale.ROOT);
-            InputStream in = new BufferedInputStream(archive);
-            try {
-                if (lower.endsWith(".zip")) {
-                    unzip(in, tmp);
-                } else if (lower.endsWith(".tar.gz") || lower.endsWith(".tgz")) {
-                    Tar.extract(new GZIPInputStream(in), tmp, config.uploadExpansionLimit(), MAX_FILES);
-                } else if (lower.endsWith(".tar")) {
-                    Tar.extract(in, tmp, config.uploadExpansionLimit(), MAX_FILES);
-                } else {
-                    throw new BadInput("file", fileName + " is not a .zip, .tar or .tar.gz archive");
-                }
-            } catch (java.util.zip.ZipException | java.io.EOFException e) {
-                // A broken upload is the user's to fix, not a server error.
-                throw new BadInput("file", fileName + " is not a readable archive (" + e.getMessage() + ")");
+            if (!uploads.tryAcquire()) {
+                throw new LimitReached(limits.maxConcurrentUploads() + " uploads are being installed, the most at once "
+                        + "(kiln.max-concurrent-uploads); try again when one has finished");
             }
+            try {
+                return unpack(name, fileName, format, archive, root, target);
+            } finally {
+                uploads.release();
+            }
+        } finally {
+            inFlight.remove(name);
+        }
+    }
+
+    private ObjectNode unpack(String name, String fileName, ArchiveExtractor.Format format, InputStream archive, Path root,
+                              Path target) throws IOException {
+        Files.createDirectories(root);
+        Path tmp = Files.createTempDirectory(root, TEMP_PREFIX);
+        try {
+            UploadBudget cost = extractor.extract(format, archive, tmp);
             Path folder = singleTopFolder(tmp);
-            String format = DatasetLoader.detect(folder);
-            if (format == null) {
-                throw new BadInput("file", "no dataset format recognised in " + fileName
+            String detected = DatasetLoader.detect(folder);
+            if (detected == null) {
+                throw new BadInput("file", "no dataset format recognised in " + ArchiveExtractor.shorten(fileName)
                         + "; expected IDX files (train-images-idx3-ubyte[.gz], ...), CIFAR-10 binary batches "
                         + "(data_batch_1.bin ... test_batch.bin) or image folders (train/<class>/*.png, test/<class>/...)");
             }
@@ -118,48 +169,23 @@ public class DatasetService {
             try {
                 data = DatasetLoader.load(folder);
             } catch (DataException e) {
-                throw new BadInput("file", e.getMessage());
+                throw new BadInput("file", e.getMessage().replace(folder.toString(), name));
             }
-            Files.move(folder, target, StandardCopyOption.ATOMIC_MOVE);
+            try {
+                Files.move(folder, target, StandardCopyOption.ATOMIC_MOVE);
+            } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
+                throw new Conflict("name", "dataset " + name + " already exists");
+            }
+            LOG.info("dataset {} installed: {} bytes of archive unpacked to {} bytes", name, cost.read(), cost.written());
             ObjectNode n = JSON.createObjectNode();
             n.put("name", name);
-            n.put("format", format);
+            n.put("format", detected);
             n.put("train", data.train().size());
             n.put("test", data.test().size());
             n.put("classes", data.train().numClasses());
             return n;
         } finally {
             delete(tmp);
-        }
-    }
-
-    private void unzip(InputStream in, Path dir) throws IOException {
-        long budget = config.uploadExpansionLimit();
-        int files = 0;
-        try (ZipInputStream zip = new ZipInputStream(in)) {
-            ZipEntry e;
-            byte[] buf = new byte[1 << 16];
-            while ((e = zip.getNextEntry()) != null) {
-                Path out = Tar.safe(dir, e.getName());
-                if (e.isDirectory()) {
-                    Files.createDirectories(out);
-                    continue;
-                }
-                if (++files > MAX_FILES) {
-                    throw new BadInput("file", "more than " + MAX_FILES + " files");
-                }
-                Files.createDirectories(out.getParent());
-                try (var os = Files.newOutputStream(out)) {
-                    int n;
-                    while ((n = zip.read(buf)) > 0) {
-                        budget -= n;
-                        if (budget < 0) {
-                            throw new BadInput("file", "expands to more than " + config.uploadExpansionLimit() + " bytes");
-                        }
-                        os.write(buf, 0, n);
-                    }
-                }
-            }
         }
     }
 
