@@ -1,5 +1,6 @@
 package io.kiln.service.config;
 
+import io.kiln.service.store.DeadConnections;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -24,6 +25,7 @@ public final class DatabaseSettings {
             url = KilnPaths.h2Url(home);
         }
         p.put("datasources.default.url", url);
+        p.put("datasources.default.exception-override-class-name", DeadConnections.class.getName());
         if (url.startsWith("jdbc:postgresql:")) {
             p.put("datasources.default.dialect", "POSTGRES");
             p.put("datasources.default.driver-class-name", "org.postgresql.Driver");

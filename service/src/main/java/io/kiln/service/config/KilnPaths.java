@@ -46,10 +46,12 @@ public final class KilnPaths {
     /**
      * The embedded H2 database in the home. Its SQL dialect is the repositories' ANSI with quoted lower-case
      * names, which H2 matches with DATABASE_TO_LOWER; a lock waits up to 10 s, longer than any Kiln transaction.
+     * WRITE_DELAY=0 writes each commit to the file before the commit returns: with H2's default delay a commit
+     * returns at once and is written later, so a job acknowledged with 201 could be lost when that write fails.
      */
     public static String h2Url(Path home) {
         return "jdbc:h2:file:" + home.toAbsolutePath().normalize().resolve("db").resolve("kiln")
-                + ";DB_CLOSE_ON_EXIT=FALSE;LOCK_TIMEOUT=10000;DATABASE_TO_LOWER=TRUE";
+                + ";DB_CLOSE_ON_EXIT=FALSE;LOCK_TIMEOUT=10000;DATABASE_TO_LOWER=TRUE;WRITE_DELAY=0";
     }
 
     public Path home() {

@@ -62,10 +62,7 @@ public final class EngineOutput {
                     listener.progress(e);
                 }
                 case "step" -> {
-                    int epoch = e.path("epoch").asInt();
-                    int step = e.path("step").asInt();
-                    steps.add(new MetricStore.StepPoint(epoch, step, (long) (epoch - 1) * stepsPerEpoch + step,
-                            number(e, "loss")));
+                    steps.add(stepPoint(e, stepsPerEpoch));
                     if (steps.size() >= FLUSH_POINTS || System.nanoTime() - lastFlush > FLUSH_NANOS) {
                         flush(List.of());
                     }
@@ -104,6 +101,13 @@ public final class EngineOutput {
         steps = new ArrayList<>();
         lastFlush = System.nanoTime();
         listener.points(batch, epochs);
+    }
+
+    /** The stored form of a {@code step} event of a run with {@code stepsPerEpoch} steps an epoch. */
+    public static MetricStore.StepPoint stepPoint(JsonNode e, int stepsPerEpoch) {
+        int epoch = e.path("epoch").asInt();
+        int step = e.path("step").asInt();
+        return new MetricStore.StepPoint(epoch, step, (long) (epoch - 1) * stepsPerEpoch + step, number(e, "loss"));
     }
 
     /** The stored form of an {@code epoch} event. */

@@ -57,7 +57,7 @@ class JobLauncher {
             Optional<Run> earlier = executor.recover(job, recorder);
             if (earlier.isPresent()) {
                 log.append(id, "kiln: following the run of an earlier start on " + earlier.get().placement() + "\n");
-                supervisor.follow(job, earlier.get());
+                supervisor.follow(job, earlier.get(), recorder);
                 return;
             }
             ResumePlanner.Plan plan = resume.prepare(job);
@@ -65,7 +65,7 @@ class JobLauncher {
                     initCheckpoint(job));
             log.append(id, "kiln: " + (plan.resume() ? "resuming after epoch " + plan.after() : "starting") + " on "
                     + placement.name() + " of " + serverId + "\n");
-            supervisor.follow(job, executor.start(launch, recorder));
+            supervisor.follow(job, executor.start(launch, recorder), recorder);
         } catch (IOException | RuntimeException e) {
             LOG.error("cannot start job {}", id, e);
             transitions.finish(id, JobState.FAILED, "cannot start the worker: " + e.getMessage(), 0);

@@ -7,6 +7,7 @@ import io.kiln.service.store.JobRepository;
 import io.kiln.service.store.JobRow;
 import io.kiln.service.store.JobState;
 import io.micronaut.core.annotation.Nullable;
+import io.micronaut.transaction.annotation.Transactional;
 import jakarta.inject.Singleton;
 import java.time.Instant;
 import java.util.Locale;
@@ -33,7 +34,8 @@ class JobTransitions {
         this.config = config;
     }
 
-    /** The job's run ended for good. */
+    /** The job's run ended for good: the state, the history and the log, all or none. */
+    @Transactional
     void finish(long id, JobState state, @Nullable String error, double seconds) {
         jobs.finish(id, state.name(), error, Instant.now(), seconds);
         history.record(id, state, error);

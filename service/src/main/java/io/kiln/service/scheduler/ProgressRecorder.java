@@ -3,6 +3,8 @@ package io.kiln.service.scheduler;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kiln.service.config.KilnLimits;
+import io.kiln.service.config.KilnPaths;
 import io.kiln.service.executor.RunListener;
 import io.kiln.service.jobs.JobEvents;
 import io.kiln.service.jobs.JobLog;
@@ -10,13 +12,21 @@ import io.kiln.service.jobs.JobViews;
 import io.kiln.service.store.JobRepository;
 import io.kiln.service.store.JobRow;
 import io.kiln.service.store.MetricStore;
+import io.kiln.service.store.StoreHealth;
 import jakarta.inject.Singleton;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.List;
 
 /**
  * Records one run's output: progress and the latest metrics on the job, metric points and the log in the
  * store, and each change told to the job's live listeners.
+ *
+ * <p>While the store cannot be written ({@link StoreHealth}), nothing is lost: the latest progress and
+ * checkpoint are kept to be written later, log text is held up to kiln.outage-log-bytes, and the metric points
+ * are replayed from the job's events file ({@link EventsReplay}) once the store takes writes again, at the next
+ * output of the run or the scheduler's next tick ({@link #catchUp}). Live listeners are told as usual.
  */
 final class ProgressRecorder implements RunListener {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -26,7 +36,8 @@ final class ProgressRecorder implements RunListener {
 
     /** What every recorder writes to. */
     @Singleton
-    record Store(JobRepository jobs, MetricStore metrics, JobEvents events, JobLog log) {
+    record Store(JobRepository jobs, MetricStore metrics, JobEvents events, JobLog log, StoreHealth health,
+                 KilnPaths paths, KilnLimits limits) {
         ProgressRecorder recorder(JobRow job) {
             return new ProgressRecorder(this, job);
         }
@@ -39,6 +50,15 @@ final class ProgressRecorder implements RunListener {
     private int epochs;
     private int step;
     private int steps;
+    /** What could not be written yet. */
+    private boolean progressPending;
+    private boolean pointsBehind;
+    private int checkpointPending = -1;
+    private final StringBuilder heldLog = new StringBuilder();
+    private long droppedLogChars;
+    /** The last points replayed from the file: later batches hold nothing at or before them. */
+    private long replayedStep = -1;
+    private int replayedEpoch = -1;
 
     private ProgressRecorder(Store store, JobRow job) {
         this.store = store;
@@ -54,40 +74,44 @@ final class ProgressRecorder implements RunListener {
     @Override
     public void progress(JsonNode e) {
         String type = e.path("event").asText();
-        switch (type) {
-            case "start" -> {
-                epochs = e.path("epochs").asInt(epochs);
-                steps = e.path("steps_per_epoch").asInt();
-                // Resumed after the last epoch, a run only evaluates: it is still at the last epoch.
-                epoch = Math.min(e.path("start_epoch").asInt(1), Math.max(epochs, 1));
-                step = 0;
+        ObjectNode data;
+        synchronized (this) {
+            switch (type) {
+                case "start" -> {
+                    epochs = e.path("epochs").asInt(epochs);
+                    steps = e.path("steps_per_epoch").asInt();
+                    // Resumed after the last epoch, a run only evaluates: it is still at the last epoch.
+                    epoch = Math.min(e.path("start_epoch").asInt(1), Math.max(epochs, 1));
+                    step = 0;
+                }
+                case "step" -> {
+                    epoch = e.path("epoch").asInt();
+                    step = e.path("step").asInt();
+                    steps = e.path("steps").asInt(steps);
+                    copy(e, "loss");
+                }
+                case "epoch" -> {
+                    epoch = e.path("epoch").asInt();
+                    step = steps;
+                    EPOCH_FIELDS.forEach(f -> copy(e, f));
+                }
+                case "done" -> {
+                    copy(e, "test_loss");
+                    copy(e, "test_acc");
+                }
+                default -> {
+                    return;
+                }
             }
-            case "step" -> {
-                epoch = e.path("epoch").asInt();
-                step = e.path("step").asInt();
-                steps = e.path("steps").asInt(steps);
-                copy(e, "loss");
-            }
-            case "epoch" -> {
-                epoch = e.path("epoch").asInt();
-                step = steps;
-                EPOCH_FIELDS.forEach(f -> copy(e, f));
-            }
-            case "done" -> {
-                copy(e, "test_loss");
-                copy(e, "test_acc");
-            }
-            default -> {
-                return;
-            }
+            progressPending = true;
+            catchUp();
+            data = JSON.createObjectNode();
+            data.put("epoch", epoch);
+            data.put("epochs", epochs);
+            data.put("step", step);
+            data.put("steps", steps);
+            data.set("metrics", latest.deepCopy());
         }
-        store.jobs().updateProgress(id, epoch, epochs, step, steps, latest.toString(), Instant.now());
-        ObjectNode data = JSON.createObjectNode();
-        data.put("epoch", epoch);
-        data.put("epochs", epochs);
-        data.put("step", step);
-        data.put("steps", steps);
-        data.set("metrics", latest.deepCopy());
         store.events().publish(id, type.equals("start") ? "progress" : type, data);
     }
 
@@ -98,19 +122,111 @@ final class ProgressRecorder implements RunListener {
     }
 
     @Override
-    public void points(List<MetricStore.StepPoint> stepPoints, List<MetricStore.EpochPoint> epochPoints) {
-        if (!stepPoints.isEmpty() || !epochPoints.isEmpty()) {
-            store.metrics().append(id, stepPoints, epochPoints);
+    public synchronized void points(List<MetricStore.StepPoint> stepPoints, List<MetricStore.EpochPoint> epochPoints) {
+        boolean caughtUp = catchUp();
+        // After a replay, the file's points may include these.
+        List<MetricStore.StepPoint> s = stepPoints.stream().filter(p -> p.globalStep() > replayedStep).toList();
+        List<MetricStore.EpochPoint> e = epochPoints.stream().filter(p -> p.epoch() > replayedEpoch).toList();
+        if (s.isEmpty() && e.isEmpty()) {
+            return;
+        }
+        pointsBehind = !caughtUp || !write(() -> store.metrics().append(id, s, e));
+    }
+
+    @Override
+    public synchronized void checkpoint(int checkpointEpoch) {
+        checkpointPending = checkpointEpoch;
+        catchUp();
+    }
+
+    @Override
+    public synchronized void log(String text) {
+        if (catchUp() && write(() -> store.log().append(id, text))) {
+            return;
+        }
+        long room = store.limits().outageLogBytes() - heldLog.length();
+        if (room >= text.length()) {
+            heldLog.append(text);
+        } else {
+            droppedLogChars += text.length();
         }
     }
 
-    @Override
-    public void checkpoint(int checkpointEpoch) {
-        store.jobs().updateCheckpointEpoch(id, checkpointEpoch);
+    /**
+     * Writes what is pending, if the store takes writes; whether nothing is pending any more. The scheduler calls
+     * it on every tick for runs that have gone quiet or ended.
+     */
+    synchronized boolean catchUp() {
+        if (!pointsBehind && !progressPending && checkpointPending < 0 && heldLog.isEmpty() && droppedLogChars == 0) {
+            return true;
+        }
+        if (!store.health().up()) {
+            return false;
+        }
+        if (pointsBehind && !write(this::replay)) {
+            return false;
+        }
+        pointsBehind = false;
+        if (checkpointPending >= 0) {
+            int c = checkpointPending;
+            if (!write(() -> store.jobs().updateCheckpointEpoch(id, c))) {
+                return false;
+            }
+            checkpointPending = -1;
+        }
+        if (progressPending) {
+            String metrics = latest.toString();
+            if (!write(() -> store.jobs().updateProgress(id, epoch, epochs, step, steps, metrics, Instant.now()))) {
+                return false;
+            }
+            progressPending = false;
+        }
+        if (!heldLog.isEmpty() || droppedLogChars > 0) {
+            String note = droppedLogChars == 0 ? "" : "kiln: " + droppedLogChars + " characters of log were lost while "
+                    + "the job store could not be written (kiln.outage-log-bytes)\n";
+            if (!write(() -> store.log().append(id, heldLog + note))) {
+                return false;
+            }
+            heldLog.setLength(0);
+            droppedLogChars = 0;
+        }
+        return true;
     }
 
-    @Override
-    public void log(String text) {
-        store.log().append(id, text);
+    /** The points the store lacks, from the events file the engine writes beside its output. */
+    private void replay() {
+        EventsReplay.Points missing;
+        try {
+            missing = EventsReplay.missing(store.paths().events(id), Integer.MAX_VALUE, store.metrics(), id);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (!missing.isEmpty()) {
+            store.metrics().append(id, missing.steps(), missing.epochs());
+            store.log().append(id, "kiln: stored " + missing.epochs().size() + " epoch and " + missing.steps().size()
+                    + " step points from " + store.paths().events(id).getFileName() + " that arrived while the job "
+                    + "store could not be written\n");
+            replayedStep = Math.max(replayedStep, missing.steps().stream().mapToLong(MetricStore.StepPoint::globalStep)
+                    .max().orElse(-1));
+            replayedEpoch = Math.max(replayedEpoch, missing.epochs().stream().mapToInt(MetricStore.EpochPoint::epoch)
+                    .max().orElse(-1));
+        }
+    }
+
+    /** Runs a write; false when the store failed (it is then marked down), so that the caller keeps it pending. */
+    private boolean write(Runnable write) {
+        if (!store.health().up()) {
+            return false;
+        }
+        try {
+            write.run();
+            return true;
+        } catch (RuntimeException e) {
+            if (!StoreHealth.isStoreFailure(e)) {
+                throw e;
+            }
+            store.health().failed(e);
+            return false;
+        }
     }
 }

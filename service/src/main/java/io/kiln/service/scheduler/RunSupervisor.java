@@ -8,6 +8,7 @@ import io.kiln.service.jobs.JobLog;
 import io.kiln.service.store.JobRepository;
 import io.kiln.service.store.JobRow;
 import io.kiln.service.store.JobState;
+import io.kiln.service.store.StoreHealth;
 import jakarta.inject.Singleton;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,33 +38,54 @@ class RunSupervisor {
     private final JobTransitions transitions;
     private final JobLog log;
     private final KilnConfig config;
+    private final StoreHealth health;
     private final Map<Long, Supervised> runs = new ConcurrentHashMap<>();
     private volatile boolean stopping;
 
     /**
      * A run followed here. {@code stopReason} is why this server stopped it (a cancel, the time limit), set once:
      * it keeps a stop from being asked (and logged) again on every tick until the run has ended, and it is the
-     * job's error if the run then fails.
+     * job's error if the run then fails. {@code ended} is how the run ended, kept until the job's end is in the
+     * store (which may have to wait for the store).
      */
-    private record Supervised(JobRow job, Run run, Instant started, AtomicReference<String> stopReason) {
+    private record Supervised(JobRow job, Run run, ProgressRecorder recorder, Instant started,
+                              AtomicReference<String> stopReason, AtomicReference<Ended> ended) {
         boolean firstStop(String reason) {
             return stopReason.compareAndSet(null, reason);
         }
     }
 
-    RunSupervisor(JobExecutor executor, JobRepository jobs, JobTransitions transitions, JobLog log, KilnConfig config) {
+    /** How a run ended: its outcome, or the error that lost it. */
+    private record Ended(Outcome outcome, Throwable error, double seconds) {
+    }
+
+    RunSupervisor(JobExecutor executor, JobRepository jobs, JobTransitions transitions, JobLog log, KilnConfig config,
+                  StoreHealth health) {
         this.executor = executor;
         this.jobs = jobs;
         this.transitions = transitions;
         this.log = log;
         this.config = config;
+        this.health = health;
     }
 
-    /** Follows a run to its end. */
-    void follow(JobRow job, Run run) {
-        Supervised s = new Supervised(job, run, Instant.now(), new AtomicReference<>());
+    /** Follows a run, whose output goes to {@code recorder}, to its end. */
+    void follow(JobRow job, Run run, ProgressRecorder recorder) {
+        Supervised s = new Supervised(job, run, recorder, Instant.now(), new AtomicReference<>(), new AtomicReference<>());
         runs.put(job.id(), s);
         executor.follow(run).whenComplete((outcome, error) -> ended(s, outcome, error));
+    }
+
+    /**
+     * Writes what runs could not write while the store was down, and the ends of runs that could not be stored:
+     * a job is marked ended only after all its points are in the store.
+     */
+    void catchUp() {
+        for (Supervised s : runs.values()) {
+            if (s.recorder().catchUp() && s.ended().get() != null) {
+                end(s);
+            }
+        }
     }
 
     /** Acts on cancel requests for this server's runs, and on the time limit. */
@@ -116,49 +138,72 @@ class RunSupervisor {
             } catch (ExecutionException | TimeoutException e) {
                 LOG.warn("job {}: its run did not end on shutdown: {}", s.job().id(), e.toString());
             }
-            transitions.requeueAtShutdown(s.job().id(), 0);
+            try {
+                transitions.requeueAtShutdown(s.job().id(), 0);
+            } catch (RuntimeException e) {
+                // The store is down: the next start of this server sends the job back to the queue.
+                LOG.warn("job {}: cannot send it back to the queue at shutdown: {}", s.job().id(), e.toString());
+            }
         }
     }
 
     private void ended(Supervised s, Outcome outcome, Throwable error) {
-        long id = s.job().id();
         double seconds = Duration.between(s.started(), Instant.now()).toMillis() / 1000.0;
-        runs.remove(id);
+        s.ended().set(new Ended(outcome, error, seconds));
         if (stopping) {
             // The server is going down: the job resumes from its checkpoint when a server runs it again.
-            transitions.requeueAtShutdown(id, seconds);
+            runs.remove(s.job().id());
+            transitions.requeueAtShutdown(s.job().id(), seconds);
             return;
         }
-        if (error != null) {
-            LOG.error("job {}: lost track of its run", id, error);
-            transitions.finish(id, JobState.FAILED, "the service lost track of the worker: " + error, seconds);
+        if (s.recorder().catchUp()) {
+            end(s);
+        }
+    }
+
+    /** Stores the end of an ended run, unless the store cannot be written (the next tick tries again). */
+    private void end(Supervised s) {
+        long id = s.job().id();
+        synchronized (s) {
+            Ended e = s.ended().get();
+            if (e == null || !runs.containsKey(id)) {
+                return;
+            }
+            try {
+                finish(s, e);
+                runs.remove(id);
+            } catch (RuntimeException ex) {
+                if (!StoreHealth.isStoreFailure(ex)) {
+                    runs.remove(id);
+                    throw ex;
+                }
+                health.failed(ex);
+            }
+        }
+    }
+
+    private void finish(Supervised s, Ended e) {
+        long id = s.job().id();
+        if (e.error() != null) {
+            LOG.error("job {}: lost track of its run", id, e.error());
+            transitions.finish(id, JobState.FAILED, "the service lost track of the worker: " + e.error(), e.seconds());
             return;
         }
         JobRow now = jobs.findById(id).orElse(s.job());
         if (now.cancelRequested()) {
-            transitions.finish(id, JobState.CANCELLED, null, seconds);
-        } else if (outcome.succeeded()) {
-            transitions.finish(id, JobState.SUCCEEDED, null, seconds);
+            transitions.finish(id, JobState.CANCELLED, null, e.seconds());
+        } else if (e.outcome().succeeded()) {
+            transitions.finish(id, JobState.SUCCEEDED, null, e.seconds());
         } else {
             // A run this server stopped fails for that reason, not for the signal that stopped it.
             String stopped = s.stopReason().get();
-            transitions.finish(id, JobState.FAILED, stopped != null ? stopped : failure(outcome), seconds);
+            transitions.finish(id, JobState.FAILED, stopped != null ? stopped : failure(e.outcome(), s.run().placement()),
+                    e.seconds());
         }
     }
 
-    /** Why a run failed, in words: the engine's own message, else the exit code and the last lines it wrote. */
-    String failure(Outcome o) {
-        String heap = "kiln.worker-heap = " + config.workerHeap();
-        String message = o.errorMessage();
-        if (message != null) {
-            return message.contains("OutOfMemoryError") ? message + " (the worker heap is " + heap + ")" : message;
-        }
-        int code = o.exitCode();
-        String how = code > 128 ? "was killed by signal " + (code - 128) : "exited with code " + code;
-        if (code == 3 && o.lastOutput().contains("OutOfMemoryError")) {
-            how = "ran out of memory (" + heap + ")";
-        }
-        String tail = o.lastOutput();
-        return "the worker " + how + (tail.isBlank() ? "" : "; its last output:\n" + tail);
+    /** Why a run failed, in words ({@link WorkerFailure}). */
+    String failure(Outcome o, String placement) {
+        return WorkerFailure.describe(o, config.workerHeap(), placement);
     }
 }

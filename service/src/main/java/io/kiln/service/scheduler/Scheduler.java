@@ -9,6 +9,7 @@ import io.kiln.service.store.JobQueries;
 import io.kiln.service.store.JobRepository;
 import io.kiln.service.store.JobRow;
 import io.kiln.service.store.JobState;
+import io.kiln.service.store.StoreHealth;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.event.ShutdownEvent;
 import io.micronaut.runtime.event.annotation.EventListener;
@@ -84,9 +85,10 @@ public class Scheduler {
         }
         for (JobRow j : jobs.findByStateAndServerId(JobState.RUNNING.name(), id)) {
             try {
-                Optional<Run> run = executor.recover(j, store.recorder(j));
+                ProgressRecorder recorder = store.recorder(j);
+                Optional<Run> run = executor.recover(j, recorder);
                 if (run.isPresent()) {
-                    supervisor.follow(j, run.get());
+                    supervisor.follow(j, run.get(), recorder);
                 } else {
                     transitions.requeueOrFail(j, "the server restarted while it ran");
                 }
@@ -108,13 +110,22 @@ public class Scheduler {
         if (stopping || serverId == null) {
             return;
         }
+        if (!store.health().up()) {
+            // Nothing is claimed, stopped or reaped on what the store last said; StoreProbe sees it come back.
+            return;
+        }
         try {
             Instant now = Instant.now();
+            supervisor.catchUp();
             reaper.tick(serverId, now, supervisor.jobIds());
             supervisor.tick(serverId, now);
             fill(now);
         } catch (RuntimeException e) {
-            LOG.error("scheduler tick failed", e);
+            if (StoreHealth.isStoreFailure(e)) {
+                store.health().failed(e);
+            } else {
+                LOG.error("scheduler tick failed", e);
+            }
         }
     }
 

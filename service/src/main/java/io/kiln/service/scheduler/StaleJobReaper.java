@@ -3,6 +3,7 @@ package io.kiln.service.scheduler;
 import io.kiln.service.config.KilnConfig;
 import io.kiln.service.store.JobRepository;
 import io.kiln.service.store.JobRow;
+import io.kiln.service.store.JobState;
 import jakarta.inject.Singleton;
 import java.time.Duration;
 import java.time.Instant;
@@ -11,7 +12,8 @@ import java.util.Set;
 /**
  * Servers sharing a queue tell each other they are alive: every kiln.heartbeat-interval this server stamps the
  * jobs it runs, and a running job whose stamp is older than kiln.stale-after (its server crashed, or lost the
- * database) goes back to the queue, to resume from its checkpoint on whichever server claims it.
+ * database) goes back to the queue, to resume from its checkpoint on whichever server claims it; so does a job
+ * claimed by this server whose start was cut short.
  */
 @Singleton
 class StaleJobReaper {
@@ -33,6 +35,12 @@ class StaleJobReaper {
         }
         jobs.heartbeat(serverId, now);
         lastHeartbeat = now;
+        for (JobRow mine : jobs.findByStateAndServerId(JobState.RUNNING.name(), serverId)) {
+            // Claimed here but not running here: its start was cut short (the store failed during it).
+            if (!runningHere.contains(mine.id())) {
+                transitions.requeueOrFail(mine, "its start on " + serverId + " was cut short");
+            }
+        }
         for (JobRow stale : jobs.findStale(now.minus(config.staleAfter()))) {
             // This server's own jobs are alive by definition, even if its heartbeat came late.
             if (!runningHere.contains(stale.id())) {

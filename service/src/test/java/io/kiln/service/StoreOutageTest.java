@@ -1,0 +1,169 @@
+package io.kiln.service;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.kiln.service.config.KilnPaths;
+import io.kiln.service.store.FaultyFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded database's file becomes unwritable (H2 itself meets the failed writes, {@link FaultyFiles}) while a
+ * job trains and users submit, then writable again: no submission is acknowledged that is not stored, /health says
+ * DOWN and then UP by itself, the log says so once each way, and no job or metric point is lost, not even across a
+ * restart of the service.
+ */
+@Timeout(300)
+class StoreOutageTest {
+    static final Duration WAIT = Duration.ofSeconds(120);
+
+    @AfterEach
+    void writable() {
+        FaultyFiles.readOnly(false);
+    }
+
+    @Test
+    void nothingAcknowledgedIsLostAndTheServiceComesBackByItself(@TempDir Path home) throws Exception {
+        Path data = home.resolve("data");
+        TestData.write(data, "tiny", 2000, 200, 4);
+        String url = FaultyFiles.url(KilnPaths.h2Url(home));
+        Logger healthLog = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        ListAppender<ILoggingEvent> said = new ListAppender<>();
+        said.start();
+        healthLog.addAppender(said);
+        String trainingId;
+        String afterId;
+        int epochs = 12;
+        try (KilnServer kiln = new KilnServer(home, data, url, Map.of("kiln.store-probe-interval", "500ms"))) {
+            assertEquals(200, kiln.get("/health", null).status());
+            // Small batches: a few seconds of training, reported step by step.
+            String spec = TestData.spec("through-the-outage", "tiny", epochs).replace("\"batchSize\":32", "\"batchSize\":8");
+            trainingId = kiln.submit(spec);
+            kiln.awaitJob(trainingId, j -> j.path("progress").path("epoch").asInt() >= 2, WAIT);
+
+            FaultyFiles.readOnly(true);
+            List<KilnServer.Answer> refused = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                refused.add(kiln.post("/api/v1/jobs", KilnServer.ADMIN, TestData.spec("refused-" + i, "tiny", 1)));
+            }
+            for (KilnServer.Answer a : refused) {
+                assertEquals(503, a.status(), "a submission the store could not take is not acknowledged: " + a.body());
+                String message = a.json().path("message").asText();
+                assertTrue(message.contains("the job store cannot be written") && message.contains("nothing was saved"),
+                        message);
+            }
+            KilnServer.Answer health = kiln.get("/health", KilnServer.ADMIN);
+            assertEquals(503, health.status(), health.body());
+            assertEquals("DOWN", health.json().path("status").asText(), health.body());
+            assertEquals("DOWN", health.json().path("details").path("kiln-store").path("status").asText(), health.body());
+
+            // The worker trains to its end while nothing can be stored; its events file keeps every point.
+            Path events = home.resolve("jobs").resolve(trainingId).resolve("events.jsonl");
+            await(() -> contains(events, "\"event\":\"done\""), "the worker finished during the outage");
+            Thread.sleep(1500);
+            assertEquals(503, kiln.get("/health", null).status(), "still down");
+            assertEquals(1, count(said, "job store DOWN"), "the log said DOWN once: " + lines(said));
+            assertEquals(List.of("job store DOWN"), said.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
+                    .map(e -> e.getFormattedMessage().substring(0, 14)).toList(), "and nothing else went wrong: "
+                    + lines(said));
+
+            FaultyFiles.readOnly(false);
+            await(() -> kiln.get("/health", null).status() == 200, "/health is UP again by itself");
+            assertEquals(1, count(said, "job store UP again"), lines(said).toString());
+            afterId = kiln.submit(TestData.spec("after", "tiny", 1));
+            assertEquals(200, kiln.get("/api/v1/jobs/" + afterId, KilnServer.ADMIN).status());
+
+            JsonNode done = kiln.awaitState(trainingId, "SUCCEEDED", WAIT);
+            assertEquals(epochs, done.path("progress").path("epoch").asInt(), done.toString());
+            assertStoredAsTheEventsFileSays(kiln.get("/api/v1/jobs/" + trainingId + "/metrics", KilnServer.ADMIN).json(),
+                    events, epochs);
+            kiln.awaitState(afterId, "SUCCEEDED", WAIT);
+            assertEquals(1, count(said, "job store DOWN"), "once per change, not per attempt: " + lines(said));
+        } finally {
+            healthLog.detachAppender(said);
+        }
+
+        // What was acknowledged is in the file: a restarted service has both jobs, all the points, nothing more.
+        try (KilnServer again = new KilnServer(home, data, null, Map.of())) {
+            JsonNode jobs = again.get("/api/v1/jobs", KilnServer.ADMIN).json().path("jobs");
+            List<String> names = new ArrayList<>();
+            jobs.forEach(j -> names.add(j.path("name").asText()));
+            assertEquals(List.of("after", "through-the-outage"), names, "no refused submission was stored");
+            assertEquals("SUCCEEDED", again.get("/api/v1/jobs/" + trainingId, KilnServer.ADMIN).json().path("state").asText());
+            assertStoredAsTheEventsFileSays(again.get("/api/v1/jobs/" + trainingId + "/metrics", KilnServer.ADMIN).json(),
+                    home.resolve("jobs").resolve(trainingId).resolve("events.jsonl"), epochs);
+        }
+    }
+
+    /** Every point the engine reported is stored once, with its values; no other point is stored. */
+    static void assertStoredAsTheEventsFileSays(JsonNode metrics, Path events, int epochs) throws IOException {
+        TreeMap<Long, Double> reported = new TreeMap<>();
+        List<Integer> reportedEpochs = new ArrayList<>();
+        for (String line : Files.readAllLines(events)) {
+            JsonNode e = KilnServer.JSON.readTree(line);
+            switch (e.path("event").asText()) {
+                case "start" -> assertEquals(1, e.path("start_epoch").asInt(), "one run");
+                case "step" -> reported.put((long) (e.path("epoch").asInt() - 1) * e.path("steps").asInt()
+                        + e.path("step").asInt(), e.path("loss").asDouble());
+                case "epoch" -> reportedEpochs.add(e.path("epoch").asInt());
+                default -> { }
+            }
+        }
+        assertEquals(epochs, reportedEpochs.size());
+        List<Integer> stored = new ArrayList<>();
+        metrics.get("epochs").forEach(e -> stored.add(e.path("epoch").asInt()));
+        assertEquals(reportedEpochs, stored, "every epoch point, once");
+        TreeMap<Long, Double> storedSteps = new TreeMap<>();
+        for (JsonNode s : metrics.get("steps")) {
+            assertTrue(storedSteps.put(s.path("globalStep").asLong(), s.path("loss").asDouble()) == null,
+                    "step " + s + " stored twice");
+        }
+        assertEquals(reported.keySet(), storedSteps.keySet(), "every step point the engine reported");
+        reported.forEach((step, loss) -> assertEquals(loss, storedSteps.get(step), 1e-9, "loss at step " + step));
+    }
+
+    static boolean contains(Path file, String text) {
+        try {
+            return Files.isRegularFile(file) && Files.readString(file).contains(text);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    static void await(BooleanSupplier condition, String what) throws InterruptedException {
+        long end = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < end) {
+            if (condition.getAsBoolean()) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("not within " + WAIT + ": " + what);
+    }
+
+    static long count(ListAppender<ILoggingEvent> said, String text) {
+        return said.list.stream().filter(e -> e.getFormattedMessage().contains(text)).count();
+    }
+
+    static List<String> lines(ListAppender<ILoggingEvent> said) {
+        return said.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+    }
+}
