@@ -40,6 +40,8 @@ public class TokenService {
     public static final int MAX_EXPIRES_IN_DAYS = 3650;
     /** The longest label (the column's width). */
     public static final int MAX_LABEL = 100;
+    /** The longest user name (the column's width). */
+    public static final int MAX_USER_NAME = 64;
     /** How stale a token's {@code lastUsedAt} may get: written at most this often, not on every request. */
     static final Duration LAST_USED_PRECISION = Duration.ofMinutes(1);
     private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9._-]{0,63}");

@@ -1,11 +1,16 @@
 package io.kiln.service.jobs;
 
+import io.kiln.engine.nn.MemoryEstimate;
+import io.kiln.engine.nn.ModelPlan;
+import io.kiln.engine.optim.Optimizer;
 import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecException;
 import io.kiln.engine.spec.SpecParser;
 import io.kiln.service.access.JobAccess;
 import io.kiln.service.auth.Caller;
+import io.kiln.service.auth.TokenService;
 import io.kiln.service.config.KilnConfig;
+import io.kiln.service.config.KilnLimits;
 import io.kiln.service.config.KilnPaths;
 import io.kiln.service.devices.DeviceInventory;
 import io.kiln.service.errors.BadInput;
@@ -41,9 +46,13 @@ public class JobService {
     private final MemoryCheck memory;
     private final JobAccess access;
     private final JobLog log;
+    private final DatasetFacts datasets;
+    private final RequestJson json;
+    private final KilnLimits limits;
 
     public JobService(JobRepository jobs, JobQueries queries, JobHistory history, KilnConfig config, KilnPaths paths,
-                      DeviceInventory devices, MemoryCheck memory, JobAccess access, JobLog log) {
+                      DeviceInventory devices, MemoryCheck memory, JobAccess access, JobLog log, DatasetFacts datasets,
+                      RequestJson json, KilnLimits limits) {
         this.jobs = jobs;
         this.queries = queries;
         this.history = history;
@@ -53,13 +62,18 @@ public class JobService {
         this.memory = memory;
         this.access = access;
         this.log = log;
+        this.datasets = datasets;
+        this.json = json;
+        this.limits = limits;
     }
 
     /**
      * Checks a spec and queues it. Only an admin may give a priority other than 0: a higher one jumps the queue
      * and fair share.
      *
-     * @throws SpecException for a spec that breaks a rule (naming the field)
+     * @throws SpecException for a spec that breaks a rule (naming the field), or that the server can tell will fail:
+     *                       it does not fit the dataset or the device's memory
+     * @throws BadInput for a body over kiln.max-json-bytes or kiln.max-json-depth
      * @throws Forbidden for a priority set by someone who is not an admin, or fine-tuning from a job whose results
      *     the caller may not see
      * @throws LimitReached when the user already has kiln.max-queued-per-user jobs queued
@@ -70,7 +84,7 @@ public class JobService {
             throw new Forbidden("priority", "only an admin may set a priority; you are " + caller.name());
         }
         String user = caller.name();
-        JobSpec spec = SpecParser.parse(specJson);
+        JobSpec spec = SpecParser.parse(json.parse(specJson));
         check(spec, caller);
         long queued = jobs.countByUserNameAndState(user, JobState.QUEUED.name());
         if (queued >= config.maxQueuedPerUser()) {
@@ -86,8 +100,10 @@ public class JobService {
     }
 
     /**
-     * Rules that need the server's view: the dataset exists, the device exists, a fine-tuning source has weights
-     * that the caller may use.
+     * Rules that need the server's view: the dataset exists, the device exists, the model fits the dataset (its
+     * sample shape, its classes, a preset's smallest image, no tensor too large for an array: {@link ModelPlan}) and
+     * the device's memory ({@link MemoryCheck}), a fine-tuning source has weights that the caller may use. The
+     * engine checks the spec again when it runs.
      */
     void check(JobSpec spec, Caller caller) {
         if (!Files.isDirectory(paths.dataset(spec.data().name()))) {
@@ -105,7 +121,11 @@ public class JobService {
                         + (devices.gpuCount() - 1));
             }
         }
-        memory.check(spec);
+        DatasetFacts.Facts data = datasets.of(spec.data().name());
+        ModelPlan plan = ModelPlan.of(spec, data.sampleShape(), data.classes());
+        if (limits.memoryCheck()) {
+            memory.check(spec, MemoryEstimate.of(plan, new Optimizer(null, spec.optimizer()).stateSlots()), data);
+        }
         if (spec.init() != null && spec.init().checkpoint() != null) {
             throw new SpecException("init.checkpoint", "a file path is for the engine's command line; through the "
                     + "service, fine-tune from a job with \"fromJob\"");
@@ -149,6 +169,10 @@ public class JobService {
     }
 
     public JobQueries.Page list(@Nullable String state, @Nullable String user, int page, int size) {
+        if (user != null && user.length() > TokenService.MAX_USER_NAME) {
+            throw new BadInput("user", "is " + user.length() + " characters long; user names have at most "
+                    + TokenService.MAX_USER_NAME);
+        }
         if (state != null) {
             try {
                 JobState.valueOf(state);

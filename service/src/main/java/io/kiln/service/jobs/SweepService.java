@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kiln.engine.spec.SpecException;
 import io.kiln.engine.spec.SweepGrid;
 import io.kiln.service.auth.Caller;
+import io.kiln.service.errors.BadInput;
 import io.kiln.service.errors.NotFound;
 import io.kiln.service.store.JobRepository;
 import io.kiln.service.store.JobRow;
@@ -16,7 +17,6 @@ import io.kiln.service.store.SweepRepository;
 import io.kiln.service.store.SweepRow;
 import io.micronaut.transaction.annotation.Transactional;
 import jakarta.inject.Singleton;
-import java.io.IOException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -28,33 +28,36 @@ import java.util.Map;
 @Singleton
 public class SweepService {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The longest sweep name (the store's column). */
+    static final int MAX_NAME = 200;
     private final SweepRepository sweeps;
     private final JobRepository jobs;
     private final JobService jobService;
     private final MetricStore metrics;
+    private final RequestJson json;
 
-    public SweepService(SweepRepository sweeps, JobRepository jobs, JobService jobService, MetricStore metrics) {
+    public SweepService(SweepRepository sweeps, JobRepository jobs, JobService jobService, MetricStore metrics,
+                        RequestJson json) {
         this.sweeps = sweeps;
         this.jobs = jobs;
         this.jobService = jobService;
         this.metrics = metrics;
+        this.json = json;
     }
 
     /** Creates the sweep and all its jobs, or nothing when one point is refused. */
     @Transactional
     public SweepRow create(Caller caller, String body) {
         String user = caller.name();
-        JsonNode req;
-        try {
-            req = JSON.readTree(body);
-        } catch (IOException e) {
-            throw new SpecException("", "not valid JSON: " + e.getMessage());
-        }
-        if (req == null || !req.isObject()) {
+        JsonNode req = json.parse(body);
+        if (!req.isObject()) {
             throw new SpecException("", "a sweep is a JSON object {\"name\", \"base\", \"grid\"}");
         }
         List<SweepGrid.Point> points = SweepGrid.expand(req.get("base"), req.get("grid"));
         String name = req.path("name").asText(req.path("base").path("name").asText("sweep"));
+        if (name.isBlank() || name.length() > MAX_NAME) {
+            throw new BadInput("name", "must be 1 to " + MAX_NAME + " characters, got " + name.length());
+        }
         SweepRow sweep = sweeps.save(new SweepRow(null, name, user, body, Instant.now()));
         for (SweepGrid.Point p : points) {
             jobService.submit(caller, p.spec().json().toString(), 0, sweep.id());

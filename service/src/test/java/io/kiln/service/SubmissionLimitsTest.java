@@ -1,0 +1,166 @@
+package io.kiln.service;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.kiln.engine.nn.MemoryEstimate;
+import io.kiln.engine.spec.SpecParser;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Submissions checked against what the server knows, over real HTTP to a CPU-only server with 256 MiB workers
+ * and 8x8 images of 4 classes: each refusal is a 400 naming the field with both figures, and queues nothing; and
+ * requests built to hurt (deep or huge JSON, overlong strings) are 400s rather than 500s.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(180)
+class SubmissionLimitsTest {
+    Path home;
+    KilnServer kiln;
+
+    @BeforeAll
+    void start() throws IOException {
+        home = Files.createTempDirectory("kiln-submission-limits");
+        TestData.write(home.resolve("data"), "tiny", 600, 200, 4);
+        kiln = new KilnServer(home, home.resolve("data"), null, Map.of("kiln.cpu-slot", "off"));
+    }
+
+    @AfterAll
+    void stop() {
+        kiln.close();
+    }
+
+    static String withModel(String model) {
+        return TestData.spec("refused", "tiny", 1).replaceFirst("\"model\":\\{.*?]},", "\"model\":" + model.replace("$", "\\$") + ",");
+    }
+
+    /** Submits, expects 400 naming {@code field}, each of {@code words} in the message, and nothing queued. */
+    JsonNode refused(String spec, String field, String... words) {
+        int before = kiln.get("/api/v1/jobs", KilnServer.ADMIN).json().path("jobs").size();
+        KilnServer.Answer a = kiln.post("/api/v1/jobs", KilnServer.ADMIN, spec);
+        assertEquals(400, a.status(), a.body());
+        assertEquals(field, a.json().path("field").asText(), a.body());
+        for (String w : words) {
+            assertTrue(a.json().path("message").asText().contains(w), "\"" + w + "\" in " + a.json().path("message").asText());
+        }
+        assertEquals(before, kiln.get("/api/v1/jobs", KilnServer.ADMIN).json().path("jobs").size(), "nothing queued");
+        return a.json();
+    }
+
+    @Test
+    void anInputShapeThatIsNotTheDatasets() {
+        refused(withModel("{\"input\":[1,28],\"layers\":[{\"type\":\"flatten\"},{\"type\":\"dense\",\"units\":4}]}"),
+                "model.input", "is [1, 28]", "the samples of tiny are [1, 8, 8]");
+    }
+
+    @Test
+    void aLastLayerThatIsNotTheClassCount() {
+        refused(withModel("{\"layers\":[{\"type\":\"flatten\"},{\"type\":\"dense\",\"units\":7}]}"), "model",
+                "7 outputs", "tiny has 4 classes");
+    }
+
+    @Test
+    void aPresetOnImagesSmallerThanItTakes() {
+        refused(withModel("{\"preset\":\"vgg11\"}"), "model.preset", "at least 32x32", "[1, 8, 8]");
+    }
+
+    @Test
+    void aConvolutionWhoseOutputOverflowsAnInt() {
+        refused(withModel("{\"layers\":[{\"type\":\"conv2d\",\"filters\":65536,\"kernel\":1,\"padding\":64},"
+                + "{\"type\":\"flatten\"},{\"type\":\"dense\",\"units\":4}]}"), "model.layers[0]",
+                "[65536, 136, 136]", "38,788,923,392 at training.batchSize 32", "2,147,483,647");
+    }
+
+    /** About 1 TB of activations: 60 layers, each 2 x 28 x 75.8 million floats. */
+    static final String TERABYTE;
+
+    static {
+        StringBuilder layers = new StringBuilder("{\"type\":\"conv2d\",\"filters\":4096,\"kernel\":1,\"padding\":64}");
+        for (int i = 0; i < 60; i++) {
+            layers.append(",{\"type\":\"relu\"}");
+        }
+        TERABYTE = TestData.spec("terabyte", "tiny", 1).replaceFirst("\"model\":\\{.*?]},",
+                "\"model\":{\"layers\":[" + layers + ",{\"type\":\"flatten\"},{\"type\":\"dense\",\"units\":4}]},")
+                .replace("\"batchSize\":32", "\"batchSize\":28");
+    }
+
+    @Test
+    void aModelOfATerabyteOnTheCpuAgainstTheWorkerHeap() {
+        MemoryEstimate e = MemoryEstimate.of(SpecParser.parse(TERABYTE), new int[] {1, 8, 8}, 4);
+        assertTrue(e.activationBytes() > 900L << 30, e.describe());
+        refused(TERABYTE, "training.batchSize", "of worker memory on the CPU", "the worker heap is 256.0 MiB (kiln.worker-heap = 256m)",
+                "lower training.batchSize");
+    }
+
+    @Test
+    void aModelOfATerabyteOnTheCpuAgainstTheMachinesRam(@TempDir Path other) throws IOException {
+        TestData.write(other.resolve("data"), "tiny", 100, 40, 4);
+        try (KilnServer big = new KilnServer(other, other.resolve("data"), null, Map.of("kiln.worker-heap", "64t"))) {
+            KilnServer.Answer a = big.post("/api/v1/jobs", KilnServer.ADMIN, TERABYTE);
+            assertEquals(400, a.status(), a.body());
+            String m = a.json().path("message").asText();
+            assertTrue(m.contains("but this machine has") && m.contains("GiB of RAM"), m);
+        }
+    }
+
+    @Test
+    void jsonNestedDeeperThanTheLimit() {
+        String deep = "{\"name\":" + "[".repeat(10_000) + "]".repeat(10_000) + "}";
+        refused(deep, "body", "more than 32 deep (kiln.max-json-depth)");
+        KilnServer.Answer sweep = kiln.post("/api/v1/sweeps", KilnServer.ADMIN, deep);
+        assertEquals(400, sweep.status(), sweep.body());
+    }
+
+    @Test
+    void aBodyLargerThanTheLimitIsRefusedByItsLength() {
+        String huge = "{\"name\":\"" + "x".repeat(2 << 20) + "\"}";
+        KilnServer.Answer a = kiln.post("/api/v1/jobs", KilnServer.ADMIN, huge);
+        assertEquals(400, a.status(), a.body());
+        assertEquals("body", a.json().path("field").asText());
+        assertTrue(a.json().path("message").asText().contains("larger than 1048576 (kiln.max-json-bytes)"), a.body());
+    }
+
+    @Test
+    void overlongStringsAre400sNamingTheField() {
+        refused(TestData.spec("n".repeat(300), "tiny", 1), "name", "1 to 200 characters");
+        String base = TestData.spec("s", "tiny", 1);
+        KilnServer.Answer name = kiln.post("/api/v1/sweeps", KilnServer.ADMIN,
+                "{\"name\":\"" + "s".repeat(300) + "\",\"base\":" + base + ",\"grid\":{\"optimizer.lr\":[0.1]}}");
+        assertEquals(400, name.status(), name.body());
+        assertEquals("name", name.json().path("field").asText());
+        KilnServer.Answer index = kiln.post("/api/v1/sweeps", KilnServer.ADMIN,
+                "{\"base\":" + base + ",\"grid\":{\"model.layers[99999999999].units\":[8]}}");
+        assertEquals(400, index.status(), index.body());
+        assertEquals("grid.model.layers[99999999999].units", index.json().path("field").asText());
+        KilnServer.Answer path = kiln.post("/api/v1/sweeps", KilnServer.ADMIN,
+                "{\"base\":" + base + ",\"grid\":{\"optimizer." + "x".repeat(300) + "\":[8]}}");
+        assertEquals(400, path.status(), path.body());
+        assertEquals("grid", path.json().path("field").asText());
+
+        assertEquals(201, kiln.post("/api/v1/users", KilnServer.ADMIN, "{\"name\":\"ann\",\"role\":\"user\"}").status());
+        KilnServer.Answer label = kiln.post("/api/v1/users/ann/tokens", KilnServer.ADMIN,
+                "{\"label\":\"" + "l".repeat(200) + "\"}");
+        assertEquals(400, label.status(), label.body());
+        assertEquals("label", label.json().path("field").asText());
+        assertTrue(label.json().path("message").asText().contains("at most 100 characters, got 200"), label.body());
+        KilnServer.Answer user = kiln.get("/api/v1/jobs?user=" + "u".repeat(100), KilnServer.ADMIN);
+        assertEquals(400, user.status(), user.body());
+        assertEquals("user", user.json().path("field").asText());
+    }
+
+    @Test
+    void aJobThatFitsIsStillAccepted() {
+        KilnServer.Answer a = kiln.post("/api/v1/jobs", KilnServer.ADMIN, TestData.spec("fits", "tiny", 1));
+        assertEquals(201, a.status(), a.body());
+    }
+}
