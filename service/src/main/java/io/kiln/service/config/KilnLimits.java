@@ -24,7 +24,7 @@ import java.util.List;
  * @param predictMaxImageBytes the largest image file a prediction takes
  * @param predictMaxPixels the most pixels (width times height, read from the image's header) an image may have
  * @param reportSizes the numbers of test images a report is rendered with; a request is rounded up to one
- * @param reportCacheBytes the reports kept per job, in bytes; the least recently used go first
+ * @param reportCacheBytes the reports kept per job, in bytes; the least recently used go first (0: none is kept)
  * @param maxJsonBytes the largest JSON request body
  * @param maxJsonDepth how deep objects and arrays in a JSON request body may nest
  * @param storeProbeInterval how often this server checks that the job store can be written
@@ -76,7 +76,7 @@ public record KilnLimits(
         @Bindable(defaultValue = "20,100,500")
         List<Integer> reportSizes,
         @Bindable(defaultValue = "67108864")
-        @Min(value = 1L << 20, message = "kiln.report-cache-bytes: must be at least 1048576 (1 MiB)")
+        @Min(value = 0, message = "kiln.report-cache-bytes: must be at least 0")
         @Max(value = 1L << 36, message = "kiln.report-cache-bytes: must be at most 68719476736 (64 GiB)")
         long reportCacheBytes,
         @Bindable(defaultValue = "1048576")

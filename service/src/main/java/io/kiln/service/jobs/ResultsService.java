@@ -13,6 +13,7 @@ import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecParser;
 import io.kiln.engine.train.Inference;
 import io.kiln.engine.train.Trainer;
+import io.kiln.service.config.KilnLimits;
 import io.kiln.service.config.KilnPaths;
 import io.kiln.service.errors.BadInput;
 import io.kiln.service.errors.Conflict;
@@ -26,35 +27,93 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What a trained job gives back: the HTML report on its test set and predictions for uploaded images. Both run
- * the engine in this process on the CPU (inference is light next to training) from the job's checkpoint; the
- * report is kept beside the checkpoint and rebuilt when the checkpoint changes.
+ * the engine in this process on the CPU (inference is light next to training) from the job's checkpoint.
+ *
+ * <p>A report shows one of kiln.report-sizes test images (a request is rounded up to one) and is kept beside the
+ * checkpoint ({@link ReportCache}, at most kiln.report-cache-bytes per job) until the checkpoint changes. Reports
+ * of different jobs render at the same time; requests for a report being rendered wait for that rendering.
  */
 @Singleton
 public class ResultsService {
     private static final ObjectMapper JSON = new ObjectMapper();
-    static final int MAX_PREDICT_IMAGES = 64;
-    /** Test images a report shows unless asked otherwise, and the most it shows (each is inlined as a PNG). */
+    /** Test images a report shows unless asked otherwise. */
     static final int DEFAULT_REPORT_IMAGES = 100;
-    static final int MAX_REPORT_IMAGES = 2000;
     private final KilnPaths paths;
+    private final KilnLimits limits;
+    private final ReportCache cache;
+    /** Reports being rendered, by job and size. */
+    private final Map<String, CompletableFuture<String>> rendering = new ConcurrentHashMap<>();
 
-    public ResultsService(KilnPaths paths) {
+    public ResultsService(KilnPaths paths, KilnLimits limits) {
         this.paths = paths;
+        this.limits = limits;
+        this.cache = new ReportCache(paths, limits.reportCacheBytes());
     }
 
-    /** The job's report with {@code images} test images (default 100, at most 2000). */
-    public synchronized String report(JobRow job, @Nullable Integer images) throws IOException {
-        int shown = images == null ? DEFAULT_REPORT_IMAGES : Math.max(0, Math.min(images, MAX_REPORT_IMAGES));
-        Path ckptFile = checkpointOf(job);
-        Path cached = paths.jobDir(job.id()).resolve("report-" + shown + ".html");
-        if (Files.isRegularFile(cached)
-                && Files.getLastModifiedTime(cached).compareTo(Files.getLastModifiedTime(ckptFile)) >= 0) {
-            return Files.readString(cached);
+    /** The report size a request for {@code images} gets. */
+    public int reportSize(@Nullable Integer images) {
+        int asked = images == null ? DEFAULT_REPORT_IMAGES : images;
+        if (asked < 0) {
+            throw new BadInput("images", "must be 0 or more, got " + asked);
         }
-        Checkpoint ckpt = Checkpoint.read(ckptFile);
+        return limits.reportSize(asked);
+    }
+
+    /** The job's report with about {@code images} test images (rounded up to one of kiln.report-sizes). */
+    public String report(JobRow job, @Nullable Integer images) throws IOException {
+        int shown = reportSize(images);
+        Path ckptFile = checkpointOf(job);
+        var cached = cache.get(job.id(), shown, ckptFile);
+        if (cached.isPresent()) {
+            return cached.get();
+        }
+        String key = job.id() + ":" + shown;
+        CompletableFuture<String> mine = new CompletableFuture<>();
+        CompletableFuture<String> running = rendering.putIfAbsent(key, mine);
+        if (running != null) {
+            return await(running);
+        }
+        try {
+            String html = render(job, ckptFile, shown);
+            cache.put(job.id(), shown, html);
+            mine.complete(html);
+            return html;
+        } catch (IOException | RuntimeException e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            rendering.remove(key, mine);
+        }
+    }
+
+    /** The report files a job keeps (for operators and tests). */
+    public List<Path> cachedReports(long jobId) throws IOException {
+        return cache.files(jobId);
+    }
+
+    private static String await(CompletableFuture<String> f) throws IOException {
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
+        }
+    }
+
+    private String render(JobRow job, Path ckptFile, int shown) throws IOException {
+        Checkpoint ckpt = readCheckpoint(job, ckptFile);
         JobSpec spec = SpecParser.parse(ckpt.spec());
         Dataset test;
         try {
@@ -63,43 +122,78 @@ public class ResultsService {
             throw new Conflict("cannot load the job's test data: " + e.getMessage());
         }
         ClassificationReport report;
-        try (CpuBackend backend = new CpuBackend(); Inference inference = new Inference(backend, ckpt)) {
+        try (CpuBackend backend = new CpuBackend(); Inference inference = inference(job, backend, ckpt)) {
             report = new ClassificationReport(test, inference.scores(test), inference.loss());
         }
-        String html = report.html("Job " + job.id() + ": " + job.name(), List.of(
+        return report.html("Job " + job.id() + ": " + job.name(), List.of(
                 new String[] {"job", job.id() + " (" + job.name() + ")"},
                 new String[] {"user", job.userName()},
                 new String[] {"state", job.state()},
                 new String[] {"dataset", spec.data().name()},
                 new String[] {"epochs trained", Integer.toString(ckpt.epoch())}), shown);
-        Files.writeString(cached, html);
-        return html;
     }
 
     public ObjectNode predict(JobRow job, List<CompletedFileUpload> files) throws IOException {
         if (files.isEmpty()) {
             throw new BadInput("images", "upload one or more PNG or JPEG files");
         }
-        if (files.size() > MAX_PREDICT_IMAGES) {
-            throw new BadInput("images", "at most " + MAX_PREDICT_IMAGES + " per request, got " + files.size());
+        if (files.size() > limits.predictMaxImages()) {
+            throw new BadInput("images", "at most " + limits.predictMaxImages() + " per request (kiln.predict-max-images), got "
+                    + files.size());
         }
         List<byte[]> bytes = new ArrayList<>();
         List<String> names = new ArrayList<>();
         for (CompletedFileUpload f : files) {
-            bytes.add(f.getBytes());
-            names.add(f.getFilename());
+            String name = f.getFilename() == null || f.getFilename().length() > 200 ? "image " + (names.size() + 1)
+                    : f.getFilename();
+            if (f.getSize() > limits.predictMaxImageBytes()) {
+                ImageHeaders.check(name, f.getSize(), new byte[0], limits);
+            }
+            byte[] b = f.getBytes();
+            ImageHeaders.check(name, b.length, b, limits);
+            bytes.add(b);
+            names.add(name);
         }
-        Checkpoint ckpt = Checkpoint.read(checkpointOf(job));
+        Checkpoint ckpt = readCheckpoint(job, checkpointOf(job));
         ObjectNode out = JSON.createObjectNode();
         out.put("jobId", Long.toString(job.id()));
         ArrayNode list = out.putArray("predictions");
-        try (CpuBackend backend = new CpuBackend(); Inference inference = new Inference(backend, ckpt)) {
+        try (CpuBackend backend = new CpuBackend(); Inference inference = inference(job, backend, ckpt)) {
             Dataset set = ImageSamples.of(bytes, names, inference.sampleShape(), inference.classNames());
             new ClassificationReport(set, inference.scores(set), inference.loss()).predictions(names).forEach(list::add);
         } catch (DataException e) {
             throw new BadInput("images", e.getMessage());
         }
         return out;
+    }
+
+    /** The checkpoint, or a 409 saying it is damaged when it cannot be read (truncated, its data changed). */
+    private static Checkpoint readCheckpoint(JobRow job, Path file) {
+        try {
+            return Checkpoint.read(file);
+        } catch (IOException | RuntimeException e) {
+            if (!Files.isReadable(file)) {
+                throw new NotFound("job " + job.id() + " has no readable checkpoint");
+            }
+            throw damaged(job, e);
+        }
+    }
+
+    /** The model of a checkpoint; one whose tensors do not fit its own spec is damaged too. */
+    private static Inference inference(JobRow job, CpuBackend backend, Checkpoint ckpt) {
+        try {
+            return new Inference(backend, ckpt);
+        } catch (DataException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw damaged(job, e);
+        }
+    }
+
+    private static Conflict damaged(JobRow job, Exception e) {
+        String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return new Conflict("job " + job.id() + "'s checkpoint is damaged and cannot be read (" + why.replaceAll(
+                "^/\\S+: ", "") + "); run the job again to have its weights");
     }
 
     private Path checkpointOf(JobRow job) {

@@ -96,7 +96,7 @@ class KilnConfigTest {
             kiln.predict-max-image-bytes       | 10      | kiln.predict-max-image-bytes
             kiln.predict-max-pixels            | 0       | kiln.predict-max-pixels
             kiln.report-sizes                  | 0,100   | kiln.report-sizes
-            kiln.report-cache-bytes            | 1000    | kiln.report-cache-bytes
+            kiln.report-cache-bytes            | -1      | kiln.report-cache-bytes
             kiln.max-json-bytes                | 100     | kiln.max-json-bytes
             kiln.max-json-depth                | 501     | kiln.max-json-depth
             kiln.store-probe-interval          | 10ms    | kiln.store-probe-interval
