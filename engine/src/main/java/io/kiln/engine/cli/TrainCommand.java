@@ -30,15 +30,10 @@ import picocli.CommandLine.Option;
                 + "(or error). Exit codes: 0 done, 2 bad spec or data, 3 out of memory (Java heap or GPU), 4 a fatal "
                 + "device error, 5 the loss diverged, 1 anything else.")
 final class TrainCommand implements Callable<Integer> {
-    static final int EXIT_BAD_INPUT = 2;
-    /**
-     * Out of memory: the Java heap (a worker run with {@code -XX:+ExitOnOutOfMemoryError} exits with this code by
-     * the JVM's own choice, which is why it is 3) or the GPU's memory.
-     */
-    static final int EXIT_OUT_OF_MEMORY = 3;
-    /** A CUDA error that poisoned the device context (illegal address, launch failure...). */
-    static final int EXIT_DEVICE_FATAL = 4;
-    static final int EXIT_DIVERGED = 5;
+    static final int EXIT_BAD_INPUT = ExitCodes.BAD_INPUT;
+    static final int EXIT_OUT_OF_MEMORY = ExitCodes.OUT_OF_MEMORY;
+    static final int EXIT_DEVICE_FATAL = ExitCodes.DEVICE_FATAL;
+    static final int EXIT_DIVERGED = ExitCodes.DIVERGED;
 
     /** Makes the backend for a device name and precision: {@link Backends#create}, or a stand-in in tests. */
     @FunctionalInterface

@@ -77,6 +77,13 @@ final class WorkerProcess {
         }
     }
 
+    private synchronized void remember(String line) {
+        lastErrors.addLast(line);
+        if (lastErrors.size() > LAST_LINES) {
+            lastErrors.removeFirst();
+        }
+    }
+
     private synchronized String lastErrors() {
         return String.join("\n", lastErrors);
     }
@@ -85,6 +92,10 @@ final class WorkerProcess {
         try (BufferedReader r = reader(process.getInputStream())) {
             String line;
             while ((line = r.readLine()) != null) {
+                if (!line.startsWith("{")) {
+                    // Not an event: the JVM's own last words (its out-of-memory exit says so here) belong with the log's.
+                    remember(line);
+                }
                 output.line(line);
             }
         } catch (IOException e) {
@@ -101,12 +112,7 @@ final class WorkerProcess {
             String line;
             while ((line = r.readLine()) != null) {
                 buffer.append(line).append('\n');
-                synchronized (this) {
-                    lastErrors.addLast(line);
-                    if (lastErrors.size() > LAST_LINES) {
-                        lastErrors.removeFirst();
-                    }
-                }
+                remember(line);
                 if (buffer.length() > FLUSH_LOG_CHARS || System.nanoTime() - lastFlush > FLUSH_NANOS) {
                     listener.log(buffer.toString());
                     buffer.setLength(0);
