@@ -32,45 +32,38 @@ final class StoreErrors {
                 });
     }
 
-    @Singleton
-    static class DataAccessHandler implements ExceptionHandler<DataAccessException, HttpResponse<?>> {
+    /** One handler per kind of store exception, each answered by {@link #answer}. */
+    abstract static class Handler<E extends RuntimeException> implements ExceptionHandler<E, HttpResponse<?>> {
         private final StoreHealth health;
 
+        Handler(StoreHealth health) {
+            this.health = health;
+        }
+
+        @Override
+        public HttpResponse<?> handle(HttpRequest request, E e) {
+            return answer(health, request, e);
+        }
+    }
+
+    @Singleton
+    static class DataAccessHandler extends Handler<DataAccessException> {
         DataAccessHandler(StoreHealth health) {
-            this.health = health;
-        }
-
-        @Override
-        public HttpResponse<?> handle(HttpRequest request, DataAccessException e) {
-            return answer(health, request, e);
+            super(health);
         }
     }
 
     @Singleton
-    static class TransactionHandler implements ExceptionHandler<TransactionException, HttpResponse<?>> {
-        private final StoreHealth health;
-
+    static class TransactionHandler extends Handler<TransactionException> {
         TransactionHandler(StoreHealth health) {
-            this.health = health;
-        }
-
-        @Override
-        public HttpResponse<?> handle(HttpRequest request, TransactionException e) {
-            return answer(health, request, e);
+            super(health);
         }
     }
 
     @Singleton
-    static class ConnectionHandler implements ExceptionHandler<ConnectionException, HttpResponse<?>> {
-        private final StoreHealth health;
-
+    static class ConnectionHandler extends Handler<ConnectionException> {
         ConnectionHandler(StoreHealth health) {
-            this.health = health;
-        }
-
-        @Override
-        public HttpResponse<?> handle(HttpRequest request, ConnectionException e) {
-            return answer(health, request, e);
+            super(health);
         }
     }
 }
