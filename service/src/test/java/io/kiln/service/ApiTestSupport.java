@@ -39,6 +39,15 @@ final class ApiTestSupport {
     static KilnServer.Answer multipart(KilnServer kiln, String path, Map<String, String> fields, String fileField,
                                        String fileName, byte[] content) {
         String boundary = "kiln" + UUID.randomUUID();
+        return kiln.send(HttpRequest.newBuilder(kiln.uri(path))
+                .header("Authorization", "Bearer " + KilnServer.ADMIN)
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(multipartBody(boundary, fields, fileField, fileName, content))));
+    }
+
+    /** A multipart/form-data body: each text field, then one file part. */
+    static byte[] multipartBody(String boundary, Map<String, String> fields, String fileField, String fileName,
+                                byte[] content) {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         for (Map.Entry<String, String> f : fields.entrySet()) {
             body.writeBytes(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + f.getKey() + "\"\r\n\r\n"
@@ -48,10 +57,7 @@ final class ApiTestSupport {
                 + fileName + "\"\r\nContent-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.UTF_8));
         body.writeBytes(content);
         body.writeBytes(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
-        return kiln.send(HttpRequest.newBuilder(kiln.uri(path))
-                .header("Authorization", "Bearer " + KilnServer.ADMIN)
-                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())));
+        return body.toByteArray();
     }
 
     /** The events of one type ("step", "epoch", ...) that the worker of job {@code id} wrote, in order. */

@@ -132,40 +132,6 @@ public final class KilnServer implements AutoCloseable {
         }
     }
 
-    /** A multipart/form-data body: each field, then one file part. */
-    public static byte[] multipartBody(String boundary, Map<String, String> fields, String fileField, String fileName,
-                                       byte[] content) {
-        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
-        for (Map.Entry<String, String> f : fields.entrySet()) {
-            body.writeBytes(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + f.getKey() + "\"\r\n\r\n"
-                    + f.getValue() + "\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        }
-        body.writeBytes(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + fileField + "\"; filename=\""
-                + fileName + "\"\r\nContent-Type: application/octet-stream\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        body.writeBytes(content);
-        body.writeBytes(("\r\n--" + boundary + "--\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        return body.toByteArray();
-    }
-
-    /** Posts a multipart form with one file, as the admin. */
-    public Answer multipart(String path, Map<String, String> fields, String fileField, String fileName, byte[] content) {
-        String boundary = "kiln" + java.util.UUID.randomUUID();
-        HttpRequest req = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(120))
-                .header("Authorization", "Bearer " + ADMIN)
-                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(multipartBody(boundary, fields, fileField, fileName, content)))
-                .build();
-        try {
-            HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
-            return new Answer(r.statusCode(), r.body());
-        } catch (IOException e) {
-            throw new AssertionError("POST " + path + " failed: " + e, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
-    }
-
     public int port() {
         return server.getPort();
     }

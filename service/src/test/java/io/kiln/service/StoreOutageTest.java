@@ -54,6 +54,7 @@ class StoreOutageTest {
         int epochs = 12;
         try (KilnServer kiln = new KilnServer(home, data, url, Map.of("kiln.store-probe-interval", "500ms"))) {
             assertEquals(200, kiln.get("/health", null).status());
+            String user = ApiTestSupport.token(kiln, "outage-user", "user");
             // Small batches: a few seconds of training, reported step by step.
             String spec = TestData.spec("through-the-outage", "tiny", epochs).replace("\"batchSize\":32", "\"batchSize\":8");
             trainingId = kiln.submit(spec);
@@ -70,6 +71,10 @@ class StoreOutageTest {
                 assertTrue(message.contains("the job store cannot be written") && message.contains("nothing was saved"),
                         message);
             }
+            // A user's first request notes their token's use: that write fails too, the token stays good.
+            KilnServer.Answer read = kiln.get("/api/v1/me", user);
+            assertEquals(200, read.status(), "a valid token is not refused while the store is down: " + read.body());
+            assertEquals("outage-user", read.json().path("name").asText());
             KilnServer.Answer health = kiln.get("/health", KilnServer.ADMIN);
             assertEquals(503, health.status(), health.body());
             assertEquals("DOWN", health.json().path("status").asText(), health.body());

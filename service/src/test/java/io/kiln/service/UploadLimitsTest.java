@@ -71,7 +71,7 @@ class UploadLimitsTest {
     }
 
     KilnServer.Answer upload(String name, String fileName, byte[] archive) {
-        return kiln.multipart("/api/v1/datasets", Map.of("name", name), "file", fileName, archive);
+        return ApiTestSupport.multipart(kiln, "/api/v1/datasets", Map.of("name", name), "file", fileName, archive);
     }
 
     static void refused(KilnServer.Answer a, int status, String... words) {
@@ -212,7 +212,7 @@ class UploadLimitsTest {
     void aNameBeingUploadedIs409AnotherUploadMeanwhile429AndTheListingHidesIt() throws Exception {
         byte[] archive = tarOf(idx, "tiny/", TarArchiveOutputStream.LONGFILE_ERROR);
         String boundary = "kiln" + UUID.randomUUID();
-        byte[] body = KilnServer.multipartBody(boundary, Map.of("name", "slow"), "file", "slow.tar", archive);
+        byte[] body = ApiTestSupport.multipartBody(boundary, Map.of("name", "slow"), "file", "slow.tar", archive);
         int half = body.length - archive.length / 2;
         try (Socket s = new Socket("localhost", kiln.port())) {
             s.setSoTimeout(60_000);

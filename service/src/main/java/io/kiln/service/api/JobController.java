@@ -151,7 +151,9 @@ public class JobController {
     }
 
     @Operation(operationId = "jobReport", summary = "HTML report: test images with predicted and true class and "
-            + "scores, confusion matrix (its owner, the admins, or all once shared)")
+            + "scores, confusion matrix (its owner, the admins, or all once shared)", description = "images is rounded up "
+            + "to one of kiln.report-sizes (default 20, 100, 500); a damaged checkpoint answers 409")
+    @ApiDocs.BadRequest
     @ApiDocs.Refused
     @ApiDocs.NoSuch
     @ApiDocs.Conflicting
@@ -163,10 +165,13 @@ public class JobController {
     }
 
     @Operation(operationId = "predict", summary = "Classify uploaded images (PNG or JPEG) with the job's trained "
-            + "weights (its owner, the admins, or all once shared)")
+            + "weights (its owner, the admins, or all once shared)", description = "at most kiln.predict-max-images "
+            + "images of kiln.predict-max-image-bytes each and kiln.predict-max-pixels pixels (read from their headers)")
     @ApiDocs.BadRequest
     @ApiDocs.Refused
     @ApiDocs.NoSuch
+    @ApiDocs.Conflicting
+    @ApiDocs.TooLargeBody
     @Post(value = "/{id}/predict", consumes = MediaType.MULTIPART_FORM_DATA)
     public ObjectNode predict(long id, Publisher<CompletedFileUpload> images, Authentication who) throws IOException {
         var job = jobs.withResults(id, Caller.of(who), Result.PREDICTIONS);

@@ -1,6 +1,7 @@
 package io.kiln.service.auth;
 
 import io.kiln.service.config.KilnConfig;
+import io.kiln.service.store.StoreHealth;
 import io.kiln.service.errors.BadInput;
 import io.kiln.service.errors.Conflict;
 import io.kiln.service.errors.Forbidden;
@@ -49,11 +50,13 @@ public class TokenService {
     private final UserRepository users;
     private final TokenRepository tokens;
     private final KilnConfig config;
+    private final StoreHealth health;
 
-    public TokenService(UserRepository users, TokenRepository tokens, KilnConfig config) {
+    public TokenService(UserRepository users, TokenRepository tokens, KilnConfig config, StoreHealth health) {
         this.users = users;
         this.tokens = tokens;
         this.config = config;
+        this.health = health;
     }
 
     /** A token that has just been made: its row and the secret, which is shown this once. */
@@ -86,9 +89,24 @@ public class TokenService {
             return new TokenCheck.Refused("user " + user.get().name() + " is disabled; an admin may enable them again");
         }
         if (t.lastUsedAt() == null || t.lastUsedAt().plus(LAST_USED_PRECISION).isBefore(now)) {
-            tokens.updateLastUsed(t.id(), now);
+            noteUse(t, now);
         }
         return new TokenCheck.Accepted(new Caller(user.get().name(), ADMIN.equals(user.get().role()), t.id()));
+    }
+
+    /** Writes the token's last use, unless the store cannot be written: a valid token is not refused for that. */
+    private void noteUse(TokenRow t, Instant now) {
+        if (!health.up()) {
+            return;
+        }
+        try {
+            tokens.updateLastUsed(t.id(), now);
+        } catch (RuntimeException e) {
+            if (!StoreHealth.isStoreFailure(e)) {
+                throw e;
+            }
+            health.failed(e);
+        }
     }
 
     @Transactional

@@ -94,6 +94,10 @@ final class ArchiveExtractor {
                         budget.write(n);
                         os.write(buf, 0, n);
                     }
+                } catch (BadInput refused) {
+                    // The file that broke a limit is not left half written.
+                    Files.deleteIfExists(out);
+                    throw refused;
                 }
             }
         }

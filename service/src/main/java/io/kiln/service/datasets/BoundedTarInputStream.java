@@ -50,7 +50,7 @@ final class BoundedTarInputStream extends TarArchiveInputStream {
             throw new BadInput("file", "not a readable tar archive: an entry's header is damaged (its size is not a number)");
         }
         if (size > maxHeaderBytes) {
-            String what = type == 'L' ? "a GNU long name" : type == 'K' ? "a GNU long link name" : "a PAX extended header";
+            String what = type == 'L' ? "GNU long name" : type == 'K' ? "GNU long link name" : "PAX extended header";
             throw new BadInput("file", "the archive's " + what + " is " + size + " bytes long, more than "
                     + maxHeaderBytes + " (kiln.upload-max-name-bytes); refused without reading it");
         }
