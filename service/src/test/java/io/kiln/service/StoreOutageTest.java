@@ -118,6 +118,61 @@ class StoreOutageTest {
         }
     }
 
+    /**
+     * The same on PostgreSQL, made read-only for real: the database's sessions are set read-only and the pool's
+     * are ended, so that every new one refuses writes (SQLSTATE 25006), then set writable again.
+     */
+    @Test
+    void aPostgresMadeReadOnlyAnswers503AndComesBack(@TempDir Path home) throws Exception {
+        String url = TestPostgres.freshDatabase();
+        Path data = home.resolve("data");
+        TestData.write(data, "tiny", 2000, 200, 4);
+        int epochs = 8;
+        Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        ListAppender<ILoggingEvent> said = new ListAppender<>();
+        said.start();
+        root.addAppender(said);
+        try (java.sql.Connection admin = java.sql.DriverManager.getConnection(url);
+             KilnServer kiln = new KilnServer(home, data, url, Map.of("kiln.store-probe-interval", "500ms"))) {
+            String id = kiln.submit(TestData.spec("pg-outage", "tiny", epochs).replace("\"batchSize\":32", "\"batchSize\":8"));
+            kiln.awaitJob(id, j -> j.path("progress").path("epoch").asInt() >= 2, WAIT);
+            try {
+                readOnly(admin, true);
+                KilnServer.Answer refused = kiln.post("/api/v1/jobs", KilnServer.ADMIN, TestData.spec("refused", "tiny", 1));
+                assertEquals(503, refused.status(), refused.body());
+                assertTrue(refused.json().path("message").asText().contains("the job store cannot be written"), refused.body());
+                await(() -> kiln.get("/health", null).status() == 503, "/health says DOWN");
+                Path events = home.resolve("jobs").resolve(id).resolve("events.jsonl");
+                await(() -> contains(events, "\"event\":\"done\""), "the worker finished during the outage");
+            } finally {
+                readOnly(admin, false);
+            }
+            await(() -> kiln.get("/health", null).status() == 200, "/health is UP again by itself");
+            kiln.awaitState(id, "SUCCEEDED", WAIT);
+            assertStoredAsTheEventsFileSays(kiln.get("/api/v1/jobs/" + id + "/metrics", KilnServer.ADMIN).json(),
+                    home.resolve("jobs").resolve(id).resolve("events.jsonl"), epochs);
+            List<String> names = new ArrayList<>();
+            kiln.get("/api/v1/jobs", KilnServer.ADMIN).json().path("jobs").forEach(j -> names.add(j.path("name").asText()));
+            assertEquals(List.of("pg-outage"), names, "the refused submission was not stored");
+            assertEquals(List.of("job store DOWN"), said.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
+                    .map(e -> e.getFormattedMessage().substring(0, 14)).toList(), "said once: " + lines(said));
+            assertEquals(1, count(said, "job store UP again"), lines(said).toString());
+        } finally {
+            root.detachAppender(said);
+        }
+    }
+
+    /** New sessions of the test's database refuse writes (or take them again); the existing ones are ended. */
+    static void readOnly(java.sql.Connection admin, boolean on) throws java.sql.SQLException {
+        try (java.sql.Statement s = admin.createStatement()) {
+            String db = admin.getCatalog();
+            s.execute("ALTER DATABASE \"" + db + "\" " + (on ? "SET default_transaction_read_only = on"
+                    : "RESET default_transaction_read_only"));
+            s.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                    + "AND pid <> pg_backend_pid()");
+        }
+    }
+
     /** Every point the engine reported is stored once, with its values; no other point is stored. */
     static void assertStoredAsTheEventsFileSays(JsonNode metrics, Path events, int epochs) throws IOException {
         TreeMap<Long, Double> reported = new TreeMap<>();

@@ -158,6 +158,36 @@ class SubmissionLimitsTest {
         assertEquals("user", user.json().path("field").asText());
     }
 
+    /** Image folders of two classes whose images differ in size, as photographs do. */
+    static void photos(Path root) throws IOException {
+        int i = 0;
+        for (String part : new String[] {"train", "test"}) {
+            for (String c : new String[] {"ants", "bees"}) {
+                Path dir = Files.createDirectories(root.resolve("photos").resolve(part).resolve(c));
+                for (int[] size : new int[][] {{40, 30}, {50, 60}, {45, 45}}) {
+                    java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(size[0], size[1],
+                            java.awt.image.BufferedImage.TYPE_INT_RGB);
+                    img.setRGB(size[0] / 2, size[1] / 2, c.equals("ants") ? 0xff0000 : 0x00ff00);
+                    javax.imageio.ImageIO.write(img, "png", dir.resolve((i++) + ".png").toFile());
+                }
+            }
+        }
+    }
+
+    @Test
+    void aTransformedDatasetIsCheckedAtTheShapeItsJobSees() throws IOException {
+        photos(home.resolve("data"));
+        String spec = """
+                {"name":"photos","data":{"name":"photos","transform":{"resize":36,"centerCrop":32}},
+                 "model":{"preset":"vgg11"},"optimizer":{"type":"sgd","lr":0.01},"training":{"epochs":1,"batchSize":2},
+                 "device":"cpu"}""";
+        KilnServer.Answer fits = kiln.post("/api/v1/jobs", KilnServer.ADMIN, spec);
+        assertEquals(201, fits.status(), "32x32 crops fit vgg11: " + fits.body());
+        refused(spec.replace("\"preset\":\"vgg11\"", "\"input\":[3,28,28],\"preset\":\"vgg11\""), "model.input",
+                "is [3, 28, 28]", "are [3, 32, 32]");
+        refused(spec.replace("\"centerCrop\":32", "\"centerCrop\":24"), "model.preset", "at least 32x32", "[3, 24, 24]");
+    }
+
     @Test
     void aJobThatFitsIsStillAccepted() {
         KilnServer.Answer a = kiln.post("/api/v1/jobs", KilnServer.ADMIN, TestData.spec("fits", "tiny", 1));

@@ -4,7 +4,9 @@ import io.kiln.engine.data.DataException;
 import io.kiln.engine.data.Dataset;
 import io.kiln.engine.data.DatasetLoader;
 import io.kiln.engine.data.LoadedData;
+import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecException;
+import io.kiln.engine.train.Trainer;
 import io.kiln.service.config.KilnPaths;
 import jakarta.inject.Singleton;
 import java.io.IOException;
@@ -16,7 +18,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What the server knows of a dataset that a submission is checked against: its sample shape, class count and the
- * bytes its samples take in a worker's memory. Read by loading it once, then kept while its folder is unchanged.
+ * bytes its samples take in a worker's memory, as a job sees it (through its transform). Read by loading it once,
+ * then kept while its folder is unchanged.
  */
 @Singleton
 public class DatasetFacts {
@@ -35,9 +38,12 @@ public class DatasetFacts {
     }
 
     /**
+     * The facts of the spec's dataset as its job sees it: through its {@code data.transform}, if it has one.
+     *
      * @throws SpecException naming {@code data.name} when the dataset cannot be read
      */
-    public Facts of(String name) {
+    public Facts of(JobSpec.Data data) {
+        String name = data.name();
         Path folder = paths.dataset(name);
         FileTime modified;
         try {
@@ -45,20 +51,23 @@ public class DatasetFacts {
         } catch (IOException e) {
             throw new SpecException("data.name", "dataset \"" + name + "\" cannot be read: " + e.getMessage());
         }
-        Known k = known.get(name);
+        JobSpec.Transform t = data.transform();
+        String key = t == null ? name : name + " " + t.randomResizedCrop() + " " + t.resize() + " " + t.centerCrop();
+        Known k = known.get(key);
         if (k == null || !k.modified().equals(modified)) {
-            k = new Known(modified, read(name));
-            known.put(name, k);
+            k = new Known(modified, read(data));
+            known.put(key, k);
         }
         return k.facts();
     }
 
-    private Facts read(String name) {
+    private Facts read(JobSpec.Data spec) {
         LoadedData data;
         try {
-            data = DatasetLoader.load(paths.dataRoot(), name);
+            data = DatasetLoader.load(paths.dataRoot(), spec.name(), Trainer.imageTransform(spec));
         } catch (DataException e) {
-            throw new SpecException("data.name", e.getMessage());
+            throw new SpecException(e.getMessage().startsWith("data.transform") ? "data.transform" : "data.name",
+                    e.getMessage().replaceFirst("^data\\.transform: ", ""));
         }
         Dataset train = data.train();
         int[] shape = train.sampleShape();

@@ -121,7 +121,7 @@ public class JobService {
                         + (devices.gpuCount() - 1));
             }
         }
-        DatasetFacts.Facts data = datasets.of(spec.data().name());
+        DatasetFacts.Facts data = datasets.of(spec.data());
         ModelPlan plan = ModelPlan.of(spec, data.sampleShape(), data.classes());
         if (limits.memoryCheck()) {
             memory.check(spec, MemoryEstimate.of(plan, new Optimizer(null, spec.optimizer()).stateSlots()), data);
