@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kiln.service.config.KilnPaths;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -80,8 +81,11 @@ class CrashRecoveryTest {
         crash(home, id);
         try (KilnServer second = server(home, twoAttempts)) {
             // One lost run of two allowed: it runs again, from its checkpoint.
-            second.awaitJob(id, j -> j.path("state").asText().equals("RUNNING") && j.path("attempts").asInt() == 2
-                    && j.path("progress").path("step").asInt() > 0, TIMEOUT);
+            second.awaitJob(id, j -> j.path("state").asText().equals("RUNNING") && j.path("attempts").asInt() == 2,
+                    TIMEOUT);
+            // The job is RUNNING once claimed, before its worker starts (and its progress is the first run's): the
+            // second run is under way once its worker has written its start to the events file.
+            awaitStarts(home.resolve("jobs").resolve(id).resolve("events.jsonl"), 2);
         }
         crash(home, id);
         try (KilnServer third = server(home, twoAttempts)) {
@@ -92,6 +96,18 @@ class CrashRecoveryTest {
             assertEquals(2, log.lines().filter(l -> l.matches("kiln: (starting|resuming after epoch \\d+) on cpu .*")).count(),
                     log.lines().filter(l -> l.startsWith("kiln")).toList().toString());
         }
+    }
+
+    private static void awaitStarts(Path events, int starts) throws Exception {
+        long end = System.nanoTime() + TIMEOUT.toNanos();
+        while (System.nanoTime() < end) {
+            if (Files.isRegularFile(events)
+                    && Files.readAllLines(events).stream().filter(l -> l.contains("\"event\":\"start\"")).count() >= starts) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the worker did not start run " + starts + " within " + TIMEOUT);
     }
 
     /** The store as a crash of the server leaves it: the job still running there (a graceful stop requeued it). */

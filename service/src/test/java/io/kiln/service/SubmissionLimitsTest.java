@@ -130,6 +130,26 @@ class SubmissionLimitsTest {
         assertTrue(a.json().path("message").asText().contains("larger than 1048576 (kiln.max-json-bytes)"), a.body());
     }
 
+    /** Sent in chunks, with no length to refuse it by: the body is still bounded, and never a 500. */
+    @Test
+    void aChunkedBodyLargerThanTheLimitIsRefusedToo() throws Exception {
+        byte[] huge = ("{\"name\":\"" + "x".repeat(12 << 20) + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        long before = UploadLimitsTest.allocatedBytes();
+        java.net.http.HttpRequest req = java.net.http.HttpRequest.newBuilder(kiln.uri("/api/v1/jobs"))
+                .timeout(java.time.Duration.ofSeconds(60)).header("Authorization", "Bearer " + KilnServer.ADMIN)
+                .header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(huge)))
+                .build();
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newBuilder()
+                .version(java.net.http.HttpClient.Version.HTTP_1_1).build()
+                .send(req, java.net.http.HttpResponse.BodyHandlers.ofString());
+        long allocated = UploadLimitsTest.allocatedBytes() - before;
+        assertTrue(r.statusCode() == 400 || r.statusCode() == 413, r.statusCode() + " " + r.body());
+        System.out.println("a chunked body of " + huge.length + " bytes: " + r.statusCode() + ", " + (allocated >> 20)
+                + " MB allocated by all threads");
+        assertEquals(200, kiln.get("/health", null).status(), "the service is well");
+    }
+
     @Test
     void overlongStringsAre400sNamingTheField() {
         refused(TestData.spec("n".repeat(300), "tiny", 1), "name", "1 to 200 characters");

@@ -66,7 +66,13 @@ final class ReportCache {
     private void trim(long jobId) throws IOException {
         long total = 0;
         for (Path p : files(jobId)) {
-            long size = Files.size(p);
+            long size;
+            try {
+                size = Files.size(p);
+            } catch (NoSuchFileException gone) {
+                // Trimmed by a rendering of another size of this job at the same time.
+                continue;
+            }
             if (total + size > maxBytes) {
                 Files.deleteIfExists(p);
             } else {
