@@ -71,10 +71,16 @@ class StoreOutageTest {
                 assertTrue(message.contains("the job store cannot be written") && message.contains("nothing was saved"),
                         message);
             }
-            // A user's first request notes their token's use: that write fails too, the token stays good.
+            // A user's first request notes their token's use: that write fails too, and the token is not refused for
+            // it. H2 closes its database after a failed commit, so that until it reopens it reads fail as well: 503
+            // then, never 401 (on PostgreSQL, which goes on reading, the same request is a 200: the test below).
             KilnServer.Answer read = kiln.get("/api/v1/me", user);
-            assertEquals(200, read.status(), "a valid token is not refused while the store is down: " + read.body());
-            assertEquals("outage-user", read.json().path("name").asText());
+            if (read.status() == 200) {
+                assertEquals("outage-user", read.json().path("name").asText());
+            } else {
+                assertEquals(503, read.status(), "a valid token is not refused while the store is down: " + read.body());
+                assertTrue(read.json().path("message").asText().contains("the job store cannot be written"), read.body());
+            }
             KilnServer.Answer health = kiln.get("/health", KilnServer.ADMIN);
             assertEquals(503, health.status(), health.body());
             assertEquals("DOWN", health.json().path("status").asText(), health.body());
@@ -135,12 +141,17 @@ class StoreOutageTest {
         try (java.sql.Connection admin = java.sql.DriverManager.getConnection(url);
              KilnServer kiln = new KilnServer(home, data, url, Map.of("kiln.store-probe-interval", "500ms"))) {
             String id = kiln.submit(TestData.spec("pg-outage", "tiny", epochs).replace("\"batchSize\":32", "\"batchSize\":8"));
+            String user = ApiTestSupport.token(kiln, "pg-user", "user");
             kiln.awaitJob(id, j -> j.path("progress").path("epoch").asInt() >= 2, WAIT);
             try {
                 readOnly(admin, true);
                 KilnServer.Answer refused = kiln.post("/api/v1/jobs", KilnServer.ADMIN, TestData.spec("refused", "tiny", 1));
                 assertEquals(503, refused.status(), refused.body());
                 assertTrue(refused.json().path("message").asText().contains("the job store cannot be written"), refused.body());
+                // Its first use would note the token's use, which cannot be written: the token is good all the same.
+                KilnServer.Answer read = kiln.get("/api/v1/me", user);
+                assertEquals(200, read.status(), "a valid token is not refused while the store is down: " + read.body());
+                assertEquals("pg-user", read.json().path("name").asText());
                 await(() -> kiln.get("/health", null).status() == 503, "/health says DOWN");
                 Path events = home.resolve("jobs").resolve(id).resolve("events.jsonl");
                 await(() -> contains(events, "\"event\":\"done\""), "the worker finished during the outage");

@@ -145,8 +145,8 @@ class SubmissionLimitsTest {
                 .send(req, java.net.http.HttpResponse.BodyHandlers.ofString());
         long allocated = UploadLimitsTest.allocatedBytes() - before;
         assertTrue(r.statusCode() == 400 || r.statusCode() == 413, r.statusCode() + " " + r.body());
-        System.out.println("a chunked body of " + huge.length + " bytes: " + r.statusCode() + ", " + (allocated >> 20)
-                + " MB allocated by all threads");
+        System.out.println("a chunked body of " + huge.length + " bytes: " + r.statusCode() + " " + r.body() + ", "
+                + (allocated >> 20) + " MB allocated by all threads");
         assertEquals(200, kiln.get("/health", null).status(), "the service is well");
     }
 
