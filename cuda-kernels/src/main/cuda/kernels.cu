@@ -15,6 +15,9 @@
     for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < (long long) (n); \
          i += (long long) blockDim.x * gridDim.x)
 
+// the sequence models' kernels (word embeddings, the LSTM cell, the temporal softmax loss, argmax)
+#include "sequences.cuh"
+
 // ---- elementwise ---------------------------------------------------------------------------------------
 
 extern "C" __global__ void kiln_add(const float* a, const float* b, float* out, int n) {

@@ -247,6 +247,101 @@ public final class ArgumentChecks {
         return k;
     }
 
+    // ---- sequences -----------------------------------------------------------------------------------
+
+    private static int rows(String op, String what, Tensor t) {
+        if (t.rank() != 2) {
+            throw new IllegalArgumentException(op + ": " + what + " " + Arrays.toString(t.shape()) + " must be a matrix");
+        }
+        return t.dim(0);
+    }
+
+    /** The width D of the table {@code [V, D]}. */
+    public int embeddingForward(Tensor table, Tensor indices, Tensor out) {
+        rows("embeddingForward", "table", table);
+        int d = table.dim(1);
+        expectSize("embeddingForward", "out", out, (long) indices.size() * d, "[n, D] = [" + indices.size() + ", " + d + "]");
+        noAlias("embeddingForward", "out", out, "table", table);
+        noAlias("embeddingForward", "out", out, "indices", indices);
+        return d;
+    }
+
+    public int embeddingBackward(Tensor dOut, Tensor indices, Tensor dTable) {
+        rows("embeddingBackward", "dTable", dTable);
+        int d = dTable.dim(1);
+        expectSize("embeddingBackward", "dOut", dOut, (long) indices.size() * d, "[n, D] = [" + indices.size() + ", " + d + "]");
+        noAlias("embeddingBackward", "dTable", dTable, "dOut", dOut);
+        noAlias("embeddingBackward", "dTable", dTable, "indices", indices);
+        return d;
+    }
+
+    /** The hidden size H of {@code a [n, 4H]}. */
+    private static int lstmHidden(String op, String what, Tensor t) {
+        int n = rows(op, what, t);
+        if (t.dim(1) % 4 != 0) {
+            throw new IllegalArgumentException(op + ": " + what + " " + Arrays.toString(t.shape())
+                    + " must be [n, 4H] (the gates i, f, o, g side by side)");
+        }
+        return n == 0 ? 0 : t.dim(1) / 4;
+    }
+
+    /** The layout {@code (n, H, 1)} of the cell. */
+    public Channels lstmCellForward(Tensor a, Tensor cPrev, Tensor gates, Tensor c, Tensor h) {
+        String op = "lstmCellForward";
+        int hidden = lstmHidden(op, "a", a);
+        int n = a.dim(0);
+        String cell = "[n, H] = [" + n + ", " + hidden + "]";
+        sameSize(op, "gates", gates, "a", a);
+        expectSize(op, "cPrev", cPrev, (long) n * hidden, cell);
+        expectSize(op, "c", c, (long) n * hidden, cell);
+        expectSize(op, "h", h, (long) n * hidden, cell);
+        for (Tensor in : new Tensor[] {a, cPrev}) {
+            noAlias(op, "c", c, in == a ? "a" : "cPrev", in);
+            noAlias(op, "h", h, in == a ? "a" : "cPrev", in);
+        }
+        noAlias(op, "gates", gates, "cPrev", cPrev);
+        noAlias(op, "h", h, "c", c);
+        return new Channels(n, hidden, 1);
+    }
+
+    public Channels lstmCellBackward(Tensor gates, Tensor cPrev, Tensor c, Tensor dh, Tensor dc, Tensor da,
+                                     Tensor dcPrev) {
+        String op = "lstmCellBackward";
+        int hidden = lstmHidden(op, "gates", gates);
+        int n = gates.dim(0);
+        String cell = "[n, H] = [" + n + ", " + hidden + "]";
+        for (Object[] t : new Object[][] {{"cPrev", cPrev}, {"c", c}, {"dh", dh}, {"dcPrev", dcPrev}}) {
+            expectSize(op, (String) t[0], (Tensor) t[1], (long) n * hidden, cell);
+        }
+        if (dc != null) {
+            expectSize(op, "dc", dc, (long) n * hidden, cell);
+        }
+        sameSize(op, "da", da, "gates", gates);
+        for (Object[] t : new Object[][] {{"gates", gates}, {"cPrev", cPrev}, {"c", c}, {"dh", dh}}) {
+            noAlias(op, "da", da, (String) t[0], (Tensor) t[1]);
+            noAlias(op, "dcPrev", dcPrev, (String) t[0], (Tensor) t[1]);
+        }
+        if (dc != null) {
+            noAlias(op, "da", da, "dc", dc);
+        }
+        noAlias(op, "dcPrev", dcPrev, "da", da);
+        return new Channels(n, hidden, 1);
+    }
+
+    /** The row length k of {@code scores [n, k]}. */
+    public int argmax(Tensor scores, Tensor indices) {
+        if (scores.rank() < 2) {
+            throw new IllegalArgumentException("argmax: scores " + Arrays.toString(scores.shape()) + " must be [n, k]");
+        }
+        int n = scores.dim(0);
+        expectSize("argmax", "indices", indices, n, "one per row of scores " + Arrays.toString(scores.shape()));
+        noAlias("argmax", "indices", indices, "scores", scores);
+        if (n > 0 && scores.size() == 0) {
+            throw new IllegalArgumentException("argmax: scores " + Arrays.toString(scores.shape()) + " have empty rows");
+        }
+        return n == 0 ? 0 : scores.size() / n;
+    }
+
     // ---- optimizers ----------------------------------------------------------------------------------
 
     /** velocity is checked (and may be null) only with momentum. */

@@ -147,6 +147,38 @@ public interface Backend extends AutoCloseable {
      */
     void loss(LossKind kind, Tensor output, Tensor labels, Tensor grad, Tensor stats, int slot);
 
+    // ---- sequences: word embeddings, the LSTM cell, greedy decoding --------------------------------------
+
+    /**
+     * out[i, :] = table[indices[i], :] for a table {@code [V, D]}, word indices {@code [n]} (stored as floats, as
+     * labels are) and out {@code [n, D]}.
+     */
+    void embeddingForward(Tensor table, Tensor indices, Tensor out);
+
+    /**
+     * The embedding's gradient by scatter-add: dTable[indices[i], :] += dOut[i, :] for i = 0, 1, ... in that
+     * order. Accumulates (the caller zeroes dTable), so that repeated words and several time steps add up.
+     */
+    void embeddingBackward(Tensor dOut, Tensor indices, Tensor dTable);
+
+    /**
+     * An LSTM cell's gate arithmetic after its matrix products. {@code a [n, 4H]} holds per row the
+     * pre-activations of the input, forget and output gates and the candidate, H columns each, in the order
+     * i, f, o, g (CS231n's). Writes {@code gates [n, 4H]} = (sigmoid(a_i), sigmoid(a_f), sigmoid(a_o), tanh(a_g)),
+     * {@code c = f * cPrev + i * g} and {@code h = o * tanh(c)} ({@code [n, H]}). gates may be a.
+     */
+    void lstmCellForward(Tensor a, Tensor cPrev, Tensor gates, Tensor c, Tensor h);
+
+    /**
+     * The gradient of {@link #lstmCellForward}: given dh (of h) and dc (of c, from the next time step; null for
+     * none), writes da {@code [n, 4H]} and dcPrev. gates, cPrev and c are those of the forward pass; tanh(c) is
+     * computed again. dcPrev may be dc.
+     */
+    void lstmCellBackward(Tensor gates, Tensor cPrev, Tensor c, Tensor dh, Tensor dc, Tensor da, Tensor dcPrev);
+
+    /** indices[i] = the first j with the largest scores[i, j], as a float, for scores {@code [n, k]}. */
+    void argmax(Tensor scores, Tensor indices);
+
     // ---- optimizer updates (weight decay is L2 added to the gradient) ---------------------------------
 
     /**

@@ -18,5 +18,13 @@ public enum LossKind {
      * Mean squared error averaged over the k outputs: (1/k) sum_j (s_j - t_j)^2 with t the one-hot vector of
      * y when k &gt; 1, or t = y itself when k == 1. Correct when argmax s == y (k &gt; 1) or round(s) == y (k == 1).
      */
-    MSE
+    MSE,
+    /**
+     * One time step of the temporal softmax loss of a sequence model: softmax cross-entropy, except that label 0
+     * ({@code <NULL>}, the padding after a caption's end) counts for nothing: no loss, a zero gradient row, not a
+     * prediction. The gradient is still divided by n (the number of captions), so the per-step calls of a
+     * sequence, accumulated into one stats slot, give the mean over captions of each caption's summed loss.
+     * Correct when argmax s == y, counted over the non-null labels only.
+     */
+    TEMPORAL_SOFTMAX
 }

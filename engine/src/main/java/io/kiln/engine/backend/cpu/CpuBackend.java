@@ -21,7 +21,8 @@ import java.util.function.IntConsumer;
  * Matrix products use the blocked, packed kernel of {@link Gemm} ({@link ParallelGemm} splits them over the
  * threads); convolutions are im2col (or col2im) plus that kernel, one image per task
  * ({@link CpuConvolution}). This class checks the arguments and hands each operation to its family:
- * {@link CpuPointwise}, {@link Pooling}, {@link CpuBatchNorm}, {@link CpuLosses}, {@link CpuOptimizers}.
+ * {@link CpuPointwise}, {@link Pooling}, {@link CpuBatchNorm}, {@link CpuLosses}, {@link CpuOptimizers},
+ * {@link CpuSequences}.
  * See {@code docs/cpu-backend.md}.
  *
  * <p>It accepts only {@link CpuTensor}s (from any {@code CpuBackend}: they are plain host arrays) and
@@ -38,6 +39,7 @@ public final class CpuBackend implements Backend {
     private final CpuBatchNorm batchNorm;
     private final CpuLosses losses;
     private final CpuOptimizers optimizers;
+    private final CpuSequences sequences;
 
     /** A backend using every available core. */
     public CpuBackend() {
@@ -59,6 +61,7 @@ public final class CpuBackend implements Backend {
         this.batchNorm = new CpuBatchNorm(loops);
         this.losses = new CpuLosses(loops);
         this.optimizers = new CpuOptimizers(loops);
+        this.sequences = new CpuSequences(loops);
     }
 
     public int threads() {
@@ -304,6 +307,46 @@ public final class CpuBackend implements Backend {
         float[] gd = grad == null ? null : data(grad, "grad");
         int k = CHECK.loss(kind, output, labels, grad, stats, slot);
         losses.loss(kind, labels.size(), k, od, ld, gd, st, slot);
+    }
+
+    // ---- sequences --------------------------------------------------------------------------------------
+
+    @Override
+    public void embeddingForward(Tensor table, Tensor indices, Tensor out) {
+        float[] td = data(table, "table"), id = data(indices, "indices"), od = data(out, "out");
+        int d = CHECK.embeddingForward(table, indices, out);
+        sequences.embeddingForward(td, d, id, od);
+    }
+
+    @Override
+    public void embeddingBackward(Tensor dOut, Tensor indices, Tensor dTable) {
+        float[] dd = data(dOut, "dOut"), id = data(indices, "indices"), td = data(dTable, "dTable");
+        int d = CHECK.embeddingBackward(dOut, indices, dTable);
+        sequences.embeddingBackward(dd, d, id, td);
+    }
+
+    @Override
+    public void lstmCellForward(Tensor a, Tensor cPrev, Tensor gates, Tensor c, Tensor h) {
+        float[] ad = data(a, "a"), cp = data(cPrev, "cPrev"), gd = data(gates, "gates"), cd = data(c, "c"),
+                hd = data(h, "h");
+        Channels s = CHECK.lstmCellForward(a, cPrev, gates, c, h);
+        sequences.lstmCellForward(s, ad, cp, gd, cd, hd);
+    }
+
+    @Override
+    public void lstmCellBackward(Tensor gates, Tensor cPrev, Tensor c, Tensor dh, Tensor dc, Tensor da, Tensor dcPrev) {
+        float[] gd = data(gates, "gates"), cp = data(cPrev, "cPrev"), cd = data(c, "c"), dhd = data(dh, "dh"),
+                dad = data(da, "da"), dcp = data(dcPrev, "dcPrev");
+        float[] dcd = dc == null ? null : data(dc, "dc");
+        Channels s = CHECK.lstmCellBackward(gates, cPrev, c, dh, dc, da, dcPrev);
+        sequences.lstmCellBackward(s, gd, cp, cd, dhd, dcd, dad, dcp);
+    }
+
+    @Override
+    public void argmax(Tensor scores, Tensor indices) {
+        float[] sd = data(scores, "scores"), id = data(indices, "indices");
+        int k = CHECK.argmax(scores, indices);
+        sequences.argmax(indices.size(), k, sd, id);
     }
 
     // ---- optimizers -----------------------------------------------------------------------------------

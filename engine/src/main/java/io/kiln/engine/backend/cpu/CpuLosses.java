@@ -50,8 +50,15 @@ record CpuLosses(ParallelLoops loops) {
         for (int i = 0; i < n; i++) {
             int o = i * k;
             int y = regression ? 0 : (int) ld[i];
+            if (kind == LossKind.TEMPORAL_SOFTMAX && y == 0) {
+                // <NULL>: the padding after a caption's end counts for nothing
+                if (gd != null) {
+                    java.util.Arrays.fill(gd, o, o + k, 0f);
+                }
+                continue;
+            }
             switch (kind) {
-                case SOFTMAX_CROSS_ENTROPY -> {
+                case SOFTMAX_CROSS_ENTROPY, TEMPORAL_SOFTMAX -> {
                     float max = Float.NEGATIVE_INFINITY;
                     int arg = 0;
                     for (int j = 0; j < k; j++) {

@@ -27,7 +27,7 @@ import jcuda.jcudnn.JCudnn;
  *
  * <p>This class checks each operation's arguments, queues the small ones (memory, GEMM, bias, pooling,
  * pointwise) itself and hands the others to their family: {@link CudnnConvolution}, {@link CudnnBatchNorm},
- * {@link CudaLosses}, {@link CudaOptimizers}. The rooms below it: {@link CudaContext} (context, stream,
+ * {@link CudaLosses}, {@link CudaOptimizers}, {@link CudaSequences}. The rooms below it: {@link CudaContext} (context, stream,
  * module, library handles), {@link CudaChecks} (statuses to exceptions, poisoning), {@link KernelLauncher},
  * {@link HostStaging}, {@link ConvolutionPlans} and {@link CudnnWorkspace}.
  *
@@ -67,6 +67,7 @@ public final class CudaBackend implements Backend {
     private final CudnnBatchNorm batchNorm;
     private final CudaLosses losses;
     private final CudaOptimizers optimizers;
+    private final CudaSequences sequences;
     private volatile boolean closed;
 
     private CudaBackend(int ordinal, CudaDevices.Gpu gpu, Precision precision, List<NativeLibraries.Loaded> libraries) {
@@ -91,6 +92,7 @@ public final class CudaBackend implements Backend {
         this.batchNorm = new CudnnBatchNorm(context, checks, descriptors);
         this.losses = new CudaLosses(context, checks, descriptors, kernels);
         this.optimizers = new CudaOptimizers(kernels);
+        this.sequences = new CudaSequences(kernels);
     }
 
     /**
@@ -444,6 +446,44 @@ public final class CudaBackend implements Backend {
         CudaTensor gd = grad == null ? null : dev(grad, "grad");
         int k = check.loss(kind, output, labels, grad, stats, slot);
         queue("loss", kind, () -> losses.loss(kind, labels.size(), k, od, ld, gd, st, slot));
+    }
+
+    // ---- sequences ------------------------------------------------------------------------------------------
+
+    @Override
+    public void embeddingForward(Tensor table, Tensor indices, Tensor out) {
+        CudaTensor td = dev(table, "table"), id = dev(indices, "indices"), od = dev(out, "out");
+        int d = check.embeddingForward(table, indices, out);
+        queue("embeddingForward", table, () -> sequences.embeddingForward(td, d, id, od));
+    }
+
+    @Override
+    public void embeddingBackward(Tensor dOut, Tensor indices, Tensor dTable) {
+        CudaTensor dd = dev(dOut, "dOut"), id = dev(indices, "indices"), td = dev(dTable, "dTable");
+        int d = check.embeddingBackward(dOut, indices, dTable);
+        queue("embeddingBackward", dTable, () -> sequences.embeddingBackward(dd, d, id, td));
+    }
+
+    @Override
+    public void lstmCellForward(Tensor a, Tensor cPrev, Tensor gates, Tensor c, Tensor h) {
+        CudaTensor ad = dev(a, "a"), cp = dev(cPrev, "cPrev"), gd = dev(gates, "gates"), cd = dev(c, "c"), hd = dev(h, "h");
+        Channels s = check.lstmCellForward(a, cPrev, gates, c, h);
+        queue("lstmCellForward", a, () -> sequences.lstmCellForward(s, ad, cp, gd, cd, hd));
+    }
+
+    @Override
+    public void lstmCellBackward(Tensor gates, Tensor cPrev, Tensor c, Tensor dh, Tensor dc, Tensor da, Tensor dcPrev) {
+        CudaTensor gd = dev(gates, "gates"), cp = dev(cPrev, "cPrev"), cd = dev(c, "c"), dhd = dev(dh, "dh");
+        CudaTensor dcd = dc == null ? null : dev(dc, "dc"), dad = dev(da, "da"), dcp = dev(dcPrev, "dcPrev");
+        Channels s = check.lstmCellBackward(gates, cPrev, c, dh, dc, da, dcPrev);
+        queue("lstmCellBackward", gates, () -> sequences.lstmCellBackward(s, gd, cp, cd, dhd, dcd, dad, dcp));
+    }
+
+    @Override
+    public void argmax(Tensor scores, Tensor indices) {
+        CudaTensor sd = dev(scores, "scores"), id = dev(indices, "indices");
+        int k = check.argmax(scores, indices);
+        queue("argmax", scores, () -> sequences.argmax(indices.size(), k, sd, id));
     }
 
     // ---- optimizers --------------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ import jcuda.jcudnn.cudnnTensorDescriptor;
 /**
  * Softmax (cuDNN, accurate mode) and the fused losses (Kiln's {@code kiln_loss} kernel on one block: the
  * threads' partial sums are reduced in shared memory, and a label that is not a class index makes the loss
- * NaN, which the trainer reports, instead of an exception). Arguments are checked by the backend.
+ * NaN, which the trainer reports, instead of an exception); the temporal softmax of sequence models has a kernel of
+ * its own ({@code kiln_temporal_softmax_loss}, in {@code sequences.cuh}). Arguments are checked by the backend.
  */
 record CudaLosses(CudaContext context, CudaChecks checks, TensorDescriptors descriptors, KernelLauncher kernels) {
     /** Row-wise softmax of {@code [n, k]} scores (k the elements per row). */
@@ -32,12 +33,17 @@ record CudaLosses(CudaContext context, CudaChecks checks, TensorDescriptors desc
             case MULTICLASS_HINGE -> 1;
             case LOGISTIC -> 2;
             case MSE -> 3;
+            case TEMPORAL_SOFTMAX -> throw new IllegalStateException("TEMPORAL_SOFTMAX has a kernel of its own");
         };
     }
 
     /** grad is null for evaluation. */
     void loss(LossKind kind, int n, int k, CudaTensor output, CudaTensor labels, CudaTensor grad, CudaTensor stats,
               int slot) {
+        if (kind == LossKind.TEMPORAL_SOFTMAX) {
+            kernels.launchGrid("kiln_temporal_softmax_loss", 1, output, labels, grad, stats, n, k, slot, grad != null);
+            return;
+        }
         kernels.launchGrid("kiln_loss", 1, lossKind(kind), output, labels, grad, stats, n, k, slot, grad != null);
     }
 }

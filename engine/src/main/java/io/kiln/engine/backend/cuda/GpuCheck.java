@@ -65,6 +65,7 @@ public final class GpuCheck extends SideBySide {
         normalisation();
         losses();
         optimizers();
+        new SequenceChecks(this).all();
         trainingSteps();
     }
 

@@ -35,8 +35,9 @@ class GpuCheckLogicTest {
             case "biasBackward", "softmax", "loss", "batchNormForwardTraining", "batchNormForwardInference",
                  "batchNormBackward" -> 1e-4;
             case "activationForward", "activationBackward" -> f == Activation.RELU ? 1e-6 : 1e-5;
-            case "upload", "fill", "copy", "dropoutForward" -> 0;
-            default -> 1e-6; // addBias, pooling, add, multiply, axpy, scale and the optimizer updates
+            case "lstmCellForward", "lstmCellBackward" -> 1e-5;
+            case "upload", "fill", "copy", "dropoutForward", "embeddingForward", "argmax" -> 0;
+            default -> 1e-6; // addBias, pooling, add, multiply, axpy, scale, embeddingBackward, the optimizer updates
         };
     }
 
@@ -79,9 +80,8 @@ class GpuCheckLogicTest {
                 GpuCheckLogicTest::tenTimes), Precision.FP32);
         Set<String> passed = passed(results);
         // the inputs are exact; the training steps have a looser tolerance of their own (the next test)
-        assertEquals(2, passed.size(), lines(results));
-        assertTrue(passed.contains("upload/download") && passed.stream().anyMatch(op -> op.startsWith(TRAINING)),
-                lines(results));
+        assertTrue(passed.remove("upload/download"), lines(results));
+        assertTrue(!passed.isEmpty() && passed.stream().allMatch(op -> op.startsWith(TRAINING)), lines(results));
         for (GpuCheck.Result r : results) {
             if (!r.passed()) {
                 assertTrue(r.line().startsWith("FAIL ") && r.detail().contains(": device ")

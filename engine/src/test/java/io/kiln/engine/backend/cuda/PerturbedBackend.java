@@ -41,7 +41,9 @@ final class PerturbedBackend {
             Map.entry("batchNormForwardInference", new int[] {6}), Map.entry("batchNormBackward", new int[] {5, 6, 7}),
             Map.entry("softmax", new int[] {1}), Map.entry("loss", new int[] {3, 4}),
             Map.entry("sgdUpdate", new int[] {0, 2}), Map.entry("rmspropUpdate", new int[] {0, 2}),
-            Map.entry("adamUpdate", new int[] {0, 2, 3}));
+            Map.entry("adamUpdate", new int[] {0, 2, 3}), Map.entry("embeddingForward", new int[] {2}),
+            Map.entry("embeddingBackward", new int[] {2}), Map.entry("lstmCellForward", new int[] {2, 3, 4}),
+            Map.entry("lstmCellBackward", new int[] {5, 6}), Map.entry("argmax", new int[] {1}));
 
     private record Writer(String op, Activation activation) {
     }
