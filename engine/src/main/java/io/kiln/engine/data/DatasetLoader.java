@@ -7,19 +7,24 @@ import java.nio.file.Path;
 /**
  * Finds a dataset folder under the data root and reads it, detecting its format from the files it holds, in
  * this order: IDX ({@code train-images-idx3-ubyte[.gz]} ...), CIFAR-10 binary ({@code data_batch_1.bin} ...,
- * possibly inside {@code cifar-10-batches-bin/}), image folders ({@code train/<class>/*.png|jpg|jpeg}). Every
+ * possibly inside {@code cifar-10-batches-bin/}), image folders ({@code train/<class>/*.png|jpg|jpeg}); a captioning
+ * folder ({@code coco2014_captions.h5}) is recognised first and read by its own loader. Every
  * failure is a {@link DataException} naming the folder or file and what is wrong.
  */
 public final class DatasetLoader {
     public static final String FORMAT_IDX = "idx";
     public static final String FORMAT_CIFAR10 = "cifar10-binary";
     public static final String FORMAT_IMAGE_FOLDERS = "image-folders";
+    /** CS231n's coco_captioning folder, read by {@link io.kiln.engine.data.captions.CaptioningFormat}. */
+    public static final String FORMAT_CAPTIONING = "captioning";
 
     /** What each format expects, for the message when none is recognised. */
     static final String EXPECTED_FORMATS = "IDX (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
             + "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each optionally .gz), CIFAR-10 binary "
             + "(data_batch_1.bin ... data_batch_5.bin and test_batch.bin, optionally inside cifar-10-batches-bin/), "
-            + "or image folders (train/<class>/*.png|jpg|jpeg and test/<class>/...)";
+            + "image folders (train/<class>/*.png|jpg|jpeg and test/<class>/...), or captioning ("
+            + io.kiln.engine.data.captions.CaptioningFormat.CAPTIONS + ", " + io.kiln.engine.data.captions.CaptioningFormat.VOCAB
+            + ", train2014_vgg16_fc7[_pca].h5 and val2014_vgg16_fc7[_pca].h5)";
 
     private DatasetLoader() {
     }
@@ -90,6 +95,9 @@ public final class DatasetLoader {
                     + DataFiles.describeContents(folder, 30) + "; expected " + EXPECTED_FORMATS);
         }
         switch (format) {
+            case FORMAT_CAPTIONING -> throw new DataException("dataset " + folder + " is a captioning data set ("
+                    + io.kiln.engine.data.captions.CaptioningFormat.CAPTIONS + "): it trains with \"model\": {\"preset\": "
+                    + "\"captioning\"} and \"loss\": \"temporal_softmax\"");
             case FORMAT_IDX -> data = IdxFormat.load(folder);
             case FORMAT_CIFAR10 -> data = CifarFormat.load(folder);
             default -> data = ImageFolderFormat.load(folder);
@@ -109,6 +117,9 @@ public final class DatasetLoader {
 
     /** The format of the dataset in {@code folder}, or null when its files match none. */
     public static String detect(Path folder) {
+        if (io.kiln.engine.data.captions.CaptioningFormat.detect(folder)) {
+            return FORMAT_CAPTIONING;
+        }
         if (IdxFormat.detect(folder)) {
             return FORMAT_IDX;
         }

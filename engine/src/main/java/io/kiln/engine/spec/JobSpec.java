@@ -11,14 +11,27 @@ import java.util.List;
 public record JobSpec(String name, Data data, Model model, String loss, Optimizer optimizer,
                       Training training, String device, Init init, JsonNode json) {
 
-    public static final List<String> LOSSES = List.of("softmax_cross_entropy", "multiclass_hinge", "logistic", "mse");
+    public static final List<String> LOSSES = List.of("softmax_cross_entropy", "multiclass_hinge", "logistic", "mse",
+            "temporal_softmax");
 
     /**
      * @param normalize {@code scale} (to [0,1]), {@code standardize} (then per-channel mean/std of the training
      *                  part, or the given {@code mean}/{@code std}) or {@code none} (raw 0..255)
      */
     public record Data(String name, double validationSplit, String normalize, float[] mean, float[] std,
-                       Augment augment, Transform transform) {
+                       Augment augment, Transform transform, Captions captions) {
+    }
+
+    /**
+     * What a captioning data set is read with.
+     *
+     * @param features  {@code fc7} or {@code fc7_pca}, or null: the PCA variant when the folder has it, else fc7
+     * @param maxTrain  training captions kept (a seeded sample), 0 for all
+     * @param maxVal    validation images kept (a seeded sample, with all their captions), 0 for all
+     */
+    public record Captions(String features, int maxTrain, int maxVal) {
+        public static final int DEFAULT_MAX_VAL = 1000;
+        public static final Captions DEFAULT = new Captions(null, 0, DEFAULT_MAX_VAL);
     }
 
     /**

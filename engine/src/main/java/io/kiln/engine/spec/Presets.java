@@ -13,7 +13,7 @@ import java.util.Map;
  */
 public final class Presets {
     public static final List<String> NAMES = List.of("logistic", "softmax", "svm", "mlp", "lenet", "vgg11", "resnet20",
-            "resnet18", "resnet34");
+            "resnet18", "resnet34", "captioning");
 
     /** Basic blocks per stage of the ImageNet ResNets (He et al. 2016, table 1), as torchvision builds them. */
     public static final Map<String, int[]> RESNET_STAGES = Map.of("resnet18", new int[] {2, 2, 2, 2},
@@ -34,6 +34,7 @@ public final class Presets {
             case "lenet", "vgg11", "resnet20" -> r.number("dropout", 0.0, 0.0, false, 0.99);
             // width: channels of the first stage (64 in the paper); smaller widths make small test networks
             case "resnet18", "resnet34" -> r.integer("width", 64, 1, 256);
+            case "captioning" -> CaptioningOptions.check(r);
             default -> {
                 // logistic, softmax and svm are linear models with no options.
             }
@@ -139,6 +140,8 @@ public final class Presets {
             }
             case "resnet18", "resnet34" -> imagenetResNet(out, preset, RESNET_STAGES.get(preset),
                     options.path("width").asInt(64), inputShape, classes);
+            case "captioning" -> throw new SpecException("model.preset", "captioning is a sequence model: it trains on a "
+                    + "captioning data set (coco2014_captions.h5 ...), not on images");
             default -> throw new SpecException("model.preset", "unknown preset " + preset);
         }
         return out;

@@ -40,6 +40,11 @@ public final class SpecParser {
         JobSpec.Data data = data(r.object("data"));
         JobSpec.Model model = model(r.object("model"));
         String loss = r.choice("loss", "softmax_cross_entropy", JobSpec.LOSSES);
+        boolean captioning = "captioning".equals(model.preset());
+        if (captioning != loss.equals("temporal_softmax")) {
+            throw new SpecException("loss", captioning ? "the captioning preset trains with \"temporal_softmax\", got \""
+                    + loss + "\"" : "temporal_softmax is the loss of \"model\": {\"preset\": \"captioning\"}");
+        }
         JobSpec.Optimizer optimizer = optimizer(r.object("optimizer"));
         SpecReader t = r.optionalObject("training");
         JobSpec.Training training = t == null ? new JobSpec.Training(10, 100, 0, "fp32") : training(t);
@@ -144,8 +149,14 @@ public final class SpecParser {
             throw new SpecException(r.field("augment"), "cannot be combined with data.transform; use "
                     + "data.transform.flip (and randomResizedCrop) instead");
         }
+        JobSpec.Captions captions = JobSpec.Captions.DEFAULT;
+        if (r.has("features") || r.has("maxTrain") || r.has("maxVal")) {
+            String features = r.has("features") ? r.choice("features", null, List.of("fc7", "fc7_pca")) : null;
+            captions = new JobSpec.Captions(features, r.integer("maxTrain", 0, 0, 100_000_000),
+                    r.integer("maxVal", JobSpec.Captions.DEFAULT_MAX_VAL, 0, 100_000_000));
+        }
         r.finish();
-        return new JobSpec.Data(name, split, normalize, mean, std, augment, transform);
+        return new JobSpec.Data(name, split, normalize, mean, std, augment, transform, captions);
     }
 
     private static float[] floats(SpecReader r, String name) {
