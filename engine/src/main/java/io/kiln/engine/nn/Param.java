@@ -51,7 +51,7 @@ public final class Param {
         this.optimizerState = state;
     }
 
-    void close() {
+    public void close() {
         value.close();
         grad.close();
         setOptimizerState(new Tensor[0]);

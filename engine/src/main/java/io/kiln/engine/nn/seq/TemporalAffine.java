@@ -80,5 +80,7 @@ public final class TemporalAffine implements AutoCloseable {
         if (biasScratch != null) {
             biasScratch.close();
         }
+        weight.close();
+        bias.close();
     }
 }

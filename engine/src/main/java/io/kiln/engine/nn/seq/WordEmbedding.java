@@ -55,5 +55,6 @@ public final class WordEmbedding implements AutoCloseable {
     @Override
     public void close() {
         out.close();
+        table.close();
     }
 }
