@@ -19,15 +19,21 @@ public final class ModelState {
 
     public static Checkpoint capture(Backend backend, Model model, Optimizer optimizer, JsonNode spec, int epoch,
                                      long globalStep, ObjectNode info) {
+        return capture(backend, model.params(), model.buffers(), optimizer, spec, epoch, globalStep, info);
+    }
+
+    /** The same for any set of parameters and buffers (models that are not a {@link Model}: the captioning one). */
+    public static Checkpoint capture(Backend backend, List<Param> params, List<Layer.NamedTensor> buffers,
+                                     Optimizer optimizer, JsonNode spec, int epoch, long globalStep, ObjectNode info) {
         List<Checkpoint.Entry> entries = new ArrayList<>();
-        for (Param p : model.params()) {
+        for (Param p : params) {
             entries.add(entry(backend, p.name(), Checkpoint.Kind.PARAM, p.value()));
         }
-        for (Layer.NamedTensor b : model.buffers()) {
+        for (Layer.NamedTensor b : buffers) {
             entries.add(entry(backend, b.name(), Checkpoint.Kind.BUFFER, b.tensor()));
         }
         if (optimizer != null) {
-            for (Param p : model.params()) {
+            for (Param p : params) {
                 Tensor[] state = p.optimizerState();
                 for (int i = 0; i < state.length; i++) {
                     entries.add(entry(backend, p.name() + ".state" + i, Checkpoint.Kind.OPTIMIZER, state[i]));
@@ -58,15 +64,29 @@ public final class ModelState {
             }
         }
         if (optimizer != null) {
-            optimizer.initState(model.params());
-            for (Param p : model.params()) {
-                Tensor[] state = p.optimizerState();
-                for (int i = 0; i < state.length; i++) {
-                    load(backend, ckpt, p.name() + ".state" + i, state[i]);
-                }
-            }
-            optimizer.setSteps(ckpt.optimizerSteps());
+            restoreOptimizer(backend, ckpt, model.params(), optimizer);
         }
+    }
+
+    /** Loads the given parameters (all of them must be in the checkpoint) and, with an optimizer, its state. */
+    public static void restore(Backend backend, Checkpoint ckpt, List<Param> params, Optimizer optimizer) {
+        for (Param p : params) {
+            load(backend, ckpt, p.name(), p.value());
+        }
+        if (optimizer != null) {
+            restoreOptimizer(backend, ckpt, params, optimizer);
+        }
+    }
+
+    private static void restoreOptimizer(Backend backend, Checkpoint ckpt, List<Param> params, Optimizer optimizer) {
+        optimizer.initState(params);
+        for (Param p : params) {
+            Tensor[] state = p.optimizerState();
+            for (int i = 0; i < state.length; i++) {
+                load(backend, ckpt, p.name() + ".state" + i, state[i]);
+            }
+        }
+        optimizer.setSteps(ckpt.optimizerSteps());
     }
 
     private static String layerOf(String paramName) {

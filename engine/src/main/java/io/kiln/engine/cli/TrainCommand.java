@@ -6,7 +6,10 @@ import io.kiln.engine.backend.Backends;
 import io.kiln.engine.backend.Precision;
 import io.kiln.engine.backend.cuda.CudaException;
 import io.kiln.engine.backend.cuda.CudaOutOfMemoryException;
+import io.kiln.engine.captioning.CaptionTrainer;
 import io.kiln.engine.checkpoint.Checkpoint;
+import io.kiln.engine.data.captions.CaptioningData;
+import io.kiln.engine.spec.CaptioningOptions;
 import io.kiln.engine.data.DataException;
 import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecException;
@@ -96,12 +99,12 @@ final class TrainCommand implements Callable<Integer> {
                 }
             }
             Path root = dataRoot != null ? dataRoot : EngineDefaults.dataRoot();
-            PreparedData data = Trainer.loadData(spec, root);
             String dev = device != null ? device : spec.device();
-            if (out != null) {
-                Files.createDirectories(out);
-                events.copyTo(out.resolve(Trainer.EVENTS_FILE));
+            if (CaptioningOptions.PRESET.equals(spec.model().preset())) {
+                return captioning(spec, root, dev, checkpoint, events);
             }
+            PreparedData data = Trainer.loadData(spec, root);
+            copyEvents(events);
             Checkpoint init = checkpoint == null ? initialWeights(spec) : null;
             try (Backend backend = backends.create(dev, Precision.parse(spec.training().precision()));
                  Trainer trainer = new Trainer(spec, backend, data)) {
@@ -135,6 +138,29 @@ final class TrainCommand implements Callable<Integer> {
             e.printStackTrace(System.err);
             return error(events, e.getClass().getSimpleName() + ": " + e.getMessage(), 1);
         }
+    }
+
+    private void copyEvents(JsonLines events) throws IOException {
+        if (out != null) {
+            Files.createDirectories(out);
+            events.copyTo(out.resolve(Trainer.EVENTS_FILE));
+        }
+    }
+
+    /** A captioning job: its own data, model and trainer, the same events and checkpoint file. */
+    private int captioning(JobSpec spec, Path root, String dev, Checkpoint checkpoint, JsonLines events)
+            throws IOException {
+        if (spec.init() != null) {
+            throw new SpecException("init", "captioning jobs start from fresh weights (or --resume); init is for "
+                    + "classifiers");
+        }
+        CaptioningData data = CaptionTrainer.loadData(spec, root);
+        copyEvents(events);
+        try (Backend backend = backends.create(dev, Precision.parse(spec.training().precision()));
+             CaptionTrainer trainer = new CaptionTrainer(spec, backend, data)) {
+            trainer.run(new JsonListener(events), out, checkpoint);
+        }
+        return 0;
     }
 
     /** The checkpoint that the spec's {@code init} names, or null without one. */
@@ -218,6 +244,28 @@ final class TrainCommand implements Callable<Integer> {
             log(String.format(java.util.Locale.ROOT, "epoch %d: train loss %.4f acc %.4f, val loss %.4f acc %.4f, "
                     + "%.0f samples/s, %.1f s", e.epoch(), e.trainLoss(), e.trainAcc(), e.valLoss(), e.valAcc(),
                     e.samplesPerSecond(), e.seconds()));
+        }
+
+        @Override
+        public void onCaptions(Captions c) {
+            ObjectNode n = events.event("captions");
+            n.put("epoch", c.epoch());
+            JsonLines.number(n, "val_bleu4", c.valBleu4());
+            var arr = n.putArray("samples");
+            for (CaptionSample s : c.samples()) {
+                ObjectNode o = arr.addObject();
+                o.put("split", s.split());
+                o.put("image", s.image());
+                if (s.url() != null) {
+                    o.put("url", s.url());
+                }
+                o.put("sample", s.sample());
+                var truth = o.putArray("truth");
+                s.truth().forEach(truth::add);
+                log("  " + s.split() + " image " + s.image() + ": " + s.sample() + "  (truth: " + s.truth().get(0) + ")");
+            }
+            events.emit(n);
+            log(String.format(java.util.Locale.ROOT, "epoch %d: validation BLEU-4 %.4f", c.epoch(), c.valBleu4()));
         }
 
         @Override

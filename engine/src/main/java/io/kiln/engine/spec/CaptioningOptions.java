@@ -15,6 +15,7 @@ import java.util.List;
  * @param samples   captions sampled per epoch for each of the training and validation splits (fixed images)
  */
 public record CaptioningOptions(String cell, int wordvec, int hidden, int maxLength, int samples) {
+    public static final String PRESET = "captioning";
     static final List<String> CELLS = List.of("rnn", "lstm");
 
     static void check(SpecReader r) {

@@ -19,6 +19,19 @@ public interface TrainingListener {
                  double samplesPerSecond, double seconds, double lr) {
     }
 
+    /**
+     * A greedy caption of one fixed image beside its ground truth.
+     *
+     * @param split {@code train} or {@code val}
+     * @param url   the image's address from {@code *_urls.txt}, or null
+     */
+    record CaptionSample(String split, int image, String url, String sample, java.util.List<String> truth) {
+    }
+
+    /** A captioning job's epoch: validation BLEU-4 (NaN without validation images) and the sampled captions. */
+    record Captions(int epoch, double valBleu4, java.util.List<CaptionSample> samples) {
+    }
+
     default void onStart(Start start) {
     }
 
@@ -26,6 +39,9 @@ public interface TrainingListener {
     }
 
     default void onEpoch(Epoch epoch) {
+    }
+
+    default void onCaptions(Captions captions) {
     }
 
     default void onCheckpoint(int epoch, java.nio.file.Path path) {
