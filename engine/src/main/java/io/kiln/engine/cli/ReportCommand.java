@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kiln.engine.backend.Backend;
 import io.kiln.engine.checkpoint.Checkpoint;
 import io.kiln.engine.data.Dataset;
+import io.kiln.engine.report.CaptionReport;
 import io.kiln.engine.report.ClassificationReport;
 import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecParser;
@@ -34,6 +35,16 @@ final class ReportCommand extends CheckpointCommandBase {
     @Override
     int run(JsonLines events, Checkpoint ckpt, Backend backend) throws IOException {
         JobSpec spec = SpecParser.parse(ckpt.spec());
+        if (CaptionReport.isCaptioning(ckpt)) {
+            Files.writeString(out, CaptionReport.html(ckpt, spec.name() + ": captions", List.of(
+                    new String[] {"job", spec.name()},
+                    new String[] {"dataset", spec.data().name()},
+                    new String[] {"epochs trained", Integer.toString(ckpt.epoch())})));
+            ObjectNode n = events.event("report");
+            n.put("path", out.toString());
+            events.emit(n);
+            return 0;
+        }
         Dataset test = Trainer.loadData(spec, dataRoot(dataRoot)).test();
         ClassificationReport report;
         try (Inference inference = new Inference(backend, ckpt)) {

@@ -64,6 +64,15 @@ class CaptioningCommandTest {
         assertEquals(32, ckpt.info().get("hidden").asInt());
         assertEquals(4, ckpt.info().get("samples").size());
 
+        Path page = tmp.resolve("report.html");
+        EngineMainTest.Run report = run("report", "--checkpoint", out.resolve("checkpoint.kiln").toString(),
+                "--data-root", root.toString(), "--out", page.toString());
+        assertEquals(0, report.exit(), report.events().toString());
+        String html = Files.readString(page);
+        assertTrue(html.contains("validation BLEU-4"), html);
+        assertTrue(html.contains("<a href=\"" + val.get("url").asText() + "\">"), html);
+        assertTrue(html.contains(val.get("truth").get(1).asText().replace("<", "&lt;").replace(">", "&gt;")), html);
+
         Files.writeString(specFile, spec(3, 32));
         EngineMainTest.Run resumed = run("train", "--spec", specFile.toString(), "--data-root", root.toString(),
                 "--device", "cpu", "--out", out.toString(), "--resume");

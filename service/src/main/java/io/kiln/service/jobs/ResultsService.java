@@ -8,6 +8,7 @@ import io.kiln.engine.checkpoint.Checkpoint;
 import io.kiln.engine.data.DataException;
 import io.kiln.engine.data.Dataset;
 import io.kiln.engine.data.ImageSamples;
+import io.kiln.engine.report.CaptionReport;
 import io.kiln.engine.report.ClassificationReport;
 import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecParser;
@@ -115,6 +116,17 @@ public class ResultsService {
     private String render(JobRow job, Path ckptFile, int shown) throws IOException {
         Checkpoint ckpt = readCheckpoint(job, ckptFile);
         JobSpec spec = SpecParser.parse(ckpt.spec());
+        if (CaptionReport.isCaptioning(ckpt)) {
+            // a captioning job's page comes from its checkpoint alone: the figures and the last sampled captions
+            String html = CaptionReport.html(ckpt, "Job " + job.id() + ": " + job.name(), List.of(
+                    new String[] {"job", job.id() + " (" + job.name() + ")"},
+                    new String[] {"user", job.userName()},
+                    new String[] {"state", job.state()},
+                    new String[] {"dataset", spec.data().name()},
+                    new String[] {"epochs trained", Integer.toString(ckpt.epoch())}));
+            Files.writeString(cached, html);
+            return html;
+        }
         Dataset test;
         try {
             test = Trainer.loadData(spec, paths.dataRoot()).test();
