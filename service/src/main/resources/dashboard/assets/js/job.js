@@ -11,6 +11,7 @@ export function jobView(id) {
   const lossCanvas = el("canvas", { id: "chart-step-loss" });
   const epochLossCanvas = el("canvas", { id: "chart-epoch-loss" });
   const accCanvas = el("canvas", { id: "chart-accuracy" });
+  const captions = el("div", { class: "card", id: "captions", hidden: true });
   const log = el("pre", { class: "log", id: "log" });
   const logRefused = el("p", { class: "error refused", id: "log-refused", hidden: true });
   v.append(el("h1", {}, "Job " + id), head,
@@ -18,6 +19,7 @@ export function jobView(id) {
       el("div", { class: "card" }, el("div", { class: "chart" }, lossCanvas)),
       el("div", { class: "card" }, el("div", { class: "chart" }, epochLossCanvas)),
       el("div", { class: "card" }, el("div", { class: "chart" }, accCanvas))),
+    captions,
     el("div", { class: "card" }, el("h2", {}, "Log"), logRefused, log));
   const stepLoss = lineChart(lossCanvas, "Training loss per step", "loss", [series("loss", [], 0, true)], "step");
   const epochLoss = lineChart(epochLossCanvas, "Loss per epoch", "loss", [series("train", [], 0), series("validation", [], 1)]);
@@ -28,6 +30,7 @@ export function jobView(id) {
     try {
       const [job, metrics] = await Promise.all([api("/jobs/" + id), api(`/jobs/${id}/metrics?maxPoints=400`)]);
       renderJobHead(head, job);
+      renderCaptions(captions, job.metrics || {});
       // the log is its owner's and the admins' unless shared: a refusal says why and who may share it
       let text = "";
       try {
@@ -74,6 +77,20 @@ function renderJobHead(head, job) {
       el("dt", {}, "latest"), el("dd", {}, `loss ${fmt(m.loss)} · train acc ${fmt(m.train_acc)} · val acc ${fmt(m.val_acc)} · test acc ${fmt(m.test_acc)} · ${fmt(m.samples_per_s, 0)} samples/s`),
       el("dt", {}, "recipe"), el("dd", {}, `${spec.data ? spec.data.name : "?"} · ${describeModel(spec.model)} · ${opt.type || "sgd"} lr ${opt.lr} · batch ${tr.batchSize || 100} · ${tr.epochs || "?"} epochs`)),
     el("p", {}, ...buttons.filter(Boolean)));
+}
+
+// A captioning job's greedy captions of fixed images beside their ground truth, from its latest captions event.
+function renderCaptions(card, m) {
+  const samples = m.captions || [];
+  card.hidden = samples.length === 0;
+  if (card.hidden) return;
+  const rows = samples.map((s) => el("tr", {},
+    el("td", {}, s.split),
+    el("td", {}, s.url && /^https?:\/\//.test(s.url) ? el("a", { href: s.url, target: "_blank", rel: "noopener" }, String(s.image)) : String(s.image)),
+    el("td", { class: "sample" }, s.sample),
+    el("td", {}, ...(s.truth || []).flatMap((t) => [t, el("br")]))));
+  card.replaceChildren(el("h2", {}, `Sampled captions (epoch ${m.captions_epoch}) · validation BLEU-4 ${fmt(m.val_bleu4)}`),
+    el("table", {}, el("tr", {}, el("th", {}, "split"), el("th", {}, "image"), el("th", {}, "sampled"), el("th", {}, "ground truth")), ...rows));
 }
 
 async function share(job, shared) {

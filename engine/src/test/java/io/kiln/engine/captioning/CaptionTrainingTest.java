@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kiln.engine.backend.cpu.CpuBackend;
 import io.kiln.engine.data.captions.CaptionSplit;
 import io.kiln.engine.data.captions.CaptioningData;
+import io.kiln.engine.data.captions.SyntheticCaptions;
 import io.kiln.engine.data.captions.Vocabulary;
 import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecParser;
@@ -71,8 +72,8 @@ class CaptionTrainingTest {
     }
 
     private void overfit(String cell) throws Exception {
-        CaptionFixtures.write(root.resolve("coco"), CaptionFixtures.ATTRIBUTE_WORDS, CaptionFixtures.random(200, 24, 5),
-                CaptionFixtures.random(20, 24, 6), false, false);
+        SyntheticCaptions.write(root.resolve("coco"), SyntheticCaptions.ATTRIBUTE_WORDS, SyntheticCaptions.random(200, 24, 5),
+                SyntheticCaptions.random(20, 24, 6), false, false);
         // the LSTM's gates start half shut and learn slower at the RNN's rate
         JobSpec spec = spec(cell, 50, 60, 25, cell.equals("lstm") ? 1e-2 : 5e-3);
         CaptioningData data = CaptionTrainer.loadData(spec, root);
@@ -128,8 +129,8 @@ class CaptionTrainingTest {
     @Test
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
     void validationBleuBeatsACaptionThatIgnoresTheImage() throws Exception {
-        CaptionFixtures.write(root.resolve("coco"), CaptionFixtures.ATTRIBUTE_WORDS, CaptionFixtures.attributes(600, 7),
-                CaptionFixtures.attributes(100, 8), false, false);
+        SyntheticCaptions.write(root.resolve("coco"), SyntheticCaptions.ATTRIBUTE_WORDS, SyntheticCaptions.attributes(600, 7),
+                SyntheticCaptions.attributes(100, 8), false, false);
         JobSpec spec = spec("lstm", 0, 15, 50, 5e-3);
         CaptioningData data = CaptionTrainer.loadData(spec, root);
         Recorder rec = new Recorder();

@@ -9,6 +9,7 @@ import io.kiln.engine.data.DataException;
 import io.kiln.engine.data.DatasetLoader;
 import io.kiln.engine.data.captions.CaptioningData;
 import io.kiln.engine.data.captions.CaptioningFormat;
+import io.kiln.engine.data.captions.SyntheticCaptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -24,8 +25,8 @@ class CaptioningFormatTest {
 
     private Path fixture(boolean pca) throws Exception {
         Path folder = dir.resolve("coco");
-        CaptionFixtures.write(folder, CaptionFixtures.ATTRIBUTE_WORDS, CaptionFixtures.attributes(20, 1),
-                CaptionFixtures.attributes(6, 2), pca, true);
+        SyntheticCaptions.write(folder, SyntheticCaptions.ATTRIBUTE_WORDS, SyntheticCaptions.attributes(20, 1),
+                SyntheticCaptions.attributes(6, 2), pca, true);
         return folder;
     }
 
@@ -33,7 +34,7 @@ class CaptioningFormatTest {
     void readsCaptionsFeaturesVocabularyAndUrls() throws Exception {
         Path folder = fixture(false);
         assertEquals(DatasetLoader.FORMAT_CAPTIONING, DatasetLoader.detect(folder));
-        CaptionFixtures.Split want = CaptionFixtures.attributes(20, 1);
+        SyntheticCaptions.Split want = SyntheticCaptions.attributes(20, 1);
         CaptioningData d = CaptioningFormat.load(folder, new CaptioningFormat.Options(null, 0, 0, 0));
         assertEquals("fc7", d.features());
         assertEquals(24, d.vocabulary().size());

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.kiln.engine.captioning.CaptionFixtures;
+import io.kiln.engine.data.captions.SyntheticCaptions;
 import io.kiln.engine.checkpoint.Checkpoint;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,8 +31,8 @@ class CaptioningCommandTest {
     @Test
     void trainsSamplesCheckpointsAndResumes(@TempDir Path tmp) throws Exception {
         Path root = tmp.resolve("data");
-        CaptionFixtures.write(root.resolve("coco"), CaptionFixtures.ATTRIBUTE_WORDS, CaptionFixtures.attributes(80, 1),
-                CaptionFixtures.attributes(10, 2), false, true);
+        SyntheticCaptions.write(root.resolve("coco"), SyntheticCaptions.ATTRIBUTE_WORDS, SyntheticCaptions.attributes(80, 1),
+                SyntheticCaptions.attributes(10, 2), false, true);
         Path out = tmp.resolve("out");
         Path specFile = write(tmp, "s.json", spec(2, 32));
         EngineMainTest.Run r = run("train", "--spec", specFile.toString(), "--data-root", root.toString(), "--device",
@@ -91,8 +91,8 @@ class CaptioningCommandTest {
     @Test
     void refusesAClassifierLossAndAClassifierOnCaptions(@TempDir Path tmp) throws Exception {
         Path root = tmp.resolve("data");
-        CaptionFixtures.write(root.resolve("coco"), CaptionFixtures.ATTRIBUTE_WORDS, CaptionFixtures.attributes(5, 1),
-                CaptionFixtures.attributes(2, 2), false, false);
+        SyntheticCaptions.write(root.resolve("coco"), SyntheticCaptions.ATTRIBUTE_WORDS, SyntheticCaptions.attributes(5, 1),
+                SyntheticCaptions.attributes(2, 2), false, false);
         Path bad = write(tmp, "bad.json", spec(1, 8).replace("temporal_softmax", "softmax_cross_entropy"));
         EngineMainTest.Run r = run("train", "--spec", bad.toString(), "--data-root", root.toString(), "--device", "cpu");
         assertEquals(2, r.exit());

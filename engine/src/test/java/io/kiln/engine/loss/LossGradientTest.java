@@ -97,8 +97,11 @@ class LossGradientTest {
         double sum = 0;
         for (int i = 0; i < n; i++) {
             int yi = (int) y[i];
+            if (kind == LossKind.TEMPORAL_SOFTMAX && yi == 0) {
+                continue; // <NULL> padding: no loss
+            }
             switch (kind) {
-                case SOFTMAX_CROSS_ENTROPY -> {
+                case SOFTMAX_CROSS_ENTROPY, TEMPORAL_SOFTMAX -> {
                     double max = Double.NEGATIVE_INFINITY;
                     for (int j = 0; j < k; j++) {
                         max = Math.max(max, s[i * k + j]);
@@ -136,6 +139,9 @@ class LossGradientTest {
         int c = 0;
         for (int i = 0; i < n; i++) {
             int yi = (int) y[i];
+            if (kind == LossKind.TEMPORAL_SOFTMAX && yi == 0) {
+                continue; // <NULL> padding is not a prediction
+            }
             int predicted;
             if (k == 1) {
                 predicted = kind == LossKind.LOGISTIC ? (s[i] > 0 ? 1 : 0) : Math.round(s[i]);

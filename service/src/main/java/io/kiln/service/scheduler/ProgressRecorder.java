@@ -99,6 +99,14 @@ final class ProgressRecorder implements RunListener {
                     copy(e, "test_loss");
                     copy(e, "test_acc");
                 }
+                case "captions" -> {
+                    // a captioning job's epoch: its validation BLEU-4 and the greedy captions the job page shows
+                    copy(e, "val_bleu4");
+                    if (e.path("samples").isArray()) {
+                        latest.set("captions", e.get("samples").deepCopy());
+                        latest.put("captions_epoch", e.path("epoch").asInt());
+                    }
+                }
                 default -> {
                     return;
                 }

@@ -1,4 +1,4 @@
-package io.kiln.engine.captioning;
+package io.kiln.engine.data.captions;
 
 import io.jhdf.HdfFile;
 import io.jhdf.WritableHdfFile;
@@ -13,11 +13,12 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Captioning folders in CS231n's {@code coco_captioning} layout, written by the tests with jHDF: the captions file,
- * the vocabulary, fc7 features (and, on request, the PCA twin) and URL lists.
+ * Generated captioning folders in CS231n's {@code coco_captioning} layout, written with jHDF: the captions file,
+ * the vocabulary, fc7 features (and, on request, a PCA-sized twin) and URL lists. Small sets for the tests and for
+ * trying the captioning job type without COCO: one whose captions follow from the features, one to memorise.
  */
-public final class CaptionFixtures {
-    private CaptionFixtures() {
+public final class SyntheticCaptions {
+    private SyntheticCaptions() {
     }
 
     /** One split: captions {@code [N, T]}, the image of each, and the features {@code [M, D]}. */
