@@ -74,6 +74,8 @@ public final class EngineOutput {
                     listener.progress(e);
                 }
                 case "checkpoint" -> listener.checkpoint(e.path("epoch").asInt());
+                // a captioning job's BLEU-4 and sampled captions: the latest metrics carry them to the job page
+                case "captions" -> listener.progress(e);
                 case "done" -> {
                     flush(List.of());
                     done = true;
