@@ -124,7 +124,6 @@ public class ResultsService {
                     new String[] {"state", job.state()},
                     new String[] {"dataset", spec.data().name()},
                     new String[] {"epochs trained", Integer.toString(ckpt.epoch())}));
-            Files.writeString(cached, html);
             return html;
         }
         Dataset test;
