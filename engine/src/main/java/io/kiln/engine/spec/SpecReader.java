@@ -9,7 +9,9 @@ import java.util.Set;
 
 /**
  * Reads one JSON object of a spec, keeping its path so every error names the field, and rejecting fields it
- * was never asked about (a typo such as {@code "lerning_rate"} must not be silently ignored).
+ * was never asked about (a typo such as {@code "lerning_rate"} must not be silently ignored). A field that is not
+ * known is named as such, with the known one it most likely meant ({@link Suggestions}), also when the slip
+ * makes a required field look missing: {@code "unit": 100} is an unknown field that meant {@code units}.
  */
 final class SpecReader {
     private final JsonNode node;
@@ -48,6 +50,9 @@ final class SpecReader {
 
     SpecReader object(String name) {
         read.add(name);
+        if (!has(name)) {
+            throw missing(name, " (a JSON object)");
+        }
         return of(node.get(name), field(name));
     }
 
@@ -61,7 +66,7 @@ final class SpecReader {
         JsonNode v = node.get(name);
         if (v == null || v.isNull()) {
             if (defaultValue == null) {
-                throw new SpecException(field(name), "is required");
+                throw missing(name, "");
             }
             return defaultValue;
         }
@@ -74,7 +79,8 @@ final class SpecReader {
     String choice(String name, String defaultValue, List<String> allowed) {
         String s = string(name, defaultValue);
         if (!allowed.contains(s)) {
-            throw new SpecException(field(name), "must be one of " + allowed + ", got \"" + s + "\"");
+            throw new SpecException(field(name), "must be one of " + allowed + ", got \"" + s + "\""
+                    + Suggestions.didYouMean(s, allowed));
         }
         return s;
     }
@@ -94,6 +100,9 @@ final class SpecReader {
     /** An integer in [min, max]; {@code defaultValue == null} makes it required. */
     int integer(String name, Integer defaultValue, int min, int max) {
         read.add(name);
+        if (defaultValue == null && !has(name)) {
+            throw missing(name, "");
+        }
         return checkInt(node.get(name), field(name), defaultValue, min, max);
     }
 
@@ -119,7 +128,7 @@ final class SpecReader {
         String f = field(name);
         if (v == null || v.isNull()) {
             if (defaultValue == null) {
-                throw new SpecException(f, "is required");
+                throw missing(name, "");
             }
             return defaultValue;
         }
@@ -159,7 +168,7 @@ final class SpecReader {
         String f = field(name);
         if (v == null || v.isNull()) {
             if (required) {
-                throw new SpecException(f, "is required");
+                throw missing(name, "");
             }
             return null;
         }
@@ -179,12 +188,31 @@ final class SpecReader {
         while (names.hasNext()) {
             String n = names.next();
             if (!read.contains(n)) {
-                List<String> known = new ArrayList<>(read);
-                java.util.Collections.sort(known);
-                throw new SpecException(field(n), "unknown field" + (known.isEmpty() ? "" : " (known here: "
-                        + String.join(", ", known) + ")"));
+                throw unknown(n);
             }
         }
+    }
+
+    private SpecException unknown(String name) {
+        List<String> known = new ArrayList<>(read);
+        java.util.Collections.sort(known);
+        return new SpecException(field(name), "unknown field" + Suggestions.didYouMean(name, known)
+                + (known.isEmpty() ? "" : " (known here: " + String.join(", ", known) + ")"));
+    }
+
+    /**
+     * A required field is missing. When the object holds an unknown field close to its name, that field is the
+     * error (the user wrote {@code "unit"}, not nothing); else the field is required.
+     */
+    private SpecException missing(String name, String what) {
+        Iterator<String> names = node.fieldNames();
+        while (names.hasNext()) {
+            String n = names.next();
+            if (!read.contains(n) && Suggestions.closest(n, List.of(name)).isPresent()) {
+                return new SpecException(field(n), "unknown field; did you mean \"" + name + "\"?");
+            }
+        }
+        return new SpecException(field(name), "is required" + what);
     }
 
     ObjectNode node() {
