@@ -42,6 +42,7 @@ class KilnCliErrorsTest extends WithCliServer {
             a sweep without a file   | sweep                               | give SWEEP.json or --id
             a missing spec file      | submit /nonexistent/spec.json       | spec file not found: /nonexistent/spec.json
             a missing sweep file     | sweep /nonexistent/sweep.json       | file not found: /nonexistent/sweep.json
+            a sweep id for a file    | sweep 1                             | (to show sweep 1, give --id 1)
             """)
     void badArgumentsExit2SayingWhatIsWrong(String what, String args, String message) {
         assertFails(server.kiln(ADMIN, args.split(" ")), 2, message);
@@ -80,6 +81,24 @@ class KilnCliErrorsTest extends WithCliServer {
         Path bad = server.home.resolve("bad.json");
         Files.writeString(bad, Files.readString(server.spec("bad", 1, "")).replace("\"units\":16", "\"units\":0"));
         assertFails(server.kiln(ADMIN, "submit", bad.toString()), 1, "kiln: HTTP 400: model.layers[1].units: ");
+    }
+
+    @Test
+    void aMisspeltKeyIsNamedWithTheKnownOneItMeant() throws IOException {
+        Path bad = server.home.resolve("misspelt.json");
+        Files.writeString(bad, Files.readString(server.spec("misspelt", 1, "")).replace("\"units\":16", "\"unit\":16"));
+        assertFails(server.kiln(ADMIN, "submit", bad.toString()), 1,
+                "kiln: HTTP 400: model.layers[1].unit: unknown field; did you mean \"units\"?");
+    }
+
+    @Test
+    void aMalformedSpecIsToldInPlainWordsWithItsLine() throws IOException {
+        Path bad = server.home.resolve("malformed.json");
+        Files.writeString(bad, "{\n  \"name\": \"x\",\n  \"data\": {\"name\": \"tiny\",}\n}\n");
+        Run r = server.kiln(ADMIN, "submit", bad.toString());
+        assertFails(r, 1, "kiln: HTTP 400: the spec is not valid JSON at line 3, column");
+        assertTrue(r.err().contains("expected a field name in double quotes, found '}'"), r.all());
+        assertFalse(r.err().contains("Feature") || r.err().contains("Source") || r.err().contains("code 125"), r.all());
     }
 
     @Test

@@ -34,6 +34,11 @@ final class SweepCommand extends ClientCommand {
                 err().println("kiln: give SWEEP.json or --id");
                 return 2;
             }
+            if (file.toString().matches("\\d+") && !java.nio.file.Files.exists(file)) {
+                // "kiln sweep 1" means the sweep, not a file named 1
+                throw new KilnCli.BadArgumentException("sweep file not found: " + file.toAbsolutePath()
+                        + " (to show sweep " + file + ", give --id " + file + ")");
+            }
             JsonNode created = client().submitSweep(readFile(file, "sweep"));
             id = created.path("id").asText();
             out().println("submitted sweep " + id + " with " + created.path("points").size() + " points");

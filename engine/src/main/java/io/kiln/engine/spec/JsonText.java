@@ -30,12 +30,17 @@ public final class JsonText {
         try {
             root = JSON.readTree(text);
         } catch (JsonProcessingException e) {
-            throw new SpecException("", what + " is not valid JSON" + where(e.getLocation()) + ": " + describe(e));
+            throw notJson(what, e);
         }
         if (root == null || root.isMissingNode()) {
             throw new SpecException("", what + " is empty: it must be a JSON object { ... }");
         }
         return root;
+    }
+
+    /** The refusal of a document that {@code e} says is not JSON: on the whole document, with its line and column. */
+    public static SpecException notJson(String what, JsonProcessingException e) {
+        return new SpecException("", what + " is not valid JSON" + where(e.getLocation()) + ": " + describe(e));
     }
 
     private static String where(JsonLocation at) {

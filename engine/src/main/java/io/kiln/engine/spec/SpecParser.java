@@ -1,6 +1,5 @@
 package io.kiln.engine.spec;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kiln.engine.backend.Activation;
@@ -20,15 +19,7 @@ public final class SpecParser {
     }
 
     public static JobSpec parse(String json) {
-        JsonNode root;
-        try {
-            root = JSON.readTree(json);
-        } catch (JsonProcessingException e) {
-            // A document refused for its nesting or size has no location.
-            throw new SpecException("", "not valid JSON: " + e.getOriginalMessage() + (e.getLocation() == null ? ""
-                    : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")"));
-        }
-        return parse(root);
+        return parse(JsonText.read(json, "the spec"));
     }
 
     public static JobSpec parse(JsonNode root) {

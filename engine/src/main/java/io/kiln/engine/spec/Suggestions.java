@@ -25,7 +25,8 @@ public final class Suggestions {
                 continue;
             }
             int d = distance(key, fold(k));
-            if (d < bestDistance || (d == bestDistance && best != null && k.compareTo(best) < 0)) {
+            // a tie goes to the name that starts the same ("unit" meant "units" rather than "init"), then by name
+            if (d < bestDistance || (d == bestDistance && best != null && tieBreak(key, k, best) < 0)) {
                 best = k;
                 bestDistance = d;
             }
@@ -37,6 +38,19 @@ public final class Suggestions {
     /** {@code "; did you mean \"x\"?"}, or nothing when no known name is close. */
     public static String didYouMean(String name, Collection<String> known) {
         return closest(name, known).map(k -> "; did you mean \"" + k + "\"?").orElse("");
+    }
+
+    private static int tieBreak(String key, String a, String b) {
+        int byPrefix = Integer.compare(commonPrefix(key, fold(b)), commonPrefix(key, fold(a)));
+        return byPrefix != 0 ? byPrefix : a.compareTo(b);
+    }
+
+    private static int commonPrefix(String a, String b) {
+        int n = 0;
+        while (n < a.length() && n < b.length() && a.charAt(n) == b.charAt(n)) {
+            n++;
+        }
+        return n;
     }
 
     /** Case, underscores and dashes do not count: {@code batch_size} is {@code batchSize} misspelt. */

@@ -84,7 +84,7 @@ public class JobService {
             throw new Forbidden("priority", "only an admin may set a priority; you are " + caller.name());
         }
         String user = caller.name();
-        JobSpec spec = SpecParser.parse(json.parse(specJson));
+        JobSpec spec = SpecParser.parse(json.parse(specJson, "the spec"));
         check(spec, caller);
         long queued = jobs.countByUserNameAndState(user, JobState.QUEUED.name());
         if (queued >= config.maxQueuedPerUser()) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kiln.engine.spec.JsonText;
 import io.kiln.engine.spec.SpecException;
 import io.kiln.service.config.KilnLimits;
 import io.kiln.service.errors.BadInput;
@@ -30,9 +31,10 @@ public class RequestJson {
 
     /**
      * @throws BadInput for a body over a limit
+     * @param what the document, for a message on one that is not JSON: "the spec", "the sweep"
      * @throws SpecException for a body that is not JSON (field "", with the line and column)
      */
-    public JsonNode parse(String body) {
+    public JsonNode parse(String body, String what) {
         if (body == null || body.isBlank()) {
             throw new SpecException("", "the body is empty; send a JSON object");
         }
@@ -49,8 +51,7 @@ public class RequestJson {
             }
             throw tooLarge();
         } catch (JsonProcessingException e) {
-            throw new SpecException("", "not valid JSON: " + e.getOriginalMessage() + (e.getLocation() == null ? ""
-                    : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")"));
+            throw JsonText.notJson(what, e);
         }
     }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kiln.engine.spec.JsonText;
 import io.kiln.engine.spec.SpecException;
 import io.kiln.engine.spec.SweepGrid;
 import io.kiln.service.auth.Caller;
@@ -49,7 +50,7 @@ public class SweepService {
     @Transactional
     public SweepRow create(Caller caller, String body) {
         String user = caller.name();
-        JsonNode req = json.parse(body);
+        JsonNode req = json.parse(body, "the sweep");
         if (!req.isObject()) {
             throw new SpecException("", "a sweep is a JSON object {\"name\", \"base\", \"grid\"}");
         }
