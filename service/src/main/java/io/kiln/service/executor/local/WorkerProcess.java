@@ -21,9 +21,9 @@ import org.slf4j.LoggerFactory;
  */
 final class WorkerProcess {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerProcess.class);
-    /** Log text is handed over per 8 KiB or per second, whichever comes first. */
+    /** Log text is handed over per 8 KiB or every quarter second, whichever comes first. */
     private static final int FLUSH_LOG_CHARS = 8192;
-    private static final long FLUSH_NANOS = 1_000_000_000L;
+    private static final long FLUSH_MILLIS = 250;
     /** Lines of stderr kept to explain a failure the engine did not. */
     private static final int LAST_LINES = 20;
     /** How long the readers may take to finish after the process exited (its pipes are closed by then). */
@@ -36,6 +36,9 @@ final class WorkerProcess {
     private final Thread stdout;
     private final Thread stderr;
     private final Deque<String> lastErrors = new ArrayDeque<>();
+    /** Log lines read but not yet handed over, and whether stderr has ended (both guarded by this). */
+    private final StringBuilder logBuffer = new StringBuilder();
+    private boolean logEnded;
 
     WorkerProcess(long jobId, ProcessBuilder builder, RunListener listener) throws IOException {
         this.jobId = jobId;
@@ -105,25 +108,63 @@ final class WorkerProcess {
         }
     }
 
+    /**
+     * Reads stderr line by line into a buffer that {@link #handOverLog} empties: a line waits at most
+     * {@link #FLUSH_MILLIS} however long the worker is then silent (a CNN's epoch line may be its last for
+     * minutes), while a burst of lines still goes over in a few pieces.
+     */
     private void readLog() {
-        StringBuilder buffer = new StringBuilder();
-        long lastFlush = System.nanoTime();
+        Thread flusher = Thread.ofPlatform().name("worker-" + jobId + "-log-handover").daemon().start(this::handOverLog);
         try (BufferedReader r = reader(process.getErrorStream())) {
             String line;
             while ((line = r.readLine()) != null) {
-                buffer.append(line).append('\n');
-                remember(line);
-                if (buffer.length() > FLUSH_LOG_CHARS || System.nanoTime() - lastFlush > FLUSH_NANOS) {
-                    listener.log(buffer.toString());
-                    buffer.setLength(0);
-                    lastFlush = System.nanoTime();
+                synchronized (this) {
+                    logBuffer.append(line).append('\n');
+                    remember(line);
+                    if (logBuffer.length() > FLUSH_LOG_CHARS) {
+                        notifyAll();
+                    }
                 }
             }
         } catch (IOException e) {
             LOG.debug("worker {} stderr closed: {}", jobId, e.getMessage());
         } finally {
-            if (!buffer.isEmpty()) {
-                listener.log(buffer.toString());
+            synchronized (this) {
+                logEnded = true;
+                notifyAll();
+            }
+            try {
+                flusher.join(READER_JOIN_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Hands the buffered log to the listener every {@link #FLUSH_MILLIS} (sooner when it is full), in order. */
+    private void handOverLog() {
+        while (true) {
+            String text;
+            boolean last;
+            synchronized (this) {
+                if (!logEnded && logBuffer.length() <= FLUSH_LOG_CHARS) {
+                    try {
+                        wait(FLUSH_MILLIS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+                last = logEnded;
+                text = logBuffer.toString();
+                logBuffer.setLength(0);
+            }
+            // outside the lock: the reader goes on reading while the listener stores
+            if (!text.isEmpty()) {
+                listener.log(text);
+            }
+            if (last) {
+                return;
             }
         }
     }
