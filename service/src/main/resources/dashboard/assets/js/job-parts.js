@@ -9,26 +9,59 @@ export const finished = (s) => s === "SUCCEEDED" || s === "FAILED" || s === "CAN
 function fraction(job) {
   if (job.state === "SUCCEEDED") return 1;
   const p = job.progress || {};
-  if (!p.epochs) return 0;
+  if (!p.epochs || job.state === "QUEUED" && !job.attempts) return 0;
   const inEpoch = p.steps ? p.step / p.steps : 0;
   return Math.max(0, Math.min(1, (Math.max(p.epoch, 1) - 1 + inEpoch) / p.epochs));
 }
 
+const clock = (seconds) => {
+  const s = Math.round(seconds);
+  return s >= 3600 ? Math.floor(s / 3600) + "h" + String(Math.floor(s % 3600 / 60)).padStart(2, "0")
+                   : Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+};
+
+/**
+ * Time left, from the current attempt's throughput alone: a resumed job counts from the epoch it resumed after and
+ * from when this attempt started, not from its first start.
+ */
 export function eta(job) {
-  if (job.state !== "RUNNING" || !job.startedAt) return "";
-  const f = fraction(job);
-  if (f <= 0.01) return "";
-  const elapsed = (Date.now() - Date.parse(job.startedAt)) / 1000;
-  const left = Math.round(elapsed * (1 - f) / f);
-  return left >= 3600 ? Math.floor(left / 3600) + "h" + String(Math.floor(left % 3600 / 60)).padStart(2, "0")
-                      : Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+  const started = job.attemptStartedAt || job.startedAt;
+  if (job.state !== "RUNNING" || !started) return "";
+  const p = job.progress || {};
+  const f = fraction(job), f0 = p.epochs ? (p.resumedAfterEpoch || 0) / p.epochs : 0;
+  if (f - f0 <= 0.01) return "";
+  const elapsed = (Date.now() - Date.parse(started)) / 1000;
+  return clock(elapsed * (1 - f) / (f - f0));
+}
+
+/** Running time over every attempt (a resumed job keeps its first attempt's). */
+export const duration = (job) => (job.runningSeconds > 0 || job.startedAt ? clock(job.runningSeconds || 0) : "–");
+
+/**
+ * One vocabulary for every state: what a person reads on the bar. Epochs are counted as done (a queued job has
+ * done none; a job cancelled before it started never ran); a running job shows the epoch it is in.
+ */
+export function progressLabel(job) {
+  const p = job.progress || {};
+  const of = p.epochs ? `/${p.epochs}` : "";
+  const done = job.state === "SUCCEEDED" ? p.epochs : Math.max(0, (p.epoch || 0) - 1);
+  switch (job.state) {
+    case "QUEUED": return job.attempts ? `queued · resumes after epoch ${p.resumedAfterEpoch || done}${of}` : "queued";
+    case "RUNNING": return `${Math.round(100 * fraction(job))}% · epoch ${Math.max(p.epoch || 0, 1)}${of}`;
+    case "SUCCEEDED": return `done · ${p.epochs} epoch${p.epochs === 1 ? "" : "s"}`;
+    case "CANCELLED": return job.attempts ? `cancelled · ${done}${of} epochs done` : "cancelled before it started";
+    case "FAILED": return job.attempts ? `failed · ${done}${of} epochs done` : "failed before it started";
+    default: return job.state;
+  }
 }
 
 export function progressBar(job) {
-  const f = fraction(job), p = job.progress || {};
-  const label = p.epochs ? `${Math.round(100 * f)}% · epoch ${Math.max(p.epoch, job.state === "QUEUED" ? 0 : 1)}/${p.epochs}` : "";
-  return el("div", { class: "bar", title: label }, el("span", { style: { width: (100 * f).toFixed(1) + "%" } }), el("em", {}, label));
+  const f = fraction(job), label = progressLabel(job);
+  return el("div", { class: "bar " + job.state, title: label }, el("span", { style: { width: (100 * f).toFixed(1) + "%" } }), el("em", {}, label));
 }
+
+/** When, as this browser's local time ("–" for never). */
+export const when = (t) => (t ? new Date(t).toLocaleString() : "–");
 
 export const badge = (s) => el("span", { class: "state " + s }, s);
 

@@ -1,8 +1,9 @@
-// A job's page (#/job/ID): its facts and buttons, live learning curves, and its log (or why it is refused).
+// A job's page (#/job/ID): its facts, times and buttons (Clone among them), its spec, live learning curves (none
+// for a job that never trained), and its log (or why it is refused).
 import { api, apiText, download } from "./api.js";
 import { lineChart, series } from "./charts.js";
 import { el, fmt, toast } from "./dom.js";
-import { badge, cancel, canCancel, describeModel, eta, finished, progressBar } from "./job-parts.js";
+import { badge, cancel, canCancel, describeModel, duration, eta, finished, progressBar, when } from "./job-parts.js";
 import { clearView, every, route } from "./router.js";
 
 export function jobView(id) {
@@ -14,13 +15,15 @@ export function jobView(id) {
   const captions = el("div", { class: "card", id: "captions", hidden: true });
   const log = el("pre", { class: "log", id: "log" });
   const logRefused = el("p", { class: "error refused", id: "log-refused", hidden: true });
-  v.append(el("h1", {}, "Job " + id), head,
-    el("div", { class: "grid" },
+  const spec = el("pre", { class: "spec", id: "job-spec" });
+  const noCurves = el("p", { class: "muted", id: "no-curves", hidden: true });
+  const grid = el("div", { class: "grid", id: "curves" },
       el("div", { class: "card" }, el("div", { class: "chart" }, lossCanvas)),
       el("div", { class: "card" }, el("div", { class: "chart" }, epochLossCanvas)),
-      el("div", { class: "card" }, el("div", { class: "chart" }, accCanvas))),
-    captions,
-    el("div", { class: "card" }, el("h2", {}, "Log"), logRefused, log));
+      el("div", { class: "card" }, el("div", { class: "chart" }, accCanvas)));
+  v.append(el("h1", {}, "Job " + id), head, noCurves, grid, captions,
+    el("div", { class: "card" }, el("h2", {}, "Log"), logRefused, log),
+    el("div", { class: "card" }, el("h2", {}, "Spec"), spec));
   const stepLoss = lineChart(lossCanvas, "Training loss per step", "loss", [series("loss", [], 0, true)], "step");
   const epochLoss = lineChart(epochLossCanvas, "Loss per epoch", "loss", [series("train", [], 0), series("validation", [], 1)]);
   const acc = lineChart(accCanvas, "Accuracy per epoch", "accuracy", [series("train", [], 0), series("validation", [], 1)]);
@@ -31,6 +34,11 @@ export function jobView(id) {
       const [job, metrics] = await Promise.all([api("/jobs/" + id), api(`/jobs/${id}/metrics?maxPoints=400`)]);
       renderJobHead(head, job);
       renderCaptions(captions, job.metrics || {});
+      spec.textContent = JSON.stringify(job.spec, null, 2);
+      // a job that ended without a point (cancelled in the queue, failed at start) has no curves to draw
+      const none = finished(job.state) && !metrics.steps.length && !metrics.epochs.length;
+      grid.hidden = none; noCurves.hidden = !none;
+      noCurves.textContent = none ? `No learning curves: the job ${job.attempts ? "ended before its first step" : "never ran"}.` : "";
       // the log is its owner's and the admins' unless shared: a refusal says why and who may share it
       let text = "";
       try {
@@ -64,6 +72,7 @@ function renderJobHead(head, job) {
     canCancel(job) ? el("button", { class: "danger", onclick: () => cancel(job) }, "Cancel") : null,
     may.results && job.progress && job.progress.epoch > 0 ? el("button", { onclick: () => download(`/jobs/${job.id}/checkpoint`, `job-${job.id}.kiln`) }, "Download checkpoint") : null,
     may.results && job.state === "SUCCEEDED" ? el("button", { onclick: () => download(`/jobs/${job.id}/report`, "", true) }, "Open report") : null,
+    el("button", { id: "clone", title: "open Submit with this spec to edit", onclick: () => { location.hash = "#/submit?from=" + job.id; } }, "Clone"),
     may.share ? el("button", { id: "share", onclick: () => share(job, !job.shared) }, job.shared ? "Stop sharing" : "Share with the lab") : null,
   ];
   head.replaceChildren(
@@ -73,6 +82,11 @@ function renderJobHead(head, job) {
       el("dt", {}, "results"), el("dd", { id: "sharing" }, job.shared ? "shared with the lab: log, report, checkpoint, predictions, fine-tuning"
         : `private: ${job.user}'s and the admins'`),
       ...(job.sweepId ? [el("dt", {}, "sweep"), el("dd", {}, el("a", { href: "#/sweep/" + job.sweepId }, "sweep " + job.sweepId))] : []),
+      ...(fromJob(spec) ? [el("dt", {}, "fine-tuned from"), el("dd", {}, el("a", { id: "source-job", href: "#/job/" + fromJob(spec) }, "job " + fromJob(spec)),
+        spec.init.freeze ? " · frozen: " + JSON.stringify(spec.init.freeze) : "")] : []),
+      el("dt", {}, "times"), el("dd", { id: "times" }, `submitted ${when(job.submittedAt)} · started ${when(job.startedAt)} · finished ${when(job.finishedAt)}`),
+      el("dt", {}, "running"), el("dd", {}, el("span", { id: "duration" }, duration(job)),
+        ` over ${job.attempts} attempt${job.attempts === 1 ? "" : "s"}`, job.attempts > 1 ? ` (this one from ${when(job.attemptStartedAt)})` : ""),
       el("dt", {}, "progress"), el("dd", {}, progressBar(job), " ", eta(job) ? "ETA " + eta(job) : ""),
       el("dt", {}, "latest"), el("dd", {}, `loss ${fmt(m.loss)} · train acc ${fmt(m.train_acc)} · val acc ${fmt(m.val_acc)} · test acc ${fmt(m.test_acc)} · ${fmt(m.samples_per_s, 0)} samples/s`),
       el("dt", {}, "recipe"), el("dd", {}, `${spec.data ? spec.data.name : "?"} · ${describeModel(spec.model)} · ${opt.type || "sgd"} lr ${opt.lr} · batch ${tr.batchSize || 100} · ${tr.epochs || "?"} epochs`)),
@@ -92,6 +106,8 @@ function renderCaptions(card, m) {
   card.replaceChildren(el("h2", {}, `Sampled captions (epoch ${m.captions_epoch}) · validation BLEU-4 ${fmt(m.val_bleu4)}`),
     el("table", {}, el("tr", {}, el("th", {}, "split"), el("th", {}, "image"), el("th", {}, "sampled"), el("th", {}, "ground truth")), ...rows));
 }
+
+const fromJob = (spec) => (spec.init && spec.init.fromJob !== undefined && spec.init.fromJob !== null ? String(spec.init.fromJob) : null);
 
 async function share(job, shared) {
   try {

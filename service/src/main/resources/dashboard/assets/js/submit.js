@@ -1,4 +1,5 @@
-// Submit (#/submit): a job spec pasted or started from a preset, posted to the queue.
+// Submit (#/submit, #/submit?from=ID): a job spec pasted, started from a preset or cloned from a job, posted to the
+// queue.
 import { api } from "./api.js";
 import { el } from "./dom.js";
 import { clearView } from "./router.js";
@@ -20,13 +21,20 @@ const PRESETS = {
     training: { epochs: 50, batchSize: 128 }, device: "auto" },
 };
 
-export function submitView() {
+export function submitView(_, params) {
   const v = clearView();
   const text = el("textarea", { id: "spec", spellcheck: "false", "aria-label": "job spec" });
   text.value = JSON.stringify(PRESETS["Fashion-MNIST MLP"], null, 2);
   const pick = el("select", { id: "preset", onchange: () => { text.value = JSON.stringify(PRESETS[pick.value], null, 2); } },
     ...Object.keys(PRESETS).map((k) => el("option", { value: k }, k)));
   const out = el("p", { id: "submit-result" });
+  const from = params && params.get("from");
+  if (from) {
+    // Clone: the job's spec as it was submitted, to edit before submitting
+    text.value = "";
+    api("/jobs/" + encodeURIComponent(from)).then((job) => { text.value = JSON.stringify(job.spec, null, 2); out.textContent = `the spec of job ${job.id} (${job.name}), to edit`; })
+      .catch((e) => { out.className = "error"; out.textContent = e.message; });
+  }
   const datasets = el("span", { class: "muted" });
   api("/datasets").then((ds) => { datasets.textContent = "datasets here: " + (ds.map((d) => d.name).join(", ") || "none"); }).catch(() => {});
   v.append(el("h1", {}, "Submit a job"),

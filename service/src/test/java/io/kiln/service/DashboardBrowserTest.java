@@ -161,13 +161,13 @@ class DashboardBrowserTest {
 
         browser.get(kiln.uri("/#/compare?ids=" + id + "," + other).toString());
         waiting().until(d -> d.findElements(By.cssSelector("#summary tbody tr")).size() == 2
-                && points("chart-compare-acc", 1) == 4);
+                && points("chart-compare", 3) == 4);
         String summary = browser.findElement(By.id("summary")).getText();
         assertTrue(summary.contains("mlp-128") && summary.contains("mlp-32"), summary);
         assertSeries(kiln.get("/api/v1/jobs/" + id + "/metrics", KilnServer.ADMIN).json().get("epochs"), "val_acc",
-                values("chart-compare-acc", 0));
+                values("chart-compare", 1));
         assertSeries(kiln.get("/api/v1/jobs/" + other + "/metrics", KilnServer.ADMIN).json().get("epochs"), "val_acc",
-                values("chart-compare-acc", 1));
+                values("chart-compare", 3));
         screenshot("compare");
 
         KilnServer.Answer sweep = kiln.post("/api/v1/sweeps", KilnServer.ADMIN, "{\"name\":\"width\",\"base\":"
@@ -259,6 +259,138 @@ class DashboardBrowserTest {
         assertEquals(401, kiln.get("/api/v1/jobs", laptopToken).status(), "revoked from the page");
         assertEquals(200, kiln.get("/api/v1/jobs", browserToken).status(), "the other token still works");
         noPolicyViolations();
+    }
+
+    /**
+     * What a TensorBoard or W&B user looks for (issue 16): two fine-tunes that differ only in {@code freeze} shown
+     * as that one differing field; smoothing that changes what is drawn (the debiased moving average, the raw curve
+     * kept behind it) and a log scale; the queue's filters in the URL with submitted time and duration; the job
+     * page's spec, times, source job and Clone that submits the edited spec; one progress vocabulary; and a running
+     * job's log showing its epoch lines while it runs.
+     */
+    @Test
+    void compareDiffSmoothingFiltersCloneAndALiveLog() throws IOException {
+        String base = kiln.submit(TestData.spec("ft-base", "tiny", 2));
+        kiln.awaitState(base, "SUCCEEDED", TIMEOUT);
+        String free = kiln.submit(fineTune("ft-free", base, ""));
+        String frozen = kiln.submit(fineTune("ft-frozen", base, ",\"freeze\":\"all-but-last\""));
+        kiln.awaitState(free, "SUCCEEDED", TIMEOUT);
+        kiln.awaitState(frozen, "SUCCEEDED", TIMEOUT);
+        // the fine-tunes' logs count trainable and frozen parameters: the frozen one has all but its last layer's
+        String frozenLog = kiln.get("/api/v1/jobs/" + frozen + "/log", KilnServer.ADMIN).body();
+        assertTrue(frozenLog.matches("(?s).*parameters: 68 trainable, \\d+ frozen.*") && !frozenLog.contains(" 0 frozen"), frozenLog);
+        assertTrue(kiln.get("/api/v1/jobs/" + free + "/log", KilnServer.ADMIN).body().contains(" trainable, 0 frozen"));
+        signIn(KilnServer.ADMIN, "admin");
+
+        // The spec diff: the one field that differs, and nothing else (the names are the columns).
+        browser.get(kiln.uri("/#/compare?ids=" + free + "," + frozen + "&metric=loss&x=step").toString());
+        waiting().until(d -> d.findElements(By.cssSelector("#spec-diff tbody tr[data-path]")).size() == 1
+                && points("chart-compare", 1) > 5);
+        WebElement diff = browser.findElement(By.cssSelector("#spec-diff tbody tr[data-path]"));
+        assertEquals("init.freeze", diff.getDomAttribute("data-path"));
+        assertEquals("init.freeze (not set) \"all-but-last\"", diff.getText());
+        // Unsmoothed, the drawn curve is the job's per-step loss; the raw one behind it is the same.
+        JsonNode steps = kiln.get("/api/v1/jobs/" + free + "/metrics?maxPoints=400", KilnServer.ADMIN).json().get("steps");
+        assertSeries(steps, "loss", values("chart-compare", 0));
+        assertSeries(steps, "loss", values("chart-compare", 1));
+        ((JavascriptExecutor) browser).executeScript("const s = document.getElementById('compare-smoothing');"
+                + "s.value = '0.9'; s.dispatchEvent(new Event('input')); s.dispatchEvent(new Event('change'));");
+        List<Double> raw = values("chart-compare", 0);
+        List<Double> smoothed = values("chart-compare", 1);
+        assertSeries(steps, "loss", raw);
+        double last = 0;
+        double debias = 0;
+        for (int i = 0; i < raw.size(); i++) {
+            last = last * 0.9 + 0.1 * raw.get(i);
+            debias = debias * 0.9 + 0.1;
+            assertEquals(last / debias, smoothed.get(i), 1e-9, "smoothed point " + i);
+        }
+        assertEquals(raw.get(0), smoothed.get(0), 1e-12, "debiased: the first point is not pulled towards 0");
+        assertTrue(browser.getCurrentUrl().contains("smooth=0.9"), browser.getCurrentUrl());
+        browser.findElement(By.id("compare-log")).click();
+        waiting().until(d -> "logarithmic".equals(((JavascriptExecutor) d).executeScript(
+                "const c = Chart.getChart('chart-compare'); return c && c.options.scales.y.type;")));
+        assertTrue(browser.getCurrentUrl().contains("log=1") && browser.getCurrentUrl().contains("smooth=0.9"));
+        screenshot("compare-diff");
+
+        // Filters, kept in the URL; a row's submitted time and its duration across attempts.
+        browser.get(kiln.uri("/#/jobs").toString());
+        waiting().until(d -> d.findElements(By.cssSelector("#jobs tr.job")).size() >= 3);
+        browser.findElement(By.id("filter-name")).sendKeys("FT-FRO");
+        browser.findElement(By.cssSelector("#filters button")).click();
+        waiting().until(d -> d.getCurrentUrl().contains("name=FT-FRO")
+                && d.findElements(By.cssSelector("#jobs tr.job")).size() == 1);
+        WebElement row = browser.findElement(By.cssSelector("#jobs tr.job"));
+        assertEquals(frozen, row.getDomAttribute("data-id"));
+        JsonNode frozenJob = kiln.get("/api/v1/jobs/" + frozen, KilnServer.ADMIN).json();
+        assertTrue(frozenJob.path("runningSeconds").asDouble() > 0, frozenJob.toString());
+        assertEquals(clock(frozenJob.path("runningSeconds").asDouble()), row.findElement(By.cssSelector("td.duration")).getText());
+        assertTrue(!row.findElement(By.cssSelector("td.submitted")).getText().equals("–"));
+        assertTrue(row.getText().contains("done · 1 epoch"), row.getText());
+        browser.navigate().refresh();
+        waiting().until(d -> d.findElements(By.cssSelector("#jobs tr.job")).size() == 1
+                && "FT-FRO".equals(d.findElement(By.id("filter-name")).getDomProperty("value")));
+        browser.get(kiln.uri("/#/jobs?state=SUCCEEDED&user=nobody").toString());
+        waiting().until(d -> d.findElement(By.id("jobs")).getText().contains("No job matches these filters."));
+
+        // The job page: its source job, spec and times; Clone opens Submit with the spec, edited and submitted.
+        browser.get(kiln.uri("/#/job/" + frozen).toString());
+        waiting().until(d -> d.findElement(By.id("job-spec")).getText().contains("all-but-last"));
+        assertEquals("#/job/" + base, browser.findElement(By.id("source-job")).getDomAttribute("href"));
+        assertTrue(browser.findElement(By.id("times")).getText().matches("submitted .+ · started .+ · finished .+"));
+        assertEquals(clock(frozenJob.path("runningSeconds").asDouble()), browser.findElement(By.id("duration")).getText());
+        screenshot("job-finetune");
+        browser.findElement(By.id("clone")).click();
+        waiting().until(d -> d.getCurrentUrl().contains("#/submit?from=" + frozen)
+                && d.findElement(By.id("spec")).getDomProperty("value").contains("all-but-last"));
+        ((JavascriptExecutor) browser).executeScript("const t = document.getElementById('spec');"
+                + "t.value = t.value.replace('\"ft-frozen\"', '\"ft-frozen-again\"');");
+        browser.findElement(By.id("submit")).click();
+        waiting().until(d -> d.getCurrentUrl().matches(".*#/job/\\d+") && !d.getCurrentUrl().endsWith("/" + frozen));
+        String clone = browser.getCurrentUrl().replaceAll(".*#/job/", "");
+        JsonNode cloned = kiln.get("/api/v1/jobs/" + clone, KilnServer.ADMIN).json();
+        assertEquals("ft-frozen-again", cloned.path("name").asText());
+        assertEquals("all-but-last", cloned.path("spec").path("init").path("freeze").asText());
+        assertEquals(base, cloned.path("spec").path("init").path("fromJob").asText());
+        kiln.awaitState(clone, "SUCCEEDED", TIMEOUT);
+
+        // A running job's log shows its epoch lines while it runs; a cancelled job that ran has its curves.
+        String running = kiln.submit(TestData.spec("long", "tiny", 400));
+        browser.get(kiln.uri("/#/job/" + running).toString());
+        waiting().until(d -> d.findElement(By.id("log")).getText().contains("epoch 2: train loss"));
+        JsonNode during = kiln.get("/api/v1/jobs/" + running, KilnServer.ADMIN).json();
+        assertEquals("RUNNING", during.path("state").asText(), "the epoch lines show while the job runs");
+        assertTrue(during.path("progress").path("epoch").asInt() < 400);
+        assertTrue(browser.findElement(By.cssSelector(".bar em")).getText().matches("\\d+% · epoch \\d+/400"),
+                browser.findElement(By.cssSelector(".bar em")).getText());
+        assertEquals(200, kiln.post("/api/v1/jobs/" + running + "/cancel", KilnServer.ADMIN, "").status());
+        kiln.awaitState(running, "CANCELLED", TIMEOUT);
+        waiting().until(d -> "CANCELLED".equals(d.findElement(By.tagName("body")).getDomAttribute("data-job-state")));
+        assertTrue(browser.findElement(By.id("curves")).isDisplayed(), "a job that trained keeps its curves");
+        assertTrue(browser.findElement(By.cssSelector(".bar em")).getText().matches("cancelled · \\d+/400 epochs done"),
+                browser.findElement(By.cssSelector(".bar em")).getText());
+
+        // One vocabulary for every state, including the ones no job here reaches.
+        Object labels = ((JavascriptExecutor) browser).executeAsyncScript("const done = arguments[arguments.length - 1];"
+                + "import('/assets/js/job-parts.js').then((m) => done([m.progressLabel({state: 'QUEUED', attempts: 0, progress: {epoch: 0, epochs: 2}}),"
+                + "m.progressLabel({state: 'CANCELLED', attempts: 0, progress: {epoch: 0, epochs: 2}}),"
+                + "m.progressLabel({state: 'FAILED', attempts: 1, progress: {epoch: 1, epochs: 1, step: 0, steps: 10}}),"
+                + "m.progressLabel({state: 'QUEUED', attempts: 1, progress: {epoch: 4, epochs: 9, resumedAfterEpoch: 3}})]));");
+        assertEquals(List.of("queued", "cancelled before it started", "failed · 0/1 epochs done",
+                "queued · resumes after epoch 3/9"), labels);
+        noPolicyViolations();
+    }
+
+    /** The dashboard's m:ss for a number of seconds. */
+    static String clock(double seconds) {
+        long s = Math.round(seconds);
+        return s >= 3600 ? (s / 3600) + "h" + String.format("%02d", s % 3600 / 60) : (s / 60) + ":" + String.format("%02d", s % 60);
+    }
+
+    /** A one-epoch fine-tune of job {@code from} on the generated data; {@code extra} goes into {@code init}. */
+    static String fineTune(String name, String from, String extra) {
+        return TestData.spec(name, "tiny", 1).replace("\"device\":\"cpu\"}",
+                "\"device\":\"cpu\",\"init\":{\"fromJob\":\"" + from + "\"" + extra + "}}");
     }
 
     /** Points drawn in dataset {@code index} of the Chart.js chart on canvas {@code id} (-1 when absent). */

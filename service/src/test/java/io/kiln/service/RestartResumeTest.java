@@ -33,10 +33,11 @@ class RestartResumeTest {
         TestData.write(data, "tiny", 1200, 200, 4);
         String id;
         JsonNode before;
+        JsonNode firstAttempt;
         try (KilnServer first = new KilnServer(home, data, null, SERVER)) {
             id = first.submit(TestData.spec("resume-me", "tiny", 400));
             // At epoch 4's first step, epoch 3's checkpoint is on disk.
-            first.awaitJob(id, j -> j.path("progress").path("epoch").asInt() >= 4, TIMEOUT);
+            firstAttempt = first.awaitJob(id, j -> j.path("progress").path("epoch").asInt() >= 4, TIMEOUT);
             before = metrics(first, id);
         }
         Path jobDir = home.resolve("jobs").resolve(id);
@@ -49,6 +50,7 @@ class RestartResumeTest {
             ResumeChecks.assertEpochsOnceEach(after, 400, steps);
             ResumeChecks.assertResumedAfter(jobDir, log(second, id), k, steps);
             ResumeChecks.assertKept(before, after, k);
+            assertTimedAcrossAttempts(firstAttempt, done, k);
         }
         ResumeChecks.assertSameWeightsAsUninterrupted(jobDir, data, home.resolve("reference"));
     }
@@ -97,6 +99,21 @@ class RestartResumeTest {
             }
         }
         ResumeChecks.assertSameWeightsAsUninterrupted(jobDir, data, home.resolve("reference"));
+    }
+
+    /**
+     * The job keeps its first start; its running time adds up both attempts (more than the second alone took);
+     * the second attempt's start and the epoch it resumed after are what its ETA counts from.
+     */
+    static void assertTimedAcrossAttempts(JsonNode firstAttempt, JsonNode done, int k) {
+        String firstStart = firstAttempt.path("startedAt").asText();
+        assertEquals(firstStart, done.path("startedAt").asText(), "startedAt is the first attempt's");
+        java.time.Instant second = java.time.Instant.parse(done.path("attemptStartedAt").asText());
+        assertTrue(second.isAfter(java.time.Instant.parse(firstStart)), done.toString());
+        double secondAlone = java.time.Duration.between(second, java.time.Instant.parse(done.path("finishedAt").asText()))
+                .toMillis() / 1000.0;
+        assertTrue(done.path("runningSeconds").asDouble() > secondAlone + 0.2, "both attempts' running time: " + done);
+        assertEquals(k, done.path("progress").path("resumedAfterEpoch").asInt());
     }
 
     /** The step events of epochs up to k in the events file (before the restart, of the first run alone). */

@@ -113,6 +113,11 @@ final class TrainCommand implements Callable<Integer> {
                     System.err.println("starting from the weights of " + (spec.init().fromJob() != null
                             ? "job " + spec.init().fromJob() : spec.init().checkpoint())
                             + (trainer.replacedHead() ? " with a new last layer" : ""));
+                    if (trainer.classNote() != null) {
+                        System.err.println(trainer.classNote());
+                    }
+                    long[] counts = trainer.parameterCounts();
+                    System.err.println("parameters: " + counts[0] + " trainable, " + counts[1] + " frozen");
                 }
                 trainer.run(new JsonListener(events), out, checkpoint);
             }

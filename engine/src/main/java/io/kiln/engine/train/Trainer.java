@@ -52,6 +52,20 @@ public final class Trainer implements AutoCloseable {
     /** How training samples are augmented or transformed at random; null when they are used as stored. */
     private final TrainingSampler sampler;
 
+    /** The model's parameter count as {trainable, frozen} ({@code init.freeze} decides which is which). */
+    public long[] parameterCounts() {
+        long trainable = 0;
+        long frozen = 0;
+        for (var p : model.params()) {
+            if (p.frozen()) {
+                frozen += p.value().size();
+            } else {
+                trainable += p.value().size();
+            }
+        }
+        return new long[] {trainable, frozen};
+    }
+
     public Trainer(JobSpec spec, Backend backend, PreparedData data) {
         this.spec = spec;
         this.backend = backend;
@@ -111,11 +125,25 @@ public final class Trainer implements AutoCloseable {
                         + (e == null ? "missing" : Arrays.toString(e.shape())) + " in the checkpoint");
             }
         }
-        ModelState.restore(backend, checkpoint, model, null, fresh);
+        Checkpoint load = checkpoint;
+        if (fresh.isEmpty()) {
+            List<String> headParams = params.stream().map(io.kiln.engine.nn.Param::name)
+                    .filter(n -> layerName(n).equals(head)).toList();
+            ClassOrder.Match match = ClassOrder.match(checkpoint, headParams, data.train().classNames());
+            load = match.checkpoint();
+            classNote = match.note();
+        }
+        ModelState.restore(backend, load, model, null, fresh);
         replacedHead = !fresh.isEmpty();
     }
 
     private boolean replacedHead;
+    private String classNote;
+
+    /** What {@link #startFrom} found of the checkpoint's class names against the dataset's (null: nothing to say). */
+    public String classNote() {
+        return classNote;
+    }
 
     /** Whether {@link #startFrom} kept a fresh last layer because the checkpoint's had another shape. */
     public boolean replacedHead() {

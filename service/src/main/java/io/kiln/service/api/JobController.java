@@ -11,6 +11,7 @@ import io.kiln.service.jobs.JobService;
 import io.kiln.service.jobs.JobViews;
 import io.kiln.service.jobs.MetricSeries;
 import io.kiln.service.jobs.ResultsService;
+import io.kiln.service.store.JobQueries;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;
@@ -73,14 +74,22 @@ public class JobController {
                 access, caller));
     }
 
-    @Operation(operationId = "listJobs", summary = "List jobs, newest first (the queue: every user's)")
+    @Operation(operationId = "listJobs", summary = "List jobs, newest first (the queue: every user's); filtered by "
+            + "state, user, a part of the name, or sweep id")
     @ApiDocs.BadRequest
     @Get
     public ObjectNode list(@Nullable @QueryValue String state, @Nullable @QueryValue String user,
+                           @Nullable @QueryValue String name, @Nullable @QueryValue Long sweep,
                            @Nullable @QueryValue Integer page, @Nullable @QueryValue Integer size, Authentication who) {
         int pg = page == null ? 0 : page;
         int sz = size == null ? DEFAULT_PAGE_SIZE : size;
-        return JobViews.page(jobs.list(state, user, pg, sz), pg, sz, access, Caller.of(who));
+        JobQueries.Filter filter = new JobQueries.Filter(blankless(state), blankless(user), blankless(name), sweep);
+        return JobViews.page(jobs.list(filter, pg, sz), pg, sz, access, Caller.of(who));
+    }
+
+    /** An empty filter field (a form's cleared input) filters nothing. */
+    private static String blankless(String s) {
+        return s == null || s.isBlank() ? null : s.strip();
     }
 
     @Operation(operationId = "getJob", summary = "One job: state, progress, latest metrics, whether it is shared, "

@@ -94,7 +94,7 @@ public class JobService {
         Instant now = Instant.now();
         JobRow row = jobs.save(new JobRow(null, spec.name(), user, specJson, spec.device(), priority,
                 JobState.QUEUED.name(), null, null, null, false, 0, 0, spec.training().epochs(), 0, 0, 0, null, null,
-                sweepId, now, null, null, 0.0, false));
+                sweepId, now, null, null, 0.0, false, null, 0));
         history.record(row.id(), JobState.QUEUED, "submitted by " + user);
         return row;
     }
@@ -168,14 +168,14 @@ public class JobService {
         return get(id);
     }
 
-    public JobQueries.Page list(@Nullable String state, @Nullable String user, int page, int size) {
-        if (user != null && user.length() > TokenService.MAX_USER_NAME) {
-            throw new BadInput("user", "is " + user.length() + " characters long; user names have at most "
+    public JobQueries.Page list(JobQueries.Filter filter, int page, int size) {
+        if (filter.user() != null && filter.user().length() > TokenService.MAX_USER_NAME) {
+            throw new BadInput("user", "is " + filter.user().length() + " characters long; user names have at most "
                     + TokenService.MAX_USER_NAME);
         }
-        if (state != null) {
+        if (filter.state() != null) {
             try {
-                JobState.valueOf(state);
+                JobState.valueOf(filter.state());
             } catch (IllegalArgumentException e) {
                 throw new BadInput("state", "must be one of QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED");
             }
@@ -186,7 +186,10 @@ public class JobService {
         if (size < 1 || size > MAX_PAGE_SIZE) {
             throw new BadInput("size", "must be between 1 and " + MAX_PAGE_SIZE + ", got " + size);
         }
-        return queries.list(state, user, page, size);
+        if (filter.name() != null && filter.name().length() > 200) {
+            throw new BadInput("name", "must be at most 200 characters");
+        }
+        return queries.list(filter, page, size);
     }
 
     /**

@@ -36,6 +36,8 @@ public final class JobViews {
         p.put("epochs", j.epochs());
         p.put("step", j.step());
         p.put("steps", j.steps());
+        // the checkpointed epoch the current attempt resumed after: its throughput counts from there
+        p.put("resumedAfterEpoch", j.attemptStartEpoch());
         n.set("metrics", parse(j.latestMetrics()));
         n.put("error", access.visibleError(j, caller));
         n.put("attempts", j.attempts());
@@ -45,6 +47,8 @@ public final class JobViews {
         time(n, "submittedAt", j.submittedAt());
         time(n, "startedAt", j.startedAt());
         time(n, "finishedAt", j.finishedAt());
+        time(n, "attemptStartedAt", j.attemptStartedAt());
+        n.put("runningSeconds", runningSeconds(j, Instant.now()));
         return n;
     }
 
@@ -71,6 +75,13 @@ public final class JobViews {
         n.put("size", size);
         n.put("total", result.total());
         return n;
+    }
+
+    /** Running time over every attempt: the ended ones' and, while it runs, the current one's so far. */
+    static double runningSeconds(JobRow j, Instant now) {
+        double current = j.state().equals("RUNNING") && j.attemptStartedAt() != null
+                ? Math.max(0, java.time.Duration.between(j.attemptStartedAt(), now).toMillis() / 1000.0) : 0;
+        return Math.round((j.deviceSeconds() + current) * 10) / 10.0;
     }
 
     /** A stored JSON text (the spec, the latest metrics) as a tree; an empty object for none or a broken one. */

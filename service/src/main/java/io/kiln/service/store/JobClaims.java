@@ -39,14 +39,16 @@ public class JobClaims {
                 }
             }
             try (PreparedStatement ps = conn.prepareStatement("UPDATE jobs SET state = 'RUNNING', device = ?, server_id = ?, "
-                    + "heartbeat_at = ?, started_at = ?, attempts = attempts + 1, error = NULL, cancel_requested = FALSE "
+                    + "heartbeat_at = ?, started_at = COALESCE(started_at, ?), attempt_started_at = ?, "
+                    + "attempt_start_epoch = checkpoint_epoch, attempts = attempts + 1, error = NULL, cancel_requested = FALSE "
                     + "WHERE id = ? AND state = 'QUEUED'")) {
                 OffsetDateTime t = OffsetDateTime.ofInstant(now, ZoneOffset.UTC);
                 ps.setString(1, device);
                 ps.setString(2, serverId);
                 ps.setObject(3, t);
                 ps.setObject(4, t);
-                ps.setLong(5, id);
+                ps.setObject(5, t);
+                ps.setLong(6, id);
                 return ps.executeUpdate() == 1;
             }
         });

@@ -21,18 +21,34 @@ public class JobQueries {
     public record Page(List<JobRow> jobs, long total) {
     }
 
-    /** Jobs, newest first, optionally of one state and one user. */
+    /**
+     * Which jobs a list shows; a null part does not filter. {@code name} matches a part of the name, whatever its
+     * case; {@code sweep} is a sweep's id.
+     */
+    public record Filter(@Nullable String state, @Nullable String user, @Nullable String name, @Nullable Long sweep) {
+    }
+
+    /** Jobs, newest first, that pass the filter. */
     @Transactional(readOnly = true)
-    public Page list(@Nullable String state, @Nullable String user, int page, int size) {
+    public Page list(Filter filter, int page, int size) {
         StringBuilder where = new StringBuilder(" WHERE 1 = 1");
         List<Object> args = new ArrayList<>();
-        if (state != null) {
+        if (filter.state() != null) {
             where.append(" AND state = ?");
-            args.add(state);
+            args.add(filter.state());
         }
-        if (user != null) {
+        if (filter.user() != null) {
             where.append(" AND user_name = ?");
-            args.add(user);
+            args.add(filter.user());
+        }
+        if (filter.name() != null) {
+            // LIKE's own characters in the name are literal
+            where.append(" AND LOWER(name) LIKE ? ESCAPE '!'");
+            args.add("%" + filter.name().toLowerCase(java.util.Locale.ROOT).replaceAll("([!%_])", "!$1") + "%");
+        }
+        if (filter.sweep() != null) {
+            where.append(" AND sweep_id = ?");
+            args.add(filter.sweep());
         }
         return jdbc.execute(conn -> {
             long total;

@@ -9,7 +9,9 @@ import java.time.Instant;
 /**
  * A job as stored. {@code epoch}/{@code step} are the progress the worker last reported,
  * {@code checkpointEpoch} the last epoch whose checkpoint is on disk (what a resumed run continues after);
- * {@code shared}: its owner shares its results with the lab (access.JobAccess).
+ * {@code shared}: its owner shares its results with the lab (access.JobAccess). {@code startedAt} is the first
+ * attempt's start, {@code attemptStartedAt} the current one's and {@code attemptStartEpoch} the checkpointed epoch
+ * it resumed after; {@code deviceSeconds} adds up the running time of the attempts that ended.
  */
 @MappedEntity("jobs")
 public record JobRow(
@@ -37,5 +39,7 @@ public record JobRow(
         @Nullable Instant startedAt,
         @Nullable Instant finishedAt,
         double deviceSeconds,
-        boolean shared) {
+        boolean shared,
+        @Nullable Instant attemptStartedAt,
+        int attemptStartEpoch) {
 }
