@@ -4,6 +4,7 @@ import { api, apiText, download } from "./api.js";
 import { lineChart, series } from "./charts.js";
 import { el, fmt, toast } from "./dom.js";
 import { badge, cancel, canCancel, describeModel, duration, eta, finished, progressBar, when } from "./job-parts.js";
+import { confusionTable } from "./confusion.js";
 import { clearView, every, route } from "./router.js";
 
 export function jobView(id) {
@@ -17,11 +18,13 @@ export function jobView(id) {
   const logRefused = el("p", { class: "error refused", id: "log-refused", hidden: true });
   const spec = el("pre", { class: "spec", id: "job-spec" });
   const noCurves = el("p", { class: "muted", id: "no-curves", hidden: true });
+  const results = el("div", { class: "card", id: "test-results", hidden: true });
   const grid = el("div", { class: "grid", id: "curves" },
       el("div", { class: "card" }, el("div", { class: "chart" }, lossCanvas)),
       el("div", { class: "card" }, el("div", { class: "chart" }, epochLossCanvas)),
       el("div", { class: "card" }, el("div", { class: "chart" }, accCanvas)));
   v.append(el("h1", {}, "Job " + id), head, noCurves, grid, captions,
+    results,
     el("div", { class: "card" }, el("h2", {}, "Log"), logRefused, log),
     el("div", { class: "card" }, el("h2", {}, "Spec"), spec));
   const stepLoss = lineChart(lossCanvas, "Training loss per step", "loss", [series("loss", [], 0, true)], "step");
@@ -58,10 +61,21 @@ export function jobView(id) {
       const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 20;
       log.textContent = text.length > 200000 ? text.slice(-200000) : text;
       if (atBottom) log.scrollTop = log.scrollHeight;
+      // a captioning job's results are its sampled captions (above), not a confusion matrix
+      const classifies = (job.spec || {}).loss !== "temporal_softmax";
+      if (job.state === "SUCCEEDED" && classifies && (job.permissions || {}).results && results.hidden) showResults(results, id);
       done = finished(job.state);
       document.body.dataset.jobState = job.state;
     } catch (e) { head.replaceChildren(el("p", { class: "error" }, e.message)); }
   });
+}
+
+// the report's numbers take a pass over the test set the first time: asked for once, when the job has succeeded
+async function showResults(box, id) {
+  box.hidden = false;
+  box.replaceChildren(el("h2", {}, "Test results"), el("p", { class: "muted" }, "evaluating on the test set..."));
+  try { box.replaceChildren(el("h2", {}, "Test results"), confusionTable(await api(`/jobs/${id}/report/summary`))); }
+  catch (e) { box.replaceChildren(el("h2", {}, "Test results"), el("p", { class: "error" }, e.message)); }
 }
 
 function renderJobHead(head, job) {

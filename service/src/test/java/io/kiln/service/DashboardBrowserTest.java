@@ -339,6 +339,19 @@ class DashboardBrowserTest {
         assertEquals("#/job/" + base, browser.findElement(By.id("source-job")).getDomAttribute("href"));
         assertTrue(browser.findElement(By.id("times")).getText().matches("submitted .+ · started .+ · finished .+"));
         assertEquals(clock(frozenJob.path("runningSeconds").asDouble()), browser.findElement(By.id("duration")).getText());
+        // the test results from the report's numbers: the confusion matrix and each class's accuracy
+        JsonNode summary = kiln.get("/api/v1/jobs/" + frozen + "/report/summary", KilnServer.ADMIN).json();
+        int classes = summary.get("classes").size();
+        waiting().until(d -> d.findElements(By.cssSelector("#job-confusion tbody tr")).size() == classes);
+        for (int t = 0; t < classes; t++) {
+            List<WebElement> cells = browser.findElements(By.cssSelector("#job-confusion tbody tr:nth-child(" + (t + 1) + ") td"));
+            assertEquals(classes + 1, cells.size());
+            for (int p = 0; p < classes; p++) {
+                assertEquals(summary.get("confusion").get(t).get(p).asText(), cells.get(p).getText(), "cell " + t + "," + p);
+            }
+            assertEquals(String.format(java.util.Locale.ROOT, "%.3f", summary.get("perClassAccuracy").get(t).asDouble()),
+                    cells.get(classes).getText());
+        }
         screenshot("job-finetune");
         browser.findElement(By.id("clone")).click();
         waiting().until(d -> d.getCurrentUrl().contains("#/submit?from=" + frozen)
@@ -363,12 +376,22 @@ class DashboardBrowserTest {
         assertTrue(during.path("progress").path("epoch").asInt() < 400);
         assertTrue(browser.findElement(By.cssSelector(".bar em")).getText().matches("\\d+% · epoch \\d+/400"),
                 browser.findElement(By.cssSelector(".bar em")).getText());
+        // the one CPU slot is taken: a job submitted now waits in the queue, and is cancelled there
+        String waits = kiln.submit(TestData.spec("waits", "tiny", 2));
+        assertEquals("QUEUED", kiln.get("/api/v1/jobs/" + waits, KilnServer.ADMIN).json().path("state").asText());
+        assertEquals(200, kiln.post("/api/v1/jobs/" + waits + "/cancel", KilnServer.ADMIN, "").status());
         assertEquals(200, kiln.post("/api/v1/jobs/" + running + "/cancel", KilnServer.ADMIN, "").status());
         kiln.awaitState(running, "CANCELLED", TIMEOUT);
         waiting().until(d -> "CANCELLED".equals(d.findElement(By.tagName("body")).getDomAttribute("data-job-state")));
         assertTrue(browser.findElement(By.id("curves")).isDisplayed(), "a job that trained keeps its curves");
         assertTrue(browser.findElement(By.cssSelector(".bar em")).getText().matches("cancelled · \\d+/400 epochs done"),
                 browser.findElement(By.cssSelector(".bar em")).getText());
+
+        browser.get(kiln.uri("/#/job/" + waits).toString());
+        waiting().until(d -> d.findElement(By.id("no-curves")).isDisplayed());
+        assertEquals("No learning curves: the job never ran.", browser.findElement(By.id("no-curves")).getText());
+        assertTrue(!browser.findElement(By.id("curves")).isDisplayed(), "no empty charts for a job that never ran");
+        assertEquals("cancelled before it started", browser.findElement(By.cssSelector(".bar em")).getText());
 
         // One vocabulary for every state, including the ones no job here reaches.
         Object labels = ((JavascriptExecutor) browser).executeAsyncScript("const done = arguments[arguments.length - 1];"

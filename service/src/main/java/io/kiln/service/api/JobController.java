@@ -173,6 +173,16 @@ public class JobController {
         return HttpResponse.ok(html).header("Content-Security-Policy", SecurityHeaders.REPORT_POLICY);
     }
 
+    @Operation(operationId = "jobReportSummary", summary = "The report's numbers as JSON: test accuracy, classes, "
+            + "confusion matrix (rows the true class), per-class accuracy (its owner, the admins, or all once shared)")
+    @ApiDocs.Refused
+    @ApiDocs.NoSuch
+    @ApiDocs.Conflicting
+    @Get("/{id}/report/summary")
+    public ObjectNode reportSummary(long id, Authentication who) throws IOException {
+        return results.summary(jobs.withResults(id, Caller.of(who), Result.REPORT));
+    }
+
     @Operation(operationId = "predict", summary = "Classify uploaded images (PNG or JPEG) with the job's trained "
             + "weights (its owner, the admins, or all once shared)", description = "at most kiln.predict-max-images "
             + "images of kiln.predict-max-image-bytes each and kiln.predict-max-pixels pixels (read from their headers)")

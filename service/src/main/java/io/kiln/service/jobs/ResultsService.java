@@ -26,6 +26,7 @@ import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -113,35 +114,62 @@ public class ResultsService {
         }
     }
 
+    /**
+     * The report's numbers (accuracy, classes, confusion matrix, per-class accuracy) as JSON, for a page to show;
+     * kept beside the checkpoint until the checkpoint changes.
+     */
+    public ObjectNode summary(JobRow job) throws IOException {
+        Path ckptFile = checkpointOf(job);
+        Path cached = paths.jobDir(job.id()).resolve("report-summary.json");
+        if (fresh(cached, ckptFile)) {
+            return (ObjectNode) JSON.readTree(cached.toFile());
+        }
+        Checkpoint ckpt = readCheckpoint(job, ckptFile);
+        if (CaptionReport.isCaptioning(ckpt)) {
+            throw new Conflict("job " + job.id() + " is a captioning job: its report has captions, not a confusion matrix");
+        }
+        ObjectNode n = classify(job, ckpt, SpecParser.parse(ckpt.spec())).summary();
+        // written aside and moved, so that a reader at the same time never sees half a file
+        Path part = Files.createTempFile(cached.getParent(), "report-summary", ".part");
+        Files.writeString(part, n.toString());
+        Files.move(part, cached, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        return n;
+    }
+
     private String render(JobRow job, Path ckptFile, int shown) throws IOException {
         Checkpoint ckpt = readCheckpoint(job, ckptFile);
         JobSpec spec = SpecParser.parse(ckpt.spec());
+        String title = "Job " + job.id() + ": " + job.name();
+        List<String[]> facts = List.of(
+                new String[] {"job", job.id() + " (" + job.name() + ")"},
+                new String[] {"user", job.userName()},
+                new String[] {"state", job.state()},
+                new String[] {"dataset", spec.data().name()},
+                new String[] {"epochs trained", Integer.toString(ckpt.epoch())});
         if (CaptionReport.isCaptioning(ckpt)) {
             // a captioning job's page comes from its checkpoint alone: the figures and the last sampled captions
-            String html = CaptionReport.html(ckpt, "Job " + job.id() + ": " + job.name(), List.of(
-                    new String[] {"job", job.id() + " (" + job.name() + ")"},
-                    new String[] {"user", job.userName()},
-                    new String[] {"state", job.state()},
-                    new String[] {"dataset", spec.data().name()},
-                    new String[] {"epochs trained", Integer.toString(ckpt.epoch())}));
-            return html;
+            return CaptionReport.html(ckpt, title, facts);
         }
+        return classify(job, ckpt, spec).html(title, facts, shown);
+    }
+
+    /** The checkpoint's model on the job's test set. */
+    private ClassificationReport classify(JobRow job, Checkpoint ckpt, JobSpec spec) throws IOException {
         Dataset test;
         try {
             test = Trainer.loadData(spec, paths.dataRoot()).test();
         } catch (DataException e) {
             throw new Conflict("cannot load the job's test data: " + e.getMessage());
         }
-        ClassificationReport report;
         try (CpuBackend backend = new CpuBackend(); Inference inference = inference(job, backend, ckpt)) {
-            report = new ClassificationReport(test, inference.scores(test), inference.loss());
+            return new ClassificationReport(test, inference.scores(test), inference.loss());
         }
-        return report.html("Job " + job.id() + ": " + job.name(), List.of(
-                new String[] {"job", job.id() + " (" + job.name() + ")"},
-                new String[] {"user", job.userName()},
-                new String[] {"state", job.state()},
-                new String[] {"dataset", spec.data().name()},
-                new String[] {"epochs trained", Integer.toString(ckpt.epoch())}), shown);
+    }
+
+    /** A result kept beside the checkpoint holds while the checkpoint is not newer. */
+    private static boolean fresh(Path cached, Path ckptFile) throws IOException {
+        return Files.isRegularFile(cached)
+                && Files.getLastModifiedTime(cached).compareTo(Files.getLastModifiedTime(ckptFile)) >= 0;
     }
 
     public ObjectNode predict(JobRow job, List<CompletedFileUpload> files) throws IOException {
