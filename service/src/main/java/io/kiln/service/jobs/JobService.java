@@ -2,6 +2,7 @@ package io.kiln.service.jobs;
 
 import io.kiln.engine.nn.MemoryEstimate;
 import io.kiln.engine.nn.ModelPlan;
+import io.kiln.engine.spec.CaptioningOptions;
 import io.kiln.engine.optim.Optimizer;
 import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecException;
@@ -121,10 +122,13 @@ public class JobService {
                         + (devices.gpuCount() - 1));
             }
         }
-        DatasetFacts.Facts data = datasets.of(spec.data());
-        ModelPlan plan = ModelPlan.of(spec, data.sampleShape(), data.classes());
-        if (limits.memoryCheck()) {
-            memory.check(spec, MemoryEstimate.of(plan, new Optimizer(null, spec.optimizer()).stateSlots()), data);
+        // A captioning model is not a layer list: its data and sizes are checked by the engine when it runs.
+        if (!CaptioningOptions.PRESET.equals(spec.model().preset())) {
+            DatasetFacts.Facts data = datasets.of(spec.data());
+            ModelPlan plan = ModelPlan.of(spec, data.sampleShape(), data.classes());
+            if (limits.memoryCheck()) {
+                memory.check(spec, MemoryEstimate.of(plan, new Optimizer(null, spec.optimizer()).stateSlots()), data);
+            }
         }
         if (spec.init() != null && spec.init().checkpoint() != null) {
             throw new SpecException("init.checkpoint", "a file path is for the engine's command line; through the "
