@@ -4,11 +4,62 @@ import io.kiln.engine.backend.ConvGeometry;
 
 /**
  * Convolutions as matrix products, one image at a time: im2col fused into the packing of op(B) forward,
- * col2im after {@code w^T dy} backward, im2col then {@code dy col^T} for the filter gradient. Images are
- * spread over the threads when there are enough of them, else each product goes parallel. See
+ * col2im after {@code w^T dy} backward, im2col then {@code dy col^T} for the filter gradient; small feature
+ * maps a group of images at a time, side by side in one column matrix ({@link #groupSize}). Images (groups)
+ * are spread over the threads when there are enough of them, else each product goes parallel. See
  * {@code docs/cpu-backend.md}.
  */
 record CpuConvolution(ParallelLoops loops, ParallelGemm gemm) {
+    /**
+     * Output pixels one product should span at least. A small feature map (VGG's 4x4 and 2x2, ResNet's 8x8)
+     * gives a product only 4 to 64 columns, the length of the kernel's vectorised loop, and a filter gradient
+     * whose depth is those few pixels: per image that ran at a few GFLOP/s. Below this many pixels, images
+     * are put side by side in one column matrix (a "group") and multiplied at once.
+     */
+    static final int MIN_COLUMNS = Math.max(1, Integer.getInteger("kiln.cpu.convColumns", 512));
+    /** Largest column matrix of a group, in floats (per thread): bounds the group's memory. */
+    static final int MAX_GROUP_FLOATS = 1 << 22;
+
+    /** Images per group: enough for MIN_COLUMNS output pixels, within MAX_GROUP_FLOATS; 1 for large maps. */
+    static int groupSize(ConvGeometry g) {
+        int ohw = g.outH() * g.outW(), crs = g.c() * g.kernelH() * g.kernelW();
+        if (ohw == 0 || ohw >= MIN_COLUMNS || g.n() < 2) {
+            return 1;
+        }
+        int wanted = Math.ceilDiv(MIN_COLUMNS, ohw);
+        long fit = MAX_GROUP_FLOATS / Math.max(1L, (long) Math.max(crs, g.k()) * ohw);
+        return (int) Math.max(1, Math.min(Math.min(wanted, g.n()), fit));
+    }
+
+    /** col [crs, cnt*ohw] = the column matrices of images [i0, i0 + cnt) side by side. */
+    private static void im2colGroup(ConvGeometry g, float[] xd, int i0, int cnt, float[] col) {
+        int ohw = g.outH() * g.outW(), inSize = g.c() * g.h() * g.w();
+        for (int i = 0; i < cnt; i++) {
+            Im2col.im2col(g, xd, (i0 + i) * inSize, col, i * ohw, cnt * ohw);
+        }
+    }
+
+    /** dst [k, cnt*ohw] = images [i0, i0 + cnt) of an [n, k, ohw] array side by side. */
+    private static void gatherOutputs(ConvGeometry g, float[] src, int i0, int cnt, float[] dst) {
+        int k = g.k(), ohw = g.outH() * g.outW(), cols = cnt * ohw;
+        for (int i = 0; i < cnt; i++) {
+            int from = (i0 + i) * k * ohw;
+            for (int f = 0; f < k; f++) {
+                System.arraycopy(src, from + f * ohw, dst, f * cols + i * ohw, ohw);
+            }
+        }
+    }
+
+    /** The inverse of gatherOutputs: images of src [k, cnt*ohw] back into their places of an [n, k, ohw] array. */
+    private static void scatterOutputs(ConvGeometry g, float[] src, int i0, int cnt, float[] dst) {
+        int k = g.k(), ohw = g.outH() * g.outW(), cols = cnt * ohw;
+        for (int i = 0; i < cnt; i++) {
+            int to = (i0 + i) * k * ohw;
+            for (int f = 0; f < k; f++) {
+                System.arraycopy(src, f * cols + i * ohw, dst, to + f * ohw, ohw);
+            }
+        }
+    }
     private static boolean isPointwise(ConvGeometry g) {
         return g.kernelH() == 1 && g.kernelW() == 1 && g.strideH() == 1 && g.strideW() == 1
                 && g.padH() == 0 && g.padW() == 0;
@@ -24,44 +75,71 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm) {
         return chunks > 1 && n >= loops.threads();
     }
 
-    /** y = conv(x, w) on arrays: per image, y_img [k, outH*outW] = w [k, c*kh*kw] * columns(x_img). */
+    /**
+     * y = conv(x, w) on arrays: per image, y_img [k, outH*outW] = w [k, c*kh*kw] * columns(x_img) with im2col
+     * fused into the packing; for small outputs per group of images, y_group = w * columns(group).
+     */
     void forward(ConvGeometry g, float[] xd, float[] wd, float[] yd) {
         int crs = g.c() * g.kernelH() * g.kernelW(), ohw = g.outH() * g.outW();
         int inSize = g.c() * g.h() * g.w(), outSize = g.k() * ohw;
         boolean pointwise = isPointwise(g);
-        int chunks = loops.chunks(g.n(), g.macs());
-        boolean byImage = imagesInParallel(chunks, g.n());
-        loops.parallelDynamic(g.n(), byImage ? chunks : 1, imageGrain(g.n(), chunks), (ci, from, to) -> {
-            for (int img = from; img < to; img++) {
-                Gemm.BPanel cols = pointwise ? new Gemm.MatrixB(false, ohw, crs, xd, img * inSize)
-                        : new Im2col.Columns(g, xd, img * inSize);
-                gemm.gemm(false, g.k(), ohw, crs, 1f, wd, 0, cols, 0f, yd, img * outSize, !byImage);
+        int group = groupSize(g), groups = Math.ceilDiv(g.n(), group);
+        int chunks = loops.chunks(groups, g.macs());
+        boolean byGroup = imagesInParallel(chunks, groups);
+        loops.parallelDynamic(groups, byGroup ? chunks : 1, imageGrain(groups, chunks), (ci, from, to) -> {
+            for (int grp = from; grp < to; grp++) {
+                int i0 = grp * group, cnt = Math.min(group, g.n() - i0);
+                if (cnt == 1) {
+                    Gemm.BPanel cols = pointwise ? new Gemm.MatrixB(false, ohw, crs, xd, i0 * inSize)
+                            : new Im2col.Columns(g, xd, i0 * inSize);
+                    gemm.gemm(false, g.k(), ohw, crs, 1f, wd, 0, cols, 0f, yd, i0 * outSize, !byGroup);
+                    continue;
+                }
+                Gemm.Scratch s = gemm.scratch();
+                float[] col = s.col(crs * cnt * ohw), out = s.out(g.k() * cnt * ohw);
+                im2colGroup(g, xd, i0, cnt, col);
+                gemm.gemm(false, false, g.k(), cnt * ohw, crs, 1f, wd, 0, col, 0, 0f, out, 0, !byGroup);
+                scatterOutputs(g, out, i0, cnt, yd);
             }
         });
     }
 
-    /** dx: per image, dcol [c*kh*kw, outH*outW] = w^T * dy_img, scattered back into dx by col2im. */
+    /**
+     * dx: per image (or group of images, as forward), dcol [c*kh*kw, pixels] = w^T * dy, scattered back into
+     * dx by col2im.
+     */
     void backwardData(ConvGeometry g, float[] wd, float[] dyd, float[] dxd) {
         int c = g.c(), k = g.k(), kh = g.kernelH(), kw = g.kernelW();
         int crs = c * kh * kw, ohw = g.outH() * g.outW();
         int inSize = c * g.h() * g.w(), outSize = k * ohw;
         boolean pointwise = isPointwise(g);
-        int chunks = loops.chunks(g.n(), g.macs());
-        boolean byImage = imagesInParallel(chunks, g.n());
-        loops.parallelDynamic(g.n(), byImage ? chunks : 1, imageGrain(g.n(), chunks), (ci, from, to) -> {
-            for (int img = from; img < to; img++) {
-                if (pointwise) {
-                    gemm.gemm(true, false, crs, ohw, k, 1f, wd, 0, dyd, img * outSize, 0f, dxd, img * inSize, !byImage);
+        int group = groupSize(g), groups = Math.ceilDiv(g.n(), group);
+        int chunks = loops.chunks(groups, g.macs());
+        boolean byGroup = imagesInParallel(chunks, groups);
+        loops.parallelDynamic(groups, byGroup ? chunks : 1, imageGrain(groups, chunks), (ci, from, to) -> {
+            for (int grp = from; grp < to; grp++) {
+                int i0 = grp * group, cnt = Math.min(group, g.n() - i0), cols = cnt * ohw;
+                if (cnt == 1 && pointwise) {
+                    gemm.gemm(true, false, crs, ohw, k, 1f, wd, 0, dyd, i0 * outSize, 0f, dxd, i0 * inSize, !byGroup);
+                    continue;
+                }
+                Gemm.Scratch s = gemm.scratch();
+                float[] dcol = s.col(crs * cols);
+                if (cnt == 1) {
+                    gemm.gemm(true, false, crs, ohw, k, 1f, wd, 0, dyd, i0 * outSize, 0f, dcol, 0, !byGroup);
                 } else {
-                    float[] dcol = gemm.scratch().col(crs * ohw);
-                    gemm.gemm(true, false, crs, ohw, k, 1f, wd, 0, dyd, img * outSize, 0f, dcol, 0, !byImage);
-                    Im2col.col2im(g, dcol, dxd, img * inSize);
+                    float[] dyGroup = s.out(k * cols);
+                    gatherOutputs(g, dyd, i0, cnt, dyGroup);
+                    gemm.gemm(true, false, crs, cols, k, 1f, wd, 0, dyGroup, 0, 0f, dcol, 0, !byGroup);
+                }
+                for (int i = 0; i < cnt; i++) {
+                    Im2col.col2im(g, dcol, i * ohw, cols, dxd, (i0 + i) * inSize);
                 }
             }
         });
     }
 
-    /** dw = the sum over images of dy_img [k, ohw] * columns(x_img)^T. */
+    /** dw = the sum over images (or groups of images, as forward) of dy [k, pixels] * columns(x)^T. */
     void backwardFilter(ConvGeometry g, float[] xd, float[] dyd, float[] dwd) {
         int k = g.k(), crs = g.c() * g.kernelH() * g.kernelW(), ohw = g.outH() * g.outW();
         int inSize = g.c() * g.h() * g.w(), outSize = k * ohw;
@@ -69,39 +147,50 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm) {
         boolean pointwise = isPointwise(g);
         // few filter taps (a first layer): make the filters the long side, dw^T [crs, k] = columns * dy^T
         boolean swapped = crs < k && crs < 64;
-        int chunks = loops.chunks(g.n(), g.macs());
-        boolean byImage = imagesInParallel(chunks, g.n());
-        // The images go in fixed blocks, each summed into its own buffer (block 0 straight into dw unless
+        int group = groupSize(g), groups = Math.ceilDiv(g.n(), group);
+        int chunks = loops.chunks(groups, g.macs());
+        boolean byGroup = imagesInParallel(chunks, groups);
+        // The groups go in fixed blocks, each summed into its own buffer (block 0 straight into dw unless
         // swapped), and the buffers are added in block order: which thread ran a block does not change the
         // result. Up to four blocks per thread, fewer when the filters are large.
         int blocks = 1;
-        if (byImage) {
+        if (byGroup) {
             long budget = (64L << 20) / 4 / Math.max(1, filterSize);
-            blocks = (int) Math.min(g.n(), Math.max(chunks, Math.min(4L * chunks, budget)));
+            blocks = (int) Math.min(groups, Math.max(chunks, Math.min(4L * chunks, budget)));
         }
-        int grain = (g.n() + blocks - 1) / blocks;
-        int nBlocks = (g.n() + grain - 1) / grain;
+        int grain = (groups + blocks - 1) / blocks;
+        int nBlocks = (groups + grain - 1) / grain;
         float[][] partial = new float[nBlocks][];
-        loops.parallelDynamic(g.n(), byImage ? chunks : 1, grain, (ci, from, to) -> {
+        loops.parallelDynamic(groups, byGroup ? chunks : 1, grain, (ci, from, to) -> {
             int block = from / grain;
             float[] acc = partial[block] = block == 0 && !swapped ? dwd : new float[filterSize];
-            for (int img = from; img < to; img++) {
-                float beta = img == from ? 0f : 1f;
-                float[] col;
-                int colOff;
-                if (pointwise) {
+            for (int grp = from; grp < to; grp++) {
+                int i0 = grp * group, cnt = Math.min(group, g.n() - i0), cols = cnt * ohw;
+                float beta = grp == from ? 0f : 1f;
+                Gemm.Scratch s = gemm.scratch();
+                float[] col, dy;
+                int colOff, dyOff;
+                if (cnt == 1 && pointwise) {
                     col = xd;
-                    colOff = img * inSize;
+                    colOff = i0 * inSize;
                 } else {
-                    col = gemm.scratch().col(crs * ohw);
+                    col = s.col(crs * cols);
                     colOff = 0;
-                    Im2col.im2col(g, xd, img * inSize, col);
+                    im2colGroup(g, xd, i0, cnt, col);
+                }
+                if (cnt == 1) {
+                    dy = dyd;
+                    dyOff = i0 * outSize;
+                } else {
+                    dy = s.out(k * cols);
+                    dyOff = 0;
+                    gatherOutputs(g, dyd, i0, cnt, dy);
                 }
                 if (swapped) {
-                    gemm.gemm(false, true, crs, k, ohw, 1f, col, colOff, dyd, img * outSize, beta, acc, 0, !byImage);
+                    gemm.gemm(false, true, crs, k, cols, 1f, col, colOff, dy, dyOff, beta, acc, 0, !byGroup);
                 } else {
-                    // dw [k, crs] (+)= dy_img [k, ohw] * col^T [ohw, crs]
-                    gemm.gemm(false, true, k, crs, ohw, 1f, dyd, img * outSize, col, colOff, beta, acc, 0, !byImage);
+                    // dw [k, crs] (+)= dy [k, pixels] * col^T [pixels, crs]
+                    gemm.gemm(false, true, k, crs, cols, 1f, dy, dyOff, col, colOff, beta, acc, 0, !byGroup);
                 }
             }
         });

@@ -92,6 +92,7 @@ final class Gemm {
         float[] apack = new float[0];
         float[] acc0 = new float[0], acc1 = acc0, acc2 = acc0, acc3 = acc0;
         private float[] col = new float[0];
+        private float[] out = new float[0];
 
         /** Ensures kcp panel rows and 4 accumulators of at least nc floats, and an A pack of apSize. */
         void ensure(int kcp, int nc, int apSize) {
@@ -117,6 +118,14 @@ final class Gemm {
                 col = new float[size];
             }
             return col;
+        }
+
+        /** A second reusable buffer, distinct from {@link #col}, of at least {@code size} floats. */
+        float[] out(int size) {
+            if (out.length < size) {
+                out = new float[size];
+            }
+            return out;
         }
     }
 

@@ -26,26 +26,41 @@ final class Im2col {
     }
 
     static void im2col(ConvGeometry g, float[] x, int xOff, float[] col) {
+        im2col(g, x, xOff, col, 0, g.outH() * g.outW());
+    }
+
+    /**
+     * The same into a wider matrix: row (ci, r, s) starts at colOff + row * ld, so that several images'
+     * columns can sit side by side (image i at colOff = i * outH * outW, ld = images * outH * outW).
+     */
+    static void im2col(ConvGeometry g, float[] x, int xOff, float[] col, int colOff, int ld) {
         int c = g.c(), h = g.h(), w = g.w(), kh = g.kernelH(), kw = g.kernelW();
         int sh = g.strideH(), sw = g.strideW(), ph = g.padH(), pw = g.padW();
-        int oh = g.outH(), ow = g.outW(), ohw = oh * ow;
+        int oh = g.outH(), ow = g.outW();
+        boolean padded = ph > 0 || pw > 0;
         int row = 0;
         for (int ci = 0; ci < c; ci++) {
             int plane = xOff + ci * h * w;
             for (int r = 0; r < kh; r++) {
                 for (int s = 0; s < kw; s++, row++) {
-                    int base = row * ohw;
+                    int base = colOff + row * ld;
                     int lo = Math.min(lo(s, sw, pw), ow);
                     int hi = hi(s, sw, pw, w, ow, lo);
+                    if (padded) {
+                        // padding makes many runs of one or two zeros: clear the row once, copy the image parts
+                        Arrays.fill(col, base, base + oh * ow, 0f);
+                    }
                     for (int y = 0; y < oh; y++) {
                         int ih = y * sh - ph + r;
                         int o = base + y * ow;
                         if (ih < 0 || ih >= h) {
-                            Arrays.fill(col, o, o + ow, 0f);
+                            if (!padded) {
+                                Arrays.fill(col, o, o + ow, 0f);
+                            }
                             continue;
                         }
-                        if (lo > 0) {
-                            Arrays.fill(col, o, o + lo, 0f);
+                        if (lo > 0 && !padded) {
+                            zero(col, o, o + lo);
                         }
                         int src = plane + ih * w - pw + s;
                         if (sw == 1) {
@@ -55,8 +70,8 @@ final class Im2col {
                                 col[o + xo] = x[src + xo * sw];
                             }
                         }
-                        if (hi < ow) {
-                            Arrays.fill(col, o + hi, o + ow, 0f);
+                        if (hi < ow && !padded) {
+                            zero(col, o + hi, o + ow);
                         }
                     }
                 }
@@ -66,16 +81,21 @@ final class Im2col {
 
     /** dx (one image at dxOff) = the sum of the column entries that im2col would have copied from each position. */
     static void col2im(ConvGeometry g, float[] col, float[] dx, int dxOff) {
+        col2im(g, col, 0, g.outH() * g.outW(), dx, dxOff);
+    }
+
+    /** The same from a wider matrix, row (ci, r, s) of this image starting at colOff + row * ld. */
+    static void col2im(ConvGeometry g, float[] col, int colOff, int ld, float[] dx, int dxOff) {
         int c = g.c(), h = g.h(), w = g.w(), kh = g.kernelH(), kw = g.kernelW();
         int sh = g.strideH(), sw = g.strideW(), ph = g.padH(), pw = g.padW();
-        int oh = g.outH(), ow = g.outW(), ohw = oh * ow;
+        int oh = g.outH(), ow = g.outW();
         Arrays.fill(dx, dxOff, dxOff + c * h * w, 0f);
         int row = 0;
         for (int ci = 0; ci < c; ci++) {
             int plane = dxOff + ci * h * w;
             for (int r = 0; r < kh; r++) {
                 for (int s = 0; s < kw; s++, row++) {
-                    int base = row * ohw;
+                    int base = colOff + row * ld;
                     int lo = Math.min(lo(s, sw, pw), ow);
                     int hi = hi(s, sw, pw, w, ow, lo);
                     for (int y = 0; y < oh; y++) {

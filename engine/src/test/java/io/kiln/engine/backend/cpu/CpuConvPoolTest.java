@@ -55,6 +55,10 @@ class CpuConvPoolTest {
         gs.add(ConvGeometry.square(1, 90, 6, 6, 4, 3, 2, 1));
         gs.add(ConvGeometry.square(8, 1, 28, 28, 32, 3, 1, 0));          // a first layer, big enough to split the images
         gs.add(ConvGeometry.square(6, 16, 14, 14, 32, 3, 1, 1));         // likewise for the general paths
+        // 64 output pixels: images multiplied in groups of 8 (CpuConvolution.groupSize), the last group short,
+        // the groups spread over the threads
+        gs.add(ConvGeometry.square(70, 4, 8, 8, 8, 3, 1, 1));
+        gs.add(new ConvGeometry(13, 6, 8, 8, 4, 1, 1, 2, 2, 0, 0));       // strided 1x1 in groups
         return gs;
     }
 
