@@ -62,9 +62,10 @@ for line in open(sys.argv[1]):
     rows.setdefault(r["model"], {})[who] = (r["img_per_s"], r["batch"], int(rss) / 1024.0)
 print("| model | batch | Kiln img/s | PyTorch img/s | Kiln / PyTorch | Kiln peak RSS MiB | PyTorch peak RSS MiB |")
 print("|---|---|---|---|---|---|---|")
+def num(v):
+    return format(round(v), ",") if v >= 100 else "%.1f" % v
 for m, r in rows.items():
     k, t = r["kiln"], r["torch"]
-    print("| %s | %d | %s | %s | %.2f | %.0f | %.0f |" % (m, k[1], format(round(k[0]), ","), format(round(t[0]), ","),
-                                                         k[0] / t[0], k[2], t[2]))
+    print("| %s | %d | %s | %s | %.2f | %.0f | %.0f |" % (m, k[1], num(k[0]), num(t[0]), k[0] / t[0], k[2], t[2]))
 EOF
 done

@@ -152,18 +152,21 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm) {
         boolean byGroup = imagesInParallel(chunks, groups);
         // The groups go in fixed blocks, each summed into its own buffer (block 0 straight into dw unless
         // swapped), and the buffers are added in block order: which thread ran a block does not change the
-        // result. Up to four blocks per thread, fewer when the filters are large.
+        // result. Up to four blocks per thread, fewer when the filters are large; the buffers are the calling
+        // thread's, kept for the next call (a VGG layer's 2.4M-float filter gradient made 40 MB of garbage a
+        // call when they were allocated each time, which the JVM's heap grew to hold).
         int blocks = 1;
         if (byGroup) {
-            long budget = (64L << 20) / 4 / Math.max(1, filterSize);
+            long budget = (16L << 20) / 4 / Math.max(1, filterSize);
             blocks = (int) Math.min(groups, Math.max(chunks, Math.min(4L * chunks, budget)));
         }
         int grain = (groups + blocks - 1) / blocks;
         int nBlocks = (groups + grain - 1) / grain;
         float[][] partial = new float[nBlocks][];
+        float[][] kept = gemm.scratch().partials(swapped ? nBlocks : nBlocks - 1, filterSize);
         loops.parallelDynamic(groups, byGroup ? chunks : 1, grain, (ci, from, to) -> {
             int block = from / grain;
-            float[] acc = partial[block] = block == 0 && !swapped ? dwd : new float[filterSize];
+            float[] acc = partial[block] = swapped ? kept[block] : block == 0 ? dwd : kept[block - 1];
             for (int grp = from; grp < to; grp++) {
                 int i0 = grp * group, cnt = Math.min(group, g.n() - i0), cols = cnt * ohw;
                 float beta = grp == from ? 0f : 1f;

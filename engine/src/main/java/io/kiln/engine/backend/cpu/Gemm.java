@@ -93,6 +93,7 @@ final class Gemm {
         float[] acc0 = new float[0], acc1 = acc0, acc2 = acc0, acc3 = acc0;
         private float[] col = new float[0];
         private float[] out = new float[0];
+        private float[][] partials = new float[0][];
 
         /** Ensures kcp panel rows and 4 accumulators of at least nc floats, and an A pack of apSize. */
         void ensure(int kcp, int nc, int apSize) {
@@ -118,6 +119,19 @@ final class Gemm {
                 col = new float[size];
             }
             return col;
+        }
+
+        /** count reusable buffers of at least {@code size} floats each (contents undefined). */
+        float[][] partials(int count, int size) {
+            if (partials.length < count) {
+                partials = Arrays.copyOf(partials, count);
+            }
+            for (int i = 0; i < count; i++) {
+                if (partials[i] == null || partials[i].length < size) {
+                    partials[i] = new float[size];
+                }
+            }
+            return partials;
         }
 
         /** A second reusable buffer, distinct from {@link #col}, of at least {@code size} floats. */
