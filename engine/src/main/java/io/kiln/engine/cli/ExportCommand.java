@@ -1,17 +1,13 @@
 package io.kiln.engine.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kiln.engine.backend.Backend;
 import io.kiln.engine.checkpoint.Checkpoint;
-import io.kiln.engine.onnx.OnnxExporter;
-import io.kiln.engine.train.Inference;
+import io.kiln.engine.onnx.CheckpointExport;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -26,22 +22,7 @@ final class ExportCommand extends CheckpointCommandBase {
 
     @Override
     int run(JsonLines events, Checkpoint ckpt, Backend backend) throws IOException {
-        byte[] bytes;
-        try (Inference inference = new Inference(backend, ckpt)) {
-            Map<String, JsonNode> meta = new LinkedHashMap<>();
-            meta.put("classNames", OnnxExporter.json(inference.classNames()));
-            meta.put("inputShape", OnnxExporter.json(inference.sampleShape()));
-            meta.put("normalization", ckpt.info().path("normalization"));
-            JsonNode transform = ckpt.spec().path("data").path("transform");
-            if (!transform.isMissingNode()) {
-                meta.put("transform", transform);
-            }
-            meta.put("loss", OnnxExporter.json(ckpt.spec().path("loss").asText("softmax_cross_entropy")));
-            meta.put("epochs", OnnxExporter.json(ckpt.epoch()));
-            String name = ckpt.spec().path("name").asText("kiln");
-            bytes = OnnxExporter.export(backend, inference.model(), inference.loss(), meta, name,
-                    "exported by Kiln from " + checkpointFile.getFileName());
-        }
+        byte[] bytes = CheckpointExport.onnx(backend, ckpt, checkpointFile.getFileName().toString());
         Path dir = onnx.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, onnx.getFileName().toString(), ".tmp");

@@ -15,6 +15,9 @@ import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecException;
 import io.kiln.engine.spec.SpecParser;
 import io.kiln.engine.train.Trainer;
+import io.kiln.engine.weights.WeightFiles;
+import io.kiln.engine.weights.WeightTensor;
+import io.kiln.engine.weights.WeightsException;
 import io.kiln.engine.data.PreparedData;
 import io.kiln.engine.train.TrainingException;
 import io.kiln.engine.train.TrainingListener;
@@ -23,6 +26,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -76,6 +80,11 @@ final class TrainCommand implements Callable<Integer> {
             description = "the checkpoint that the spec's init.fromJob names (the service resolves job ids to files)")
     Path initCheckpoint;
 
+    @Option(names = "--init-weights", paramLabel = "FILE",
+            description = "the PyTorch or safetensors weights that the spec's init.model names (the service resolves "
+                    + "model names to files)")
+    Path initWeights;
+
     @Override
     public Integer call() {
         JsonLines events = new JsonLines(System.out);
@@ -106,6 +115,7 @@ final class TrainCommand implements Callable<Integer> {
             PreparedData data = Trainer.loadData(spec, root);
             copyEvents(events);
             Checkpoint init = checkpoint == null ? initialWeights(spec) : null;
+            Map<String, WeightTensor> pretrained = checkpoint == null ? pretrainedWeights(spec) : null;
             try (Backend backend = backends.create(dev, Precision.parse(spec.training().precision()));
                  Trainer trainer = new Trainer(spec, backend, data)) {
                 if (init != null) {
@@ -118,6 +128,11 @@ final class TrainCommand implements Callable<Integer> {
                     }
                     long[] counts = trainer.parameterCounts();
                     System.err.println("parameters: " + counts[0] + " trainable, " + counts[1] + " frozen");
+                }
+                if (pretrained != null) {
+                    trainer.startFrom(pretrained, "model " + spec.init().model());
+                    System.err.println("starting from the pretrained weights of model " + spec.init().model()
+                            + (trainer.replacedHead() ? " with a new last layer" : ""));
                 }
                 trainer.run(new JsonListener(events), out, checkpoint);
             }
@@ -170,7 +185,7 @@ final class TrainCommand implements Callable<Integer> {
 
     /** The checkpoint that the spec's {@code init} names, or null without one. */
     private Checkpoint initialWeights(JobSpec spec) throws IOException {
-        if (spec.init() == null) {
+        if (spec.init() == null || spec.init().model() != null) {
             return null;
         }
         Path file;
@@ -188,6 +203,22 @@ final class TrainCommand implements Callable<Integer> {
                     "checkpoint file not found: " + file.toAbsolutePath());
         }
         return Checkpoint.read(file);
+    }
+
+    /** The pretrained weights that the spec's {@code init.model} names, or null without one. */
+    private Map<String, WeightTensor> pretrainedWeights(JobSpec spec) throws IOException {
+        if (spec.init() == null || spec.init().model() == null) {
+            return null;
+        }
+        if (initWeights == null) {
+            throw new SpecException("init.model", "names an uploaded model, which only the service can resolve; on the "
+                    + "command line give --init-weights FILE, or make a checkpoint with import and give init.checkpoint");
+        }
+        try {
+            return WeightFiles.read(initWeights);
+        } catch (WeightsException e) {
+            throw new SpecException("init.model", e.getMessage());
+        }
     }
 
     /** Prints an error event (and the message on stderr) and returns the exit code. */

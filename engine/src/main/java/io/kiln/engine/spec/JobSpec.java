@@ -70,12 +70,12 @@ public record JobSpec(String name, Data data, Model model, String loss, Optimize
     }
 
     /**
-     * Start from trained weights: a checkpoint file, or another job's checkpoint (resolved by the service).
-     * Parameters whose shape differs in the model's last learned layer are initialised afresh (a new head for
+     * Start from trained weights: a checkpoint file, another job's checkpoint, or a pretrained model uploaded to the
+     * service (PyTorch or safetensors weights; the service resolves both names to files). Parameters whose shape differs in the model's last learned layer are initialised afresh (a new head for
      * another number of classes). {@code freeze} names the layers whose parameters and batch-norm statistics stay
      * fixed.
      */
-    public record Init(String checkpoint, String fromJob, Freeze freeze) {
+    public record Init(String checkpoint, String fromJob, String model, Freeze freeze) {
     }
 
     /**

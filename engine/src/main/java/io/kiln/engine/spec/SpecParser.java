@@ -53,16 +53,23 @@ public final class SpecParser {
         String checkpoint = r.has("checkpoint") ? r.string("checkpoint", null) : null;
         String fromJob = r.has("fromJob") ? r.raw("fromJob").asText() : null;
         r.raw("fromJob");
-        if ((checkpoint == null) == (fromJob == null)) {
-            throw new SpecException(r.field("checkpoint"), "give either \"checkpoint\" (a file) or \"fromJob\" (a job id)"
-                    + (checkpoint != null ? ", not both" : ""));
+        String model = r.has("model") ? r.string("model", null) : null;
+        int given = (checkpoint != null ? 1 : 0) + (fromJob != null ? 1 : 0) + (model != null ? 1 : 0);
+        if (given != 1) {
+            throw new SpecException(r.field(checkpoint != null ? "checkpoint" : fromJob != null ? "fromJob" : "model"),
+                    "give one of \"checkpoint\" (a file), \"fromJob\" (a job id) or \"model\" (an uploaded model's "
+                    + "name)" + (given > 1 ? ", not several" : ""));
         }
         if (fromJob != null && fromJob.isBlank()) {
             throw new SpecException(r.field("fromJob"), "must be a job id");
         }
+        if (model != null && !DATA_NAME.matcher(model).matches()) {
+            throw new SpecException(r.field("model"), "must be a model's name (1 to 100 letters, digits, '.', '_' or "
+                    + "'-'), got \"" + model + "\"");
+        }
         JobSpec.Freeze freeze = freeze(r.raw("freeze"), r.field("freeze"));
         r.finish();
-        return new JobSpec.Init(checkpoint, fromJob, freeze);
+        return new JobSpec.Init(checkpoint, fromJob, model, freeze);
     }
 
     static final String ALL_BUT_LAST = "all-but-last";

@@ -21,11 +21,15 @@ import io.kiln.engine.optim.Optimizer;
 import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecException;
 import io.kiln.engine.tensor.Tensor;
+import io.kiln.engine.weights.WeightImport;
+import io.kiln.engine.weights.WeightTensor;
+import io.kiln.engine.weights.WeightsException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Trains one job spec on one backend: epochs of shuffled mini-batches, per-step loss, per-epoch training and
@@ -135,6 +139,20 @@ public final class Trainer implements AutoCloseable {
         }
         ModelState.restore(backend, load, model, null, fresh);
         replacedHead = !fresh.isEmpty();
+    }
+
+    /**
+     * Starts from pretrained PyTorch-named weights ({@link WeightImport}): every tensor must fit, except that the last
+     * layer with parameters may differ in shape and then keeps its fresh initialisation (a new head).
+     *
+     * @throws SpecException naming {@code init.model} and listing every missing, unexpected and mis-shaped tensor
+     */
+    public void startFrom(Map<String, WeightTensor> weights, String source) {
+        try {
+            replacedHead = !WeightImport.load(backend, model, weights, source, true).freshHead().isEmpty();
+        } catch (WeightsException e) {
+            throw new SpecException("init.model", e.getMessage());
+        }
     }
 
     private boolean replacedHead;

@@ -10,7 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.kiln.engine.backend.cpu.CpuBackend;
 import io.kiln.engine.checkpoint.Checkpoint;
 import io.kiln.engine.data.Dataset;
-import io.kiln.engine.train.InsectImages;
+import io.kiln.engine.data.InsectImages;
 import io.kiln.engine.train.Inference;
 import io.kiln.engine.weights.PyTorchFixtures;
 import java.io.IOException;
@@ -117,6 +117,41 @@ class PretrainedCommandsTest {
         assertEquals(0, r.exit(), r.events().toString());
         assertEquals("done", r.last().path("event").asText());
         assertEquals(12, r.of("start").get(0).path("train_samples").asInt());
+    }
+
+    @Test
+    void initModelStartsFromPyTorchWeightsAndFreezingKeepsAllButTheNewHead() throws IOException {
+        Path spec = Files.writeString(dir.resolve("model.json"), """
+                {"name":"insects","data":{"name":"insects","normalize":"imagenet",
+                  "transform":{"randomResizedCrop":48,"flip":true,"resize":55,"centerCrop":48}},
+                 "model":{"preset":"resnet18","width":4},"optimizer":{"type":"sgd","lr":0.01,"momentum":0.9},
+                 "training":{"epochs":1,"batchSize":4,"seed":1},
+                 "init":{"model":"resnet18-w4","freeze":"all-but-last"}}""");
+        Path run = dir.resolve("from-model");
+        EngineMainTest.Run unresolved = EngineMainTest.run("train", "--spec", spec.toString(), "--data-root",
+                dir.toString(), "--device", "cpu");
+        assertEquals(2, unresolved.exit());
+        assertTrue(unresolved.last().path("message").asText().contains("--init-weights"), unresolved.last().toString());
+        EngineMainTest.Run r = EngineMainTest.run("train", "--spec", spec.toString(), "--data-root", dir.toString(),
+                "--device", "cpu", "--out", run.toString(), "--init-weights",
+                PyTorchFixtures.fixture("resnet18_w4").weights(0).toString());
+        assertEquals(0, r.exit(), r.events().toString());
+        Checkpoint imported = Checkpoint.read(checkpoint);
+        Checkpoint trained = Checkpoint.read(run.resolve("checkpoint.kiln"));
+        int same = 0;
+        for (Checkpoint.Entry t : trained.tensors().values()) {
+            if (t.kind() == Checkpoint.Kind.OPTIMIZER) {
+                continue;
+            }
+            Checkpoint.Entry before = imported.tensor(t.name());
+            if (java.util.Arrays.equals(before.shape(), t.shape())) {
+                assertTrue(java.util.Arrays.equals(before.data(), t.data()), t.name() + " is frozen: bit for bit");
+                same++;
+            } else {
+                assertEquals(2, t.shape()[0], t.name() + ": the new head has the data's two classes");
+            }
+        }
+        assertEquals(100, same, "every tensor but the new fc's weight and bias");
     }
 
     @Test

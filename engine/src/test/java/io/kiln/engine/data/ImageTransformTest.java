@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.kiln.engine.train.InsectImages;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;

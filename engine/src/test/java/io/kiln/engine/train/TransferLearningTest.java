@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kiln.engine.backend.cpu.CpuBackend;
 import io.kiln.engine.checkpoint.Checkpoint;
+import io.kiln.engine.data.InsectImages;
 import io.kiln.engine.nn.Layer;
 import io.kiln.engine.nn.ModuleNames;
 import io.kiln.engine.nn.Param;

@@ -1,4 +1,4 @@
-package io.kiln.engine.train;
+package io.kiln.engine.data;
 
 import java.awt.Color;
 import java.awt.Graphics2D;
@@ -12,7 +12,7 @@ import javax.imageio.ImageIO;
 /**
  * A small image folder in the spirit of PyTorch's ants-and-bees tutorial data: two classes of photos of different
  * sizes (JPEG and PNG), "ants" reddish with horizontal stripes and "bees" bluish with vertical ones, so that even
- * frozen random features tell them apart.
+ * frozen random features tell them apart. For tests and demonstrations, as {@link SyntheticData}.
  */
 public final class InsectImages {
     private InsectImages() {
