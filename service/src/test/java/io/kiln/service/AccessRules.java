@@ -105,8 +105,34 @@ abstract class AccessRules {
     }
 
     @Test
+    void aModelIsItsOwnersAndTheAdminsUntilShared() throws IOException {
+        Path mlp = TestData.pytorchFixture("mlp_bn.pt");
+        KilnServer.Answer up = ApiTestSupport.multipart(kiln, alice, "/api/v1/models", Map.of("name", "alice-mlp"),
+                "file", "mlp_bn.pt", Files.readAllBytes(mlp));
+        assertEquals(201, up.status(), up.body());
+        refused(kiln.get("/api/v1/models/alice-mlp", bob), 403, "belongs to alice", "not shared",
+                "PATCH /api/v1/models/alice-mlp");
+        assertFalse(kiln.get("/api/v1/models", bob).json().findValuesAsText("name").contains("alice-mlp"));
+        for (String who : List.of(alice, carol, KilnServer.ADMIN)) {
+            assertTrue(kiln.get("/api/v1/models", who).json().findValuesAsText("name").contains("alice-mlp"));
+            assertEquals("alice", kiln.get("/api/v1/models/alice-mlp", who).json().path("user").asText());
+        }
+        refused(kiln.patch("/api/v1/models/alice-mlp", bob, "{\"shared\": true}"), 403, "only alice or an admin");
+        refused(kiln.patch("/api/v1/models/alice-mlp", alice, "{\"shared\": 1}"), 400, "shared");
+        JsonNode shared = kiln.patch("/api/v1/models/alice-mlp", alice, "{\"shared\": true}").json();
+        assertTrue(shared.path("shared").asBoolean(), shared.toString());
+        assertTrue(kiln.get("/api/v1/models", bob).json().findValuesAsText("name").contains("alice-mlp"));
+        JsonNode seen = kiln.get("/api/v1/models/alice-mlp", bob).json();
+        assertFalse(seen.path("permissions").path("share").asBoolean(), "bob may use it, not share it: " + seen);
+        assertFalse(kiln.patch("/api/v1/models/alice-mlp", carol, "{\"shared\": false}").json().path("shared")
+                .asBoolean(), "an admin stops sharing it");
+        refused(kiln.get("/api/v1/models/alice-mlp", bob), 403, "not shared");
+        refused(kiln.get("/api/v1/models/nobodys", alice), 404, "no model nobodys");
+    }
+
+    @Test
     void aJobsResultsAreItsOwnersAndTheAdmins() {
-        for (String result : List.of("log", "report?images=4", "checkpoint")) {
+        for (String result : List.of("log", "report?images=4", "checkpoint", "onnx")) {
             String path = "/api/v1/jobs/" + job + "/" + result;
             for (String who : List.of(alice, carol, KilnServer.ADMIN)) {
                 assertEquals(200, kiln.get(path, who).status(), result);
@@ -148,6 +174,7 @@ abstract class AccessRules {
         assertTrue(kiln.get(path + "/log", bob).body().contains("kiln: shared with the lab by alice"));
         assertEquals(200, kiln.get(path + "/report?images=4", bob).status());
         assertEquals(200, kiln.get(path + "/checkpoint", bob).status());
+        assertEquals(200, kiln.get(path + "/onnx", bob).status());
         refused(predict(sharedJob, bob), 400, "images");
         String tuned = kiln.submit(fineTune(sharedJob), bob);
         kiln.post("/api/v1/jobs/" + tuned + "/cancel", bob, null);
@@ -155,6 +182,7 @@ abstract class AccessRules {
         assertFalse(kiln.patch(path, carol, "{\"shared\": false}").json().get("shared").asBoolean(), "an admin unshares");
         refused(kiln.get(path + "/log", bob), 403, "not shared");
         refused(kiln.get(path + "/checkpoint", bob), 403, "not shared");
+        refused(kiln.get(path + "/onnx", bob), 403, "not shared");
 
         assertEquals("shared", refused(kiln.patch(path, alice, "{\"shared\": \"yes\"}"), 400, "true or false").get("field").asText());
         assertEquals("public", refused(kiln.patch(path, alice, "{\"shared\": true, \"public\": 1}"), 400, "unknown field").get("field").asText());

@@ -38,9 +38,15 @@ final class ApiTestSupport {
     /** POSTs one file (and text fields) as multipart/form-data, as the admin. */
     static KilnServer.Answer multipart(KilnServer kiln, String path, Map<String, String> fields, String fileField,
                                        String fileName, byte[] content) {
+        return multipart(kiln, KilnServer.ADMIN, path, fields, fileField, fileName, content);
+    }
+
+    /** POSTs one file (and text fields) as multipart/form-data with this token. */
+    static KilnServer.Answer multipart(KilnServer kiln, String token, String path, Map<String, String> fields,
+                                       String fileField, String fileName, byte[] content) {
         String boundary = "kiln" + UUID.randomUUID();
         return kiln.send(HttpRequest.newBuilder(kiln.uri(path))
-                .header("Authorization", "Bearer " + KilnServer.ADMIN)
+                .header("Authorization", "Bearer " + token)
                 .header("Content-Type", "multipart/form-data; boundary=" + boundary)
                 .POST(HttpRequest.BodyPublishers.ofByteArray(multipartBody(boundary, fields, fileField, fileName, content))));
     }

@@ -152,6 +152,24 @@ public final class KilnServer implements AutoCloseable {
         return send("DELETE", path, token, null);
     }
 
+    /** The bytes a GET answers with this token (a checkpoint, an ONNX model), asserting 200; bounded in time. */
+    public byte[] download(String path, String token) {
+        try {
+            HttpResponse<byte[]> a = http.send(HttpRequest.newBuilder(uri(path)).header("Authorization", "Bearer " + token)
+                    .timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofByteArray());
+            if (a.statusCode() != 200) {
+                throw new AssertionError("GET " + path + " answered " + a.statusCode() + ": "
+                        + new String(a.body(), java.nio.charset.StandardCharsets.UTF_8));
+            }
+            return a.body();
+        } catch (IOException e) {
+            throw new AssertionError("GET " + path + " failed: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
     /** A request built by the test (any header, any body), answered with its headers; bounded in time. */
     public HttpResponse<String> exchange(HttpRequest.Builder request) {
         try {

@@ -4,7 +4,10 @@ import io.kiln.engine.data.SyntheticData;
 import java.io.IOException;
 import java.nio.file.Path;
 
-/** Small learnable 8x8 IDX datasets ({@link SyntheticData}) and a job spec that trains an MLP on them. */
+/**
+ * Small learnable 8x8 IDX datasets ({@link SyntheticData}) and a job spec that trains an MLP on them; the engine's
+ * weights files made by real PyTorch.
+ */
 public final class TestData {
     private TestData() {
     }
@@ -20,5 +23,17 @@ public final class TestData {
                  "model":{"layers":[{"type":"flatten"},{"type":"dense","units":16},{"type":"relu"},{"type":"dense","units":4}]},
                  "optimizer":{"type":"sgd","lr":0.05,"momentum":0.9},"training":{"epochs":%d,"batchSize":32,"seed":1},
                  "device":"cpu"}""".formatted(name, data, epochs);
+    }
+
+    /**
+     * A file of the engine's PyTorch fixtures (engine/src/test/resources/pytorch, made by make_fixtures.py there):
+     * {@code resnet18_w4.pt} and {@code .safetensors} (a width-4 ResNet-18 for 5 classes of 3x48x48), {@code mlp_bn.pt}.
+     */
+    public static Path pytorchFixture(String file) {
+        Path p = Path.of("..", "engine", "src", "test", "resources", "pytorch", file).toAbsolutePath().normalize();
+        if (!java.nio.file.Files.isRegularFile(p)) {
+            throw new IllegalStateException("the engine's PyTorch fixture " + p + " is missing (tests run in service/)");
+        }
+        return p;
     }
 }

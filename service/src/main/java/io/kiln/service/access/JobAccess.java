@@ -12,14 +12,14 @@ import jakarta.inject.Singleton;
  * <ul>
  *   <li>Every signed-in user sees the queue: each job's name, owner, state, device, progress, spec, metrics and
  *   state changes.</li>
- *   <li>A job's results ({@link Result}: its log, report, checkpoint, predictions, fine-tuning from it, and the
+ *   <li>A job's results ({@link Result}: its log, report, checkpoint, predictions, ONNX export, fine-tuning from it, and the
  *   part of its error and of its state-change messages that quotes its log) are its owner's and the admins', unless the owner (or an
  *   admin) shares the job with the lab.</li>
  *   <li>Cancelling and sharing are for the owner and the admins only.</li>
  * </ul>
  *
  * Whatever is refused is a {@link Forbidden} that says why and who may. Anything new that comes from a job's
- * weights or output (an ONNX export, a model made from a job) asks {@link #requireResults} with a {@link Result}
+ * weights or output (a model made from a job, say) asks {@link #requireResults} with a {@link Result}
  * of its own.
  */
 @Singleton
@@ -30,6 +30,7 @@ public class JobAccess {
         REPORT("its report"),
         CHECKPOINT("its checkpoint"),
         PREDICTIONS("predictions with its weights"),
+        ONNX("its model as ONNX"),
         FINE_TUNING("fine-tuning from its weights");
 
         private final String words;

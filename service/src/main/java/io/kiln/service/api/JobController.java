@@ -159,6 +159,18 @@ public class JobController {
         return new SystemFile(jobs.checkpointFile(id, Caller.of(who)).toFile()).attach("job-" + id + ".kiln");
     }
 
+    @Operation(operationId = "jobOnnx", summary = "The trained model as ONNX (opset 13, dynamic batch size; its "
+            + "owner, the admins, or all once shared)", description = "input 'input' [batch, C, H, W] normalised as "
+            + "the metadata's normalization says; outputs 'logits' and, for softmax and logistic models, "
+            + "'probabilities'; class names, input shape and the evaluation transform in the metadata")
+    @ApiDocs.Refused
+    @ApiDocs.NoSuch
+    @Get(value = "/{id}/onnx", produces = MediaType.APPLICATION_OCTET_STREAM)
+    public SystemFile onnx(long id, Authentication who) throws IOException {
+        return new SystemFile(results.onnx(jobs.withResults(id, Caller.of(who), Result.ONNX)).toFile())
+                .attach("job-" + id + ".onnx");
+    }
+
     @Operation(operationId = "jobReport", summary = "HTML report: test images with predicted and true class and "
             + "scores, confusion matrix (its owner, the admins, or all once shared)", description = "images is rounded up "
             + "to one of kiln.report-sizes (default 20, 100, 500); a damaged checkpoint answers 409")

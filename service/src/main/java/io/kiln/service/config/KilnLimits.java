@@ -19,6 +19,7 @@ import java.util.List;
  * @param uploadExpansionGraceBytes output an archive may write before the expansion ratio applies
  * @param uploadMaxFiles files one archive may hold
  * @param uploadMaxNameBytes the longest entry name (a GNU long name or a PAX header is refused unread beyond it)
+ * @param modelLimitBytes the largest pretrained weights file accepted ({@code POST /api/v1/models}); beyond, 413
  * @param maxConcurrentUploads uploads installed at once; one more is refused with 429
  * @param predictMaxImages images one prediction request may hold
  * @param predictMaxImageBytes the largest image file a prediction takes
@@ -57,6 +58,10 @@ public record KilnLimits(
         @Min(value = 100, message = "kiln.upload-max-name-bytes: must be at least 100")
         @Max(value = 65_536, message = "kiln.upload-max-name-bytes: must be at most 65536")
         int uploadMaxNameBytes,
+        @Bindable(defaultValue = "1073741824")
+        @Min(value = 1L << 20, message = "kiln.model-limit-bytes: must be at least 1048576 (1 MiB)")
+        @Max(value = 1L << 40, message = "kiln.model-limit-bytes: must be at most 1099511627776 (1 TiB)")
+        long modelLimitBytes,
         @Bindable(defaultValue = "2")
         @Min(value = 1, message = "kiln.max-concurrent-uploads: must be at least 1")
         @Max(value = 64, message = "kiln.max-concurrent-uploads: must be at most 64")

@@ -89,4 +89,14 @@ public final class KilnPaths {
     public Path events(long id) {
         return jobDir(id).resolve(Trainer.EVENTS_FILE);
     }
+
+    /** The uploaded pretrained models' weights files. */
+    public Path modelsDir() {
+        return home.resolve("models");
+    }
+
+    /** One uploaded model's weights, by its id (names may be reused once a model is gone; ids are not). */
+    public Path model(long id) {
+        return modelsDir().resolve(id + ".weights");
+    }
 }

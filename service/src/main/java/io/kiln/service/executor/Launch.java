@@ -17,10 +17,12 @@ import java.util.List;
  * @param dataRoot the datasets
  * @param resume whether the run continues after the checkpoint in {@code jobDir}
  * @param resumeAfter the checkpoint's epoch when resuming, else 0
- * @param initCheckpoint the weights a fine-tuning job starts from, if any
+ * @param initCheckpoint the checkpoint a job fine-tuned from another job starts from ({@code init.fromJob}), if any
+ * @param initWeights the pretrained weights a job fine-tuned from an uploaded model starts from ({@code init.model}),
+ *     if any
  */
 public record Launch(JobRow job, Placement placement, Path jobDir, Path specFile, Path dataRoot, boolean resume,
-                     int resumeAfter, @Nullable Path initCheckpoint) {
+                     int resumeAfter, @Nullable Path initCheckpoint, @Nullable Path initWeights) {
 
     /** The engine's arguments ({@code train ...}) with the device the executor gives the worker. */
     public List<String> trainArguments(String device) {
@@ -32,6 +34,10 @@ public record Launch(JobRow job, Placement placement, Path jobDir, Path specFile
         if (initCheckpoint != null) {
             args.add("--init-checkpoint");
             args.add(initCheckpoint.toString());
+        }
+        if (initWeights != null) {
+            args.add("--init-weights");
+            args.add(initWeights.toString());
         }
         return args;
     }

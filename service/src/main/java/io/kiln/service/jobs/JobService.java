@@ -50,10 +50,11 @@ public class JobService {
     private final DatasetFacts datasets;
     private final RequestJson json;
     private final KilnLimits limits;
+    private final FineTuningSources fineTuning;
 
     public JobService(JobRepository jobs, JobQueries queries, JobHistory history, KilnConfig config, KilnPaths paths,
                       DeviceInventory devices, MemoryCheck memory, JobAccess access, JobLog log, DatasetFacts datasets,
-                      RequestJson json, KilnLimits limits) {
+                      RequestJson json, KilnLimits limits, FineTuningSources fineTuning) {
         this.jobs = jobs;
         this.queries = queries;
         this.history = history;
@@ -66,6 +67,7 @@ public class JobService {
         this.datasets = datasets;
         this.json = json;
         this.limits = limits;
+        this.fineTuning = fineTuning;
     }
 
     /**
@@ -76,7 +78,7 @@ public class JobService {
      *                       it does not fit the dataset or the device's memory
      * @throws BadInput for a body over kiln.max-json-bytes or kiln.max-json-depth
      * @throws Forbidden for a priority set by someone who is not an admin, or fine-tuning from a job whose results
-     *     the caller may not see
+     *     or a model that the caller may not see
      * @throws LimitReached when the user already has kiln.max-queued-per-user jobs queued
      */
     @Transactional
@@ -103,8 +105,8 @@ public class JobService {
     /**
      * Rules that need the server's view: the dataset exists, the device exists, the model fits the dataset (its
      * sample shape, its classes, a preset's smallest image, no tensor too large for an array: {@link ModelPlan}) and
-     * the device's memory ({@link MemoryCheck}), a fine-tuning source has weights that the caller may use. The
-     * engine checks the spec again when it runs.
+     * the device's memory ({@link MemoryCheck}), a fine-tuning source has weights that the caller may use and that
+     * fit ({@link FineTuningSources}). The engine checks the spec again when it runs.
      */
     void check(JobSpec spec, Caller caller) {
         if (!Files.isDirectory(paths.dataset(spec.data().name()))) {
@@ -130,23 +132,7 @@ public class JobService {
                 memory.check(spec, MemoryEstimate.of(plan, new Optimizer(null, spec.optimizer()).stateSlots()), data);
             }
         }
-        if (spec.init() != null && spec.init().checkpoint() != null) {
-            throw new SpecException("init.checkpoint", "a file path is for the engine's command line; through the "
-                    + "service, fine-tune from a job with \"fromJob\"");
-        }
-        if (spec.init() != null && spec.init().fromJob() != null) {
-            long from;
-            try {
-                from = Long.parseLong(spec.init().fromJob());
-            } catch (NumberFormatException e) {
-                throw new SpecException("init.fromJob", "must be a job id, got \"" + spec.init().fromJob() + "\"");
-            }
-            JobRow source = jobs.findById(from).orElseThrow(() -> new SpecException("init.fromJob", "no job " + from));
-            access.requireResults(source, caller, JobAccess.Result.FINE_TUNING, "init.fromJob");
-            if (!Files.isRegularFile(paths.checkpoint(from))) {
-                throw new SpecException("init.fromJob", "job " + from + " has no checkpoint yet");
-            }
-        }
+        fineTuning.check(spec, caller);
     }
 
     public JobRow get(long id) {

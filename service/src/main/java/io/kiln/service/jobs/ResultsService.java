@@ -7,7 +7,7 @@ import io.kiln.engine.backend.cpu.CpuBackend;
 import io.kiln.engine.checkpoint.Checkpoint;
 import io.kiln.engine.data.DataException;
 import io.kiln.engine.data.Dataset;
-import io.kiln.engine.data.ImageSamples;
+import io.kiln.engine.onnx.CheckpointExport;
 import io.kiln.engine.report.CaptionReport;
 import io.kiln.engine.report.ClassificationReport;
 import io.kiln.engine.spec.JobSpec;
@@ -35,8 +35,10 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * What a trained job gives back: the HTML report on its test set and predictions for uploaded images. Both run
- * the engine in this process on the CPU (inference is light next to training) from the job's checkpoint.
+ * What a trained job gives back: the HTML report on its test set, predictions for uploaded images (prepared as the
+ * job's evaluation data were, through its spec's resize and centre crop), and the model as ONNX. Each runs the
+ * engine in this process on the CPU (inference is light next to training) from the job's checkpoint; the ONNX
+ * file is kept beside the checkpoint and rebuilt when the checkpoint changes.
  *
  * <p>A report shows one of kiln.report-sizes test images (a request is rounded up to one) and is kept beside the
  * checkpoint ({@link ReportCache}, at most kiln.report-cache-bytes per job) until the checkpoint changes. Reports
@@ -47,6 +49,7 @@ public class ResultsService {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Test images a report shows unless asked otherwise. */
     static final int DEFAULT_REPORT_IMAGES = 100;
+    static final String ONNX_FILE = "model.onnx";
     private final KilnPaths paths;
     private final KilnLimits limits;
     private final ReportCache cache;
@@ -198,12 +201,38 @@ public class ResultsService {
         out.put("jobId", Long.toString(job.id()));
         ArrayNode list = out.putArray("predictions");
         try (CpuBackend backend = new CpuBackend(); Inference inference = inference(job, backend, ckpt)) {
-            Dataset set = ImageSamples.of(bytes, names, inference.sampleShape(), inference.classNames());
+            Dataset set = inference.samples(bytes, names);
             new ClassificationReport(set, inference.scores(set), inference.loss()).predictions(names).forEach(list::add);
         } catch (DataException e) {
             throw new BadInput("images", e.getMessage());
         }
         return out;
+    }
+
+    /** The job's model as ONNX ({@link CheckpointExport}): a file beside its checkpoint, made when it is older. */
+    public synchronized Path onnx(JobRow job) throws IOException {
+        Path ckptFile = checkpointOf(job);
+        Path cached = paths.jobDir(job.id()).resolve(ONNX_FILE);
+        if (fresh(cached, ckptFile)) {
+            return cached;
+        }
+        Checkpoint ckpt = readCheckpoint(job, ckptFile);
+        if (CaptionReport.isCaptioning(ckpt)) {
+            throw new Conflict("job " + job.id() + " is a captioning job: only classifiers are exported as ONNX");
+        }
+        byte[] bytes;
+        try (CpuBackend backend = new CpuBackend()) {
+            bytes = CheckpointExport.onnx(backend, ckpt, "job " + job.id() + " (" + job.name() + "), epoch "
+                    + ckpt.epoch());
+        }
+        Path tmp = Files.createTempFile(cached.getParent(), ONNX_FILE, ".tmp");
+        try {
+            Files.write(tmp, bytes);
+            Files.move(tmp, cached, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+        return cached;
     }
 
     /** The checkpoint, or a 409 saying it is damaged when it cannot be read (truncated, its data changed). */

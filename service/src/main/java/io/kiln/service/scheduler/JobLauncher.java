@@ -7,6 +7,7 @@ import io.kiln.service.executor.JobExecutor;
 import io.kiln.service.executor.Launch;
 import io.kiln.service.executor.Placement;
 import io.kiln.service.executor.Run;
+import io.kiln.service.jobs.FineTuningSources;
 import io.kiln.service.jobs.JobLog;
 import io.kiln.service.store.JobRow;
 import io.kiln.service.store.JobState;
@@ -34,9 +35,10 @@ class JobLauncher {
     private final ProgressRecorder.Store store;
     private final KilnPaths paths;
     private final JobLog log;
+    private final FineTuningSources fineTuning;
 
     JobLauncher(JobExecutor executor, ResumePlanner resume, RunSupervisor supervisor, JobTransitions transitions,
-                ProgressRecorder.Store store, KilnPaths paths, JobLog log) {
+                ProgressRecorder.Store store, KilnPaths paths, JobLog log, FineTuningSources fineTuning) {
         this.executor = executor;
         this.resume = resume;
         this.supervisor = supervisor;
@@ -44,6 +46,7 @@ class JobLauncher {
         this.store = store;
         this.paths = paths;
         this.log = log;
+        this.fineTuning = fineTuning;
     }
 
     void launch(JobRow job, Placement placement, String serverId) {
@@ -61,8 +64,9 @@ class JobLauncher {
                 return;
             }
             ResumePlanner.Plan plan = resume.prepare(job);
+            JobSpec spec = SpecParser.parse(job.spec());
             Launch launch = new Launch(job, placement, dir, paths.spec(id), paths.dataRoot(), plan.resume(), plan.after(),
-                    initCheckpoint(job));
+                    fineTuning.checkpoint(spec), fineTuning.weights(spec));
             log.append(id, "kiln: " + (plan.resume() ? "resuming after epoch " + plan.after() : "starting") + " on "
                     + placement.name() + " of " + serverId + "\n");
             supervisor.follow(job, executor.start(launch, recorder), recorder);
@@ -70,14 +74,5 @@ class JobLauncher {
             LOG.error("cannot start job {}", id, e);
             transitions.finish(id, JobState.FAILED, "cannot start the worker: " + e.getMessage(), 0);
         }
-    }
-
-    /** The checkpoint a fine-tuning job starts from: that of the job its spec's init.fromJob names. */
-    private Path initCheckpoint(JobRow job) {
-        JobSpec spec = SpecParser.parse(job.spec());
-        if (spec.init() == null || spec.init().fromJob() == null) {
-            return null;
-        }
-        return paths.checkpoint(Long.parseLong(spec.init().fromJob()));
     }
 }

@@ -103,7 +103,7 @@ class TarTest {
 
     /** The defaults but for the unpacked bytes and files, and no expansion ratio within these sizes. */
     static KilnLimits limits(long maxUnpackedBytes, int maxFiles) {
-        return new KilnLimits(1L << 30, maxUnpackedBytes, 100, 8L << 20, maxFiles, 4096, 2, 64, 16L << 20, 16L << 20,
+        return new KilnLimits(1L << 30, maxUnpackedBytes, 100, 8L << 20, maxFiles, 4096, 1L << 30, 2, 64, 16L << 20, 16L << 20,
                 List.of(20, 100, 500), 64L << 20, 1 << 20, 32, Duration.ofSeconds(5), 1L << 20, true);
     }
 }

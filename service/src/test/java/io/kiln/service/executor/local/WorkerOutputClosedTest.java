@@ -41,7 +41,7 @@ class WorkerOutputClosedTest {
         String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
                 LocalExecutor.ENGINE_MAIN));
-        cmd.addAll(new Launch(null, null, out, spec, dir.resolve("data"), false, 0, null).trainArguments("cpu"));
+        cmd.addAll(new Launch(null, null, out, spec, dir.resolve("data"), false, 0, null, null).trainArguments("cpu"));
         Process worker = new ProcessBuilder(cmd).redirectError(stderr.toFile()).start();
         try {
             BufferedReader events = new BufferedReader(new InputStreamReader(worker.getInputStream(), StandardCharsets.UTF_8));
