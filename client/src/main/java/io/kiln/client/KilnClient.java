@@ -76,7 +76,20 @@ public final class KilnClient {
      * @throws java.io.UncheckedIOException when the file cannot be written
      */
     public long downloadCheckpoint(String id, Path file) {
-        HttpResponse<InputStream> r = exchange(request("/jobs/" + enc(id) + "/checkpoint")
+        return download("/jobs/" + enc(id) + "/checkpoint", "checkpoint", file);
+    }
+
+    /**
+     * Saves the job's trained model as ONNX to {@code file}; returns its size in bytes.
+     *
+     * @throws java.io.UncheckedIOException when the file cannot be written
+     */
+    public long downloadOnnx(String id, Path file) {
+        return download("/jobs/" + enc(id) + "/onnx", "ONNX model", file);
+    }
+
+    private long download(String path, String what, Path file) {
+        HttpResponse<InputStream> r = exchange(request(path)
                 .setHeader("Accept", "application/octet-stream, application/json").GET(), HttpResponse.BodyHandlers.ofInputStream());
         try (InputStream in = r.body()) {
             if (r.statusCode() / 100 != 2) {
@@ -91,10 +104,10 @@ public final class KilnClient {
             }
             return Files.size(file);
         } catch (java.nio.file.NoSuchFileException e) {
-            throw new java.io.UncheckedIOException("cannot save the checkpoint to " + file + ": its folder does not exist", e);
+            throw new java.io.UncheckedIOException("cannot save the " + what + " to " + file + ": its folder does not exist", e);
         } catch (IOException e) {
             // A local file problem, not an unreachable server (a KilnException of status 0).
-            throw new java.io.UncheckedIOException("cannot save the checkpoint to " + file + ": " + e.getMessage(), e);
+            throw new java.io.UncheckedIOException("cannot save the " + what + " to " + file + ": " + e.getMessage(), e);
         }
     }
 

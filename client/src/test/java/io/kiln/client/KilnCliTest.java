@@ -106,6 +106,15 @@ class KilnCliTest extends WithCliServer {
         assertEquals(0, download.exit(), download.err());
         assertEquals("KILNCKPT", new String(Files.readAllBytes(file), 0, 8, StandardCharsets.US_ASCII));
         assertTrue(download.out().contains("(" + Files.size(file) + " bytes)"), download.out());
+        Path onnx = server.home.resolve("model.onnx");
+        Run export = kiln(ADMIN, "download", id, "--onnx", "-o", onnx.toString());
+        assertEquals(0, export.exit(), export.err());
+        assertTrue(export.out().contains("ONNX model") && export.out().contains("(" + Files.size(onnx) + " bytes)"),
+                export.out());
+        // an ONNX ModelProto opens with field 1 (ir_version) as a varint: the byte 0x08
+        assertEquals(0x08, Files.readAllBytes(onnx)[0], "a protobuf ModelProto, not an error page");
+        assertTrue(new String(Files.readAllBytes(onnx), StandardCharsets.ISO_8859_1).contains("Gemm"),
+                "the MLP's dense layers as Gemm nodes");
 
         Run show = kiln(ADMIN, "show", id);
         assertTrue(show.out().contains("\"state\" : \"SUCCEEDED\""), show.out());

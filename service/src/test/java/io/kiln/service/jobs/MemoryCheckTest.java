@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.kiln.engine.data.InsectImages;
 import io.kiln.engine.nn.MemoryEstimate;
 import io.kiln.engine.spec.SpecParser;
 import io.kiln.service.KilnServer;
@@ -36,6 +37,7 @@ class MemoryCheckTest {
     void start() throws IOException {
         home = Files.createTempDirectory("kiln-memory-check");
         TestData.write(home.resolve("data"), "tiny", 600, 200, 4);
+        InsectImages.write(home.resolve("data"), "insects", 3, 1, 5);
         Map<String, Object> p = new HashMap<>(KilnServer.fakeGpus("Fake GPU 1GiB:" + GPU_BYTES));
         p.put("kiln.cpu-slot", "on");
         kiln = new KilnServer(home, home.resolve("data"), null, p);
@@ -70,6 +72,29 @@ class MemoryCheckTest {
         assertTrue(message.contains(estimate.describe()) && message.contains("(Fake GPU 1GiB) has 1.0 GiB"), message);
         assertEquals(0, kiln.get("/api/v1/jobs", KilnServer.ADMIN).json().path("jobs").findValues("name").stream()
                 .filter(n -> n.asText().equals("too-big")).count(), "nothing was queued");
+    }
+
+    @Test
+    void theEstimateIsForTheImagesTheTransformMakes() {
+        // photos of 50 to 100 pixels, resized and cropped to 224 x 224 as ImageNet models are fed
+        String spec = """
+                {"name":"imagenet-sized","data":{"name":"insects","normalize":"imagenet",
+                  "transform":{"randomResizedCrop":224,"resize":256,"centerCrop":224}},
+                 "model":{"preset":"resnet18"},"optimizer":{"type":"sgd","lr":0.01,"momentum":0.9},
+                 "training":{"epochs":1,"batchSize":64},"device":"cuda"}""";
+        MemoryEstimate estimate = MemoryEstimate.of(SpecParser.parse(spec), new int[] {3, 224, 224}, 2);
+        assertTrue(estimate.totalBytes() > GPU_BYTES, "the job is meant not to fit: " + estimate.describe());
+        KilnServer.Answer a = kiln.post("/api/v1/jobs", KilnServer.ADMIN, spec);
+        assertEquals(400, a.status(), a.body());
+        assertEquals("training.batchSize", a.json().path("field").asText(), a.body());
+        assertTrue(a.json().path("message").asText().contains(estimate.describe()), a.body());
+
+        String small = spec.replace("224", "32").replace("256", "36").replace("\"batchSize\":64", "\"batchSize\":2");
+        MemoryEstimate fits = MemoryEstimate.of(SpecParser.parse(small), new int[] {3, 32, 32}, 2);
+        assertTrue(fits.totalBytes() < GPU_BYTES, fits.describe());
+        KilnServer.Answer queued = kiln.post("/api/v1/jobs", KilnServer.ADMIN, small);
+        assertEquals(201, queued.status(), queued.body());
+        kiln.post("/api/v1/jobs/" + queued.json().path("id").asText() + "/cancel", KilnServer.ADMIN, null);
     }
 
     @Test
