@@ -68,7 +68,9 @@ class OpenApiDocumentTest {
             });
         }));
         assertTrue(operations.contains("PATCH /api/v1/jobs/{id}") && operations.contains("DELETE /api/v1/users/{name}/tokens/{tokenId}")
-                && operations.contains("GET /api/v1/users/{name}/tokens") && operations.contains("PATCH /api/v1/users/{name}"),
+                && operations.contains("GET /api/v1/users/{name}/tokens") && operations.contains("PATCH /api/v1/users/{name}")
+                && operations.containsAll(List.of("POST /api/v1/models", "GET /api/v1/models", "GET /api/v1/models/{name}",
+                        "PATCH /api/v1/models/{name}", "GET /api/v1/jobs/{id}/onnx")),
                 operations.toString());
     }
 
