@@ -3,6 +3,7 @@
 import { compareView } from "./compare.js";
 import { devicesView } from "./devices.js";
 import { jobView } from "./job.js";
+import { modelsView } from "./models.js";
 import { queueView } from "./queue.js";
 import { route, startRouting } from "./router.js";
 import { identify, useToken } from "./session.js";
@@ -16,6 +17,7 @@ startRouting({
   compare: compareView,
   sweep: sweepView,
   devices: devicesView,
+  models: modelsView,
   submit: submitView,
   tokens: tokensView,
 }, queueView);

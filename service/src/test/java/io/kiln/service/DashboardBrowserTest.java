@@ -183,6 +183,13 @@ class DashboardBrowserTest {
         browser.get(kiln.uri("/#/devices").toString());
         waiting().until(d -> d.findElement(By.id("view")).getText().contains("cpu"));
         screenshot("devices");
+
+        Path mlp = TestData.pytorchFixture("mlp_bn.pt");
+        assertEquals(201, ApiTestSupport.multipart(kiln, "/api/v1/models", Map.of("name", "mlp-bn"), "file",
+                "mlp_bn.pt", Files.readAllBytes(mlp)).status());
+        browser.get(kiln.uri("/#/models").toString());
+        waiting().until(d -> !d.findElements(By.cssSelector("#models tr.model[data-name='mlp-bn']")).isEmpty());
+        assertTrue(browser.findElement(By.cssSelector("#models tr.model")).getText().contains("pytorch"));
         noPolicyViolations();
     }
 
