@@ -40,31 +40,56 @@ extern "C" __global__ void kiln_scale(float* x, float alpha, int n) {
 
 // ---- bias ----------------------------------------------------------------------------------------------
 
+// 32-bit grid-stride loop: every tensor has fewer than 2^31 elements, so i + stride stays below 2^32, and
+// the index arithmetic of the bias kernels (a divide and a modulo per element) stays in 32 bits.
+#define GRID_STRIDE32(i, n) \
+    for (unsigned int i = blockIdx.x * blockDim.x + threadIdx.x; i < (unsigned int) (n); \
+         i += blockDim.x * gridDim.x)
+
 // y[n, c, spatial] += bias[c]; total = n * c * spatial
 extern "C" __global__ void kiln_add_bias(float* y, const float* bias, int c, int spatial, int total) {
-    GRID_STRIDE(i, total) { y[i] += bias[(int) ((i / spatial) % c)]; }
+    GRID_STRIDE32(i, total) { y[i] += bias[(i / (unsigned int) spatial) % (unsigned int) c]; }
 }
 
-// db[ch] = sum over n and spatial of dy[n, ch, spatial]; one block per channel (grid = c), 256 threads.
-extern "C" __global__ void kiln_bias_backward(const float* dy, float* db, int n, int c, int spatial) {
-    __shared__ float partial[256];
-    int ch = blockIdx.x;
-    long long count = (long long) n * spatial;
+// The bias gradient in two deterministic passes (BiasReduction.java is the CPU twin of this index math).
+// Pass 1, grid (c, chunks): block (ch, q) sums the elements [q * chunkLen, min((q + 1) * chunkLen, count))
+// of channel ch, count = n * spatial, element e being dy[(e / spatial * c + ch) * spatial + e % spatial];
+// thread t takes e = start + t, start + t + 256, ... and the 256 partial sums are reduced in a fixed tree.
+// The block's sum goes to partial[q * c + ch].
+extern "C" __global__ void kiln_bias_partials(const float* dy, float* partial, int n, int c, int spatial,
+                                              int chunkLen) {
+    __shared__ float part[256];
+    unsigned int ch = blockIdx.x, q = blockIdx.y;
+    unsigned int count = (unsigned int) n * (unsigned int) spatial;
+    unsigned int sp = (unsigned int) spatial, cc = (unsigned int) c;
+    unsigned int start = q * (unsigned int) chunkLen;
+    unsigned int end = min(count, start + (unsigned int) chunkLen);
     float s = 0.f;
-    for (long long j = threadIdx.x; j < count; j += blockDim.x) {
-        long long img = j / spatial, p = j % spatial;
-        s += dy[(img * c + ch) * spatial + p];
+    for (unsigned int e = start + threadIdx.x; e < end; e += blockDim.x) {
+        unsigned int img = e / sp, p = e - img * sp;
+        s += dy[(img * cc + ch) * sp + p];
     }
-    partial[threadIdx.x] = s;
+    part[threadIdx.x] = s;
     __syncthreads();
     for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
         if (threadIdx.x < stride) {
-            partial[threadIdx.x] += partial[threadIdx.x + stride];
+            part[threadIdx.x] += part[threadIdx.x + stride];
         }
         __syncthreads();
     }
     if (threadIdx.x == 0) {
-        db[ch] = partial[0];
+        partial[q * cc + ch] = part[0];
+    }
+}
+
+// Pass 2, one thread per channel: db[ch] = the chunks' partial sums of the channel, added in chunk order.
+extern "C" __global__ void kiln_bias_finish(const float* partial, float* db, int c, int chunks) {
+    GRID_STRIDE32(ch, c) {
+        float s = 0.f;
+        for (int q = 0; q < chunks; q++) {
+            s += partial[(unsigned int) q * (unsigned int) c + ch];
+        }
+        db[ch] = s;
     }
 }
 
@@ -123,19 +148,24 @@ extern "C" __global__ void kiln_dropout(const float* x, float* mask, float* y, f
 #define POOL_MAX 0
 #define POOL_AVG 1
 
-// The first (row-major) maximum of a window, as an index into the plane.
-__device__ __forceinline__ int kiln_window_argmax(const float* xp, int w, int hs, int he, int ws, int we) {
+// The first (row-major) maximum of a window, as an index into the plane, and the window's maximum as Java's
+// Math.max computes it: a NaN anywhere in the window makes the maximum NaN (the CPU reference propagates it,
+// so a diverging network shows on the GPU too), and no element after a NaN is chosen (e > NaN is false),
+// exactly as the CPU backend routes the gradient.
+__device__ __forceinline__ int kiln_window_argmax(const float* xp, int w, int hs, int he, int ws, int we,
+                                                  float* maxOut) {
     int best = hs * w + ws;
     float v = xp[best];
     for (int iy = hs; iy < he; iy++) {
         for (int ix = ws; ix < we; ix++) {
             float e = xp[iy * w + ix];
             if (e > v) {
-                v = e;
                 best = iy * w + ix;
             }
+            v = (e != e || v != v) ? __int_as_float(0x7fc00000) : fmaxf(v, e);
         }
     }
+    *maxOut = v;
     return best;
 }
 
@@ -154,7 +184,7 @@ extern "C" __global__ void kiln_pool_forward(int mode, const float* x, float* y,
         const float* xp = x + pl * h * w;
         float v;
         if (mode == POOL_MAX) {
-            v = xp[kiln_window_argmax(xp, w, hs, he, ws, we)];
+            kiln_window_argmax(xp, w, hs, he, ws, we, &v);
         } else {
             float sum = 0.f;
             for (int iy = hs; iy < he; iy++) {
@@ -197,7 +227,8 @@ extern "C" __global__ void kiln_pool_backward(int mode, const float* x, const fl
                 if (mode == POOL_MAX) {
                     int w0 = px * sw - pw;
                     int ws = max(w0, 0), we = min(w0 + ww, w);
-                    if (kiln_window_argmax(xp, w, hs, he, ws, we) == r) {
+                    float unused;
+                    if (kiln_window_argmax(xp, w, hs, he, ws, we, &unused) == r) {
                         acc += d;
                     }
                 } else {
@@ -234,13 +265,14 @@ __device__ __forceinline__ float kiln_java_round(float x) {
     return (x - f >= 0.5f) ? f + 1.f : f;
 }
 
-// One block of 256 threads in all (grid = 1): each thread takes samples tid, tid + 256, ...; the per-sample
-// losses are summed in double and reduced in a fixed order, so the result does not depend on timing. Adds
-// the batch's loss sum to stats[2 * slot] and its number of correct predictions to stats[2 * slot + 1];
-// writes grad = d(mean loss)/d(output) when hasGrad. A label that is not a class index (the CPU backend
-// rejects those) adds NaN to the loss and leaves a zero gradient row.
-extern "C" __global__ void kiln_loss(int kind, const float* out, const float* labels, float* grad, float* stats,
-                                     int n, int k, int slot, int hasGrad) {
+// Pass 1 of the fused loss, on any number of blocks of 256 threads (LossReduction.java is its CPU twin):
+// thread t of block b takes samples b * 256 + t, then + gridDim.x * 256, ...; each block reduces its
+// threads' loss sums (in double) and correct counts in a fixed tree and writes them to partial[2 * b] and
+// partial[2 * b + 1] (doubles), so the result does not depend on timing. Writes grad = d(mean loss)/d(output)
+// when hasGrad. A label that is not a class index (the CPU backend rejects those) adds NaN to the loss and
+// leaves a zero gradient row. kiln_loss_finish adds the blocks' sums into stats.
+extern "C" __global__ void kiln_loss(int kind, const float* out, const float* labels, float* grad, double* partial,
+                                     int n, int k, int hasGrad) {
     __shared__ double lossPart[256];
     __shared__ int correctPart[256];
     bool regression = kind == LOSS_MSE && k == 1;
@@ -248,7 +280,7 @@ extern "C" __global__ void kiln_loss(int kind, const float* out, const float* la
     float invN = 1.f / (float) n;
     double lossSum = 0.0;
     int correct = 0;
-    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += blockDim.x * gridDim.x) {
         const float* o = out + (long long) i * k;
         float* g = hasGrad ? grad + (long long) i * k : (float*) 0;
         float label = labels[i];
@@ -336,8 +368,22 @@ extern "C" __global__ void kiln_loss(int kind, const float* out, const float* la
         __syncthreads();
     }
     if (threadIdx.x == 0) {
-        stats[2 * slot] += (float) lossPart[0];
-        stats[2 * slot + 1] += (float) correctPart[0];
+        partial[2 * blockIdx.x] = lossPart[0];
+        partial[2 * blockIdx.x + 1] = (double) correctPart[0];
+    }
+}
+
+// Pass 2, one thread: the blocks' sums added in block order, then into stats[2 * slot] (the batch's loss sum)
+// and stats[2 * slot + 1] (its number of correct predictions).
+extern "C" __global__ void kiln_loss_finish(const double* partial, int blocks, float* stats, int slot) {
+    if (blockIdx.x == 0 && threadIdx.x == 0) {
+        double loss = 0.0, correct = 0.0;
+        for (int b = 0; b < blocks; b++) {
+            loss += partial[2 * b];
+            correct += partial[2 * b + 1];
+        }
+        stats[2 * slot] += (float) loss;
+        stats[2 * slot + 1] += (float) correct;
     }
 }
 

@@ -94,4 +94,21 @@ class PtxUpToDateTest {
                 null, Map.of());
         assertEquals(0, r.exit(), r.output());
     }
+
+    /**
+     * The GPUs Kiln is run on (Turing sm_75, Ampere sm_80, Hopper sm_90): with nvcc at hand, the kernels compile
+     * to machine code for each with every warning an error, in nvcc and in ptxas (which also reports spills and
+     * stack use as warnings under -Werror), with the flags of build-ptx.sh.
+     */
+    @Test
+    void kernelsCompileWithoutWarningsForEachTargetArchitecture(@TempDir Path tmp) throws IOException {
+        assumeTrue(Tools.has("nvcc"), "nvcc not found: the per-architecture compile check is skipped");
+        for (String arch : List.of("sm_75", "sm_80", "sm_90")) {
+            ToolProcess.Result r = Tools.run(List.of("nvcc", "-cubin", "-arch=" + arch, "-fmad=false", "-O3", "-std=c++17",
+                    "-I" + sources(), "-Werror", "all-warnings", "-Xptxas", "-Werror,-warn-spills,-warn-lmem-usage",
+                    "-o", tmp.resolve(arch + ".cubin").toString(), sources().resolve("kernels.cu").toString()), null, Map.of());
+            assertEquals(0, r.exit(), arch + ": " + r.output());
+            assertTrue(r.output().isBlank(), arch + " compiled with output (warnings?): " + r.output());
+        }
+    }
 }

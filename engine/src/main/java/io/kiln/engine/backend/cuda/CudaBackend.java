@@ -83,14 +83,14 @@ public final class CudaBackend implements Backend {
         this.allocator = new DeviceAllocator<>(new DeviceMemory(context, checks));
         this.kernels = new KernelLauncher(context, checks, gpu);
         this.gemm = new CublasGemm(context, checks, kernels);
-        this.pointwise = new CudaPointwise(kernels);
+        this.pointwise = new CudaPointwise(kernels, allocator);
         this.staging = new HostStaging(context, checks);
         this.descriptors = new TensorDescriptors(checks);
         this.workspace = new CudnnWorkspace(context, checks, allocator, name());
         this.convPlans = new ConvolutionPlans(context, checks, descriptors, workspace, precision);
         this.convolution = new CudnnConvolution(context, checks, convPlans, workspace);
         this.batchNorm = new CudnnBatchNorm(context, checks, descriptors);
-        this.losses = new CudaLosses(context, checks, descriptors, kernels);
+        this.losses = new CudaLosses(context, checks, descriptors, kernels, allocator);
         this.optimizers = new CudaOptimizers(kernels);
         this.sequences = new CudaSequences(kernels);
     }

@@ -4,21 +4,36 @@ import io.kiln.engine.backend.Activation;
 import io.kiln.engine.backend.ArgumentChecks.Channels;
 import io.kiln.engine.backend.PoolGeometry;
 import io.kiln.engine.backend.PoolMode;
+import jcuda.driver.CUdeviceptr;
 
 /**
  * The operations that are one of Kiln's own kernels each: bias and its gradient, pooling, activations,
  * add, multiply, axpy, scale and dropout. Arguments are checked by the backend; the kernels take the codes
  * of kernels.cu's ACT_* and POOL_* constants.
  */
-record CudaPointwise(KernelLauncher kernels) {
+record CudaPointwise(KernelLauncher kernels, DeviceAllocator<CUdeviceptr> allocator) {
     void addBias(Channels s, CudaTensor y, CudaTensor bias) {
         kernels.launch("kiln_add_bias", y.size(), y, bias, s.c(), Math.max(s.spatial(), 1), y.size());
     }
 
-    /** One block per channel. */
+    /**
+     * Two passes, as {@link BiasReduction} plans them: per-block partial sums over a {@code (c, chunks)} grid,
+     * then each channel's partials added in order. The scratch block goes back to the allocator at once: work on
+     * the one stream runs in order, so its next user queues after the second pass.
+     */
     void biasBackward(Channels s, CudaTensor dy, CudaTensor db) {
-        if (s.c() > 0) {
-            kernels.launchGrid("kiln_bias_backward", s.c(), dy, db, s.n(), s.c(), s.spatial());
+        if (s.c() <= 0) {
+            return;
+        }
+        BiasReduction plan = BiasReduction.plan(s.n(), s.c(), s.spatial(), kernels.reductionBlocks());
+        DeviceAllocator.Block<CUdeviceptr> partial = allocator.allocate(plan.partialFloats() * Float.BYTES,
+                "the bias gradient's partial sums");
+        try {
+            kernels.launchGrid2d("kiln_bias_partials", s.c(), plan.chunks(), dy, partial.pointer, s.n(), s.c(), s.spatial(),
+                    plan.chunkLen());
+            kernels.launch("kiln_bias_finish", s.c(), partial.pointer, db, s.c(), plan.chunks());
+        } finally {
+            allocator.release(partial);
         }
     }
 

@@ -12,9 +12,10 @@ import jcuda.driver.JCudaDriver;
  * Launches Kiln's own kernels ({@code cuda-kernels/src/main/cuda/kernels.cu}) on the backend's stream:
  * 1-D grids of {@link #BLOCK} threads. The kernels loop grid-stride, so however large the work a grid is
  * capped at 32 blocks per multiprocessor, at least four times what one holds at once (2048 threads or
- * fewer): the device stays full without launching millions of blocks. Kernels that reduce get one block per output
- * instead ({@link #launchGrid}). Arguments are passed by type: a tensor as its device pointer,
- * null as a null pointer, Integer, Float and Long as themselves, Boolean as an int 0 or 1.
+ * fewer): the device stays full without launching millions of blocks. Kernels that reduce choose their grid
+ * ({@link #launchGrid}, {@link BiasReduction}, {@link LossReduction}). Arguments are passed by type: a tensor
+ * as its device pointer, a CUdeviceptr (scratch memory) as itself, null as a null pointer, Integer, Float and
+ * Long as themselves, Boolean as an int 0 or 1.
  */
 final class KernelLauncher {
     static final int BLOCK = 256;
@@ -28,6 +29,11 @@ final class KernelLauncher {
         this.context = context;
         this.checks = checks;
         this.maxBlocks = Math.max(64, gpu.multiprocessors() * 32);
+    }
+
+    /** How many blocks a reduction aims for: four per multiprocessor, enough to fill it at 256 threads. */
+    int reductionBlocks() {
+        return maxBlocks / 8;
     }
 
     private CUfunction function(String name) {
@@ -51,6 +57,11 @@ final class KernelLauncher {
 
     /** Launches a kernel on exactly {@code blocks} blocks. */
     void launchGrid(String kernel, int blocks, Object... args) {
+        launchGrid2d(kernel, blocks, 1, args);
+    }
+
+    /** Launches a kernel on a grid of {@code blocksX} by {@code blocksY} blocks. */
+    void launchGrid2d(String kernel, int blocksX, int blocksY, Object... args) {
         NativePointerObject[] params = new NativePointerObject[args.length];
         for (int i = 0; i < args.length; i++) {
             Object a = args[i];
@@ -58,6 +69,8 @@ final class KernelLauncher {
                 params[i] = Pointer.to(new CUdeviceptr());
             } else if (a instanceof CudaTensor t) {
                 params[i] = Pointer.to(t.pointer());
+            } else if (a instanceof CUdeviceptr p) {
+                params[i] = Pointer.to(p);
             } else if (a instanceof Integer v) {
                 params[i] = Pointer.to(new int[] {v});
             } else if (a instanceof Float v) {
@@ -70,7 +83,7 @@ final class KernelLauncher {
                 throw new IllegalArgumentException("kernel argument " + a);
             }
         }
-        checks.cu(JCudaDriver.cuLaunchKernel(function(kernel), blocks, 1, 1, BLOCK, 1, 1, 0, context.stream(),
-                Pointer.to(params), null), "cuLaunchKernel " + kernel, blocks + " blocks of " + BLOCK);
+        checks.cu(JCudaDriver.cuLaunchKernel(function(kernel), blocksX, blocksY, 1, BLOCK, 1, 1, 0, context.stream(),
+                Pointer.to(params), null), "cuLaunchKernel " + kernel, blocksX + "x" + blocksY + " blocks of " + BLOCK);
     }
 }
