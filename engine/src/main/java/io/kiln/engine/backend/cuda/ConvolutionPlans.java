@@ -163,7 +163,7 @@ final class ConvolutionPlans {
         long[] wsSize = new long[1];
         CUdeviceptr ws = workspace.forSearch(wsSize);
         try {
-            checks.dnn(d.find().find(h, a, aData, b, bData, p.conv, o, oData, perf.length, returned, perf, ws,
+            checks.dnn(() -> d.find().find(h, a, aData, b, bData, p.conv, o, oData, perf.length, returned, perf, ws,
                     wsSize[0]), "cudnnFindConvolution" + d.name() + "AlgorithmEx", g);
         } finally {
             workspace.freeSearch(ws, wsSize[0]);

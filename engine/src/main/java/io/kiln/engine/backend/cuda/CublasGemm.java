@@ -27,7 +27,7 @@ record CublasGemm(CudaContext context, CudaChecks checks, KernelLauncher kernels
             return true;
         }
         GemmMapping g = GemmMapping.of(transA, transB, m, n, k);
-        checks.blas(JCublas2.cublasSgemm(context.cublas(),
+        checks.blas(() -> JCublas2.cublasSgemm(context.cublas(),
                         g.firstTransposed() ? cublasOperation.CUBLAS_OP_T : cublasOperation.CUBLAS_OP_N,
                         g.secondTransposed() ? cublasOperation.CUBLAS_OP_T : cublasOperation.CUBLAS_OP_N,
                         g.m(), g.n(), g.k(), Pointer.to(new float[] {alpha}), b.pointer(), g.ldFirst(),

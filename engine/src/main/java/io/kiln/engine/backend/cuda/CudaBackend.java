@@ -81,6 +81,7 @@ public final class CudaBackend implements Backend {
         this.checks = new CudaChecks(name());
         this.context = new CudaContext(ordinal, gpu, checks);
         this.allocator = new DeviceAllocator<>(new DeviceMemory(context, checks));
+        checks.freeCachedMemoryWith(allocator::emptyCache);
         this.kernels = new KernelLauncher(context, checks, gpu);
         this.gemm = new CublasGemm(context, checks, kernels);
         this.pointwise = new CudaPointwise(kernels, allocator);

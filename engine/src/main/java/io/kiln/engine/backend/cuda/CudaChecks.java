@@ -2,6 +2,7 @@ package io.kiln.engine.backend.cuda;
 
 import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.function.IntSupplier;
 import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
 import jcuda.jcudnn.JCudnn;
@@ -19,10 +20,39 @@ final class CudaChecks {
     private final String device;
     private final ArrayDeque<String> recentOps = new ArrayDeque<>();
     private volatile CudaException poisoned;
+    private Runnable freeCachedMemory = () -> { };
 
     /** @param device the device as messages name it, e.g. {@code cuda:0 (NVIDIA H100 80GB HBM3)} */
     CudaChecks(String device) {
         this.device = device;
+    }
+
+    /**
+     * What frees the memory Kiln's allocator keeps cached, for a cuBLAS or cuDNN call that failed to allocate:
+     * those libraries allocate with cudaMalloc behind Kiln's back, and the cache may hold the free memory.
+     */
+    void freeCachedMemoryWith(Runnable emptyCache) {
+        this.freeCachedMemory = emptyCache;
+    }
+
+    /** Runs a library call; on an allocation failure, frees the cached memory and runs it once more. */
+    int retryingAllocation(String library, IntSupplier call) {
+        int status = call.getAsInt();
+        if (CudaStatus.allocationFailure(library, status)) {
+            freeCachedMemory.run();
+            status = call.getAsInt();
+        }
+        return status;
+    }
+
+    /** A cuBLAS call that may allocate: retried once after freeing the cache when it could not. */
+    void blas(IntSupplier call, String name, Object detail) {
+        blas(retryingAllocation("cublas", call), name, detail);
+    }
+
+    /** A cuDNN call that may allocate: retried once after freeing the cache when it could not. */
+    void dnn(IntSupplier call, String name, Object detail) {
+        dnn(retryingAllocation("cudnn", call), name, detail);
     }
 
     /** The fatal error that poisoned the backend, or null. */
@@ -93,7 +123,7 @@ final class CudaChecks {
             if (text == null || text.isBlank()) {
                 text = CudaStatus.cudnn(status);
             }
-            String extra = status == 2 || text.contains("ALLOC")
+            String extra = CudaStatus.allocationFailure("cudnn", status) || text.contains("ALLOC")
                     ? "; device memory free: " + CudaStatus.bytes(freeDeviceMemory()) : "";
             throw record(new CudaException(where(call, detail) + " failed: " + text + " (status " + status + ")" + extra,
                     "cudnn", status, CudaStatus.fatalCudnn(status)));
@@ -103,6 +133,10 @@ final class CudaChecks {
     /** Free memory of the current context's device in bytes, or -1 when the driver cannot say. */
     static long freeDeviceMemory() {
         long[] free = new long[1], total = new long[1];
-        return JCudaDriver.cuMemGetInfo(free, total) == CUresult.CUDA_SUCCESS ? free[0] : -1;
+        try {
+            return JCudaDriver.cuMemGetInfo(free, total) == CUresult.CUDA_SUCCESS ? free[0] : -1;
+        } catch (Throwable t) { // no driver: the message says "unknown"
+            return -1;
+        }
     }
 }

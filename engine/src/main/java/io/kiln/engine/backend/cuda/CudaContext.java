@@ -57,12 +57,12 @@ final class CudaContext {
     /** The cuBLAS and cuDNN handles on the stream, cuBLAS in the math mode of the precision. */
     void createLibraries(Precision precision) {
         cublas = new cublasHandle();
-        checks.blas(JCublas2.cublasCreate(cublas), "cublasCreate", "");
+        checks.blas(() -> JCublas2.cublasCreate(cublas), "cublasCreate", "");
         checks.blas(JCublas2.cublasSetStream(cublas, new cudaStream_t(stream)), "cublasSetStream", "");
         checks.blas(JCublas2.cublasSetMathMode(cublas, precision == Precision.TF32
                 ? cublasMath.CUBLAS_TF32_TENSOR_OP_MATH : cublasMath.CUBLAS_DEFAULT_MATH), "cublasSetMathMode", precision);
         cudnn = new cudnnHandle();
-        checks.dnn(JCudnn.cudnnCreate(cudnn), "cudnnCreate", "");
+        checks.dnn(() -> JCudnn.cudnnCreate(cudnn), "cudnnCreate", "");
         checks.dnn(JCudnn.cudnnSetStream(cudnn, new cudaStream_t(stream)), "cudnnSetStream", "");
     }
 

@@ -23,7 +23,7 @@ record CudaLosses(CudaContext context, CudaChecks checks, TensorDescriptors desc
     /** Row-wise softmax of {@code [n, k]} scores (k the elements per row). */
     void softmax(int n, int k, CudaTensor scores, CudaTensor probabilities) {
         cudnnTensorDescriptor d = descriptors.nchw(n, k, 1, 1);
-        checks.dnn(JCudnn.cudnnSoftmaxForward(context.cudnn(), cudnnSoftmaxAlgorithm.CUDNN_SOFTMAX_ACCURATE,
+        checks.dnn(() -> JCudnn.cudnnSoftmaxForward(context.cudnn(), cudnnSoftmaxAlgorithm.CUDNN_SOFTMAX_ACCURATE,
                         cudnnSoftmaxMode.CUDNN_SOFTMAX_MODE_INSTANCE, ONE, d, scores.pointer(), ZERO, d,
                         probabilities.pointer()),
                 "cudnnSoftmaxForward", Arrays.toString(scores.shape()));

@@ -22,11 +22,25 @@ final class CudaStatus {
             717, // INVALID_ADDRESS_SPACE
             718, // INVALID_PC
             719, // LAUNCH_FAILED
-            720, // COOPERATIVE_LAUNCH_TOO_LARGE
             999); // UNKNOWN
+    // Not here: 701 LAUNCH_OUT_OF_RESOURCES and 720 COOPERATIVE_LAUNCH_TOO_LARGE are launch-configuration
+    // errors, returned by the launch itself; the kernel never ran and the context stays usable.
 
     static boolean fatalDriver(int status) {
         return FATAL_DRIVER.contains(status);
+    }
+
+    /**
+     * Allocation failures inside cuBLAS (ALLOC_FAILED, 3) or cuDNN (cuDNN 8's ALLOC_FAILED, 2; cuDNN 9's
+     * INTERNAL_ERROR_HOST_ALLOCATION_FAILED, 4003, and INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED, 4004): the
+     * library's own cudaMalloc found no memory, perhaps because Kiln's cache holds it.
+     */
+    static boolean allocationFailure(String library, int status) {
+        return switch (library) {
+            case "cublas" -> status == 3;
+            case "cudnn" -> status == 2 || status == 4003 || status == 4004;
+            default -> false;
+        };
     }
 
     /** cuBLAS EXECUTION_FAILED / cuDNN EXECUTION_FAILED: a kernel failed on the GPU; treat as poisoned. */

@@ -58,7 +58,7 @@ final class CudnnBatchNorm {
         cudnnTensorDescriptor xDesc = xDesc(s);
         double e = epsilon(eps);
         savedEps.put(saveInvStd.storage, e);
-        checks.dnn(JCudnn.cudnnBatchNormalizationForwardTraining(context.cudnn(),
+        checks.dnn(() -> JCudnn.cudnnBatchNormalizationForwardTraining(context.cudnn(),
                         cudnnBatchNormMode.CUDNN_BATCHNORM_SPATIAL, ONE, ZERO, xDesc, x.pointer(), xDesc, y.pointer(),
                         paramDesc(s, xDesc), gamma.pointer(), beta.pointer(), momentum, runningMean.pointer(),
                         runningVar.pointer(), e, saveMean.pointer(), saveInvStd.pointer()),
@@ -69,7 +69,7 @@ final class CudnnBatchNorm {
                           CudaTensor runningMean, CudaTensor runningVar, CudaTensor y) {
         cudnnTensorDescriptor xDesc = xDesc(s);
         double e = epsilon(eps);
-        checks.dnn(JCudnn.cudnnBatchNormalizationForwardInference(context.cudnn(),
+        checks.dnn(() -> JCudnn.cudnnBatchNormalizationForwardInference(context.cudnn(),
                         cudnnBatchNormMode.CUDNN_BATCHNORM_SPATIAL, ONE, ZERO, xDesc, x.pointer(), xDesc, y.pointer(),
                         paramDesc(s, xDesc), gamma.pointer(), beta.pointer(), runningMean.pointer(),
                         runningVar.pointer(), e),
@@ -81,7 +81,7 @@ final class CudnnBatchNorm {
         cudnnTensorDescriptor xDesc = xDesc(s);
         // cuDNN uses the saved statistics as given; epsilon must match the forward pass (it is validated)
         double e = savedEps.getOrDefault(saveInvStd.storage, 1e-5);
-        checks.dnn(JCudnn.cudnnBatchNormalizationBackward(context.cudnn(), cudnnBatchNormMode.CUDNN_BATCHNORM_SPATIAL,
+        checks.dnn(() -> JCudnn.cudnnBatchNormalizationBackward(context.cudnn(), cudnnBatchNormMode.CUDNN_BATCHNORM_SPATIAL,
                         ONE, ZERO, ONE, ZERO, xDesc, x.pointer(), xDesc, dy.pointer(), xDesc, dx.pointer(),
                         paramDesc(s, xDesc), gamma.pointer(), dGamma.pointer(), dBeta.pointer(), e, saveMean.pointer(),
                         saveInvStd.pointer()),

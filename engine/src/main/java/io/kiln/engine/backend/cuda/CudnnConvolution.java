@@ -74,7 +74,7 @@ record CudnnConvolution(CudaContext context, CudaChecks checks, ConvolutionPlans
     private <A, B, O> void run(Direction<A, B, O, ?> d, Plan p, Algorithm alg, A a, CudaTensor aData, B b,
                                CudaTensor bData, O o, CudaTensor oData) {
         CUdeviceptr ws = workspace.atLeast(alg.workspaceBytes());
-        checks.dnn(d.run().run(context.cudnn(), ONE, a, aData.pointer(), b, bData.pointer(), p.conv,
+        checks.dnn(() -> d.run().run(context.cudnn(), ONE, a, aData.pointer(), b, bData.pointer(), p.conv,
                 alg.algo(), ws, alg.workspaceBytes(), ZERO, o, oData.pointer()),
                 "cudnnConvolution" + d.name(), p.g + " algo " + alg.algo());
     }

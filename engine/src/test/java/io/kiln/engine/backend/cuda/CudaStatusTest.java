@@ -12,6 +12,8 @@ class CudaStatusTest {
     void contextPoisoningErrorsAreFatal() {
         assertTrue(CudaStatus.fatalDriver(700)); // ILLEGAL_ADDRESS
         assertTrue(CudaStatus.fatalDriver(719)); // LAUNCH_FAILED
+        assertFalse(CudaStatus.fatalDriver(720)); // COOPERATIVE_LAUNCH_TOO_LARGE: a launch-configuration error
+        assertFalse(CudaStatus.fatalDriver(701)); // LAUNCH_OUT_OF_RESOURCES: likewise
         assertFalse(CudaStatus.fatalDriver(2)); // OUT_OF_MEMORY
         assertFalse(CudaStatus.fatalDriver(1)); // INVALID_VALUE
         assertTrue(CudaStatus.fatalCublas(13));
