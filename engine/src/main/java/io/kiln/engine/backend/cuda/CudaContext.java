@@ -34,13 +34,19 @@ final class CudaContext {
     private CUmodule module;
     private cublasHandle cublas;
     private cudnnHandle cudnn;
-    private volatile Thread boundThread;
+    private final ToIntFunction<CUcontext> makeCurrent;
     private boolean retained;
 
     CudaContext(int ordinal, CudaDevices.Gpu gpu, CudaChecks checks) {
+        this(ordinal, gpu, checks, JCudaDriver::cuCtxSetCurrent);
+    }
+
+    /** @param makeCurrent cuCtxSetCurrent (a stand-in in tests) */
+    CudaContext(int ordinal, CudaDevices.Gpu gpu, CudaChecks checks, ToIntFunction<CUcontext> makeCurrent) {
         this.ordinal = ordinal;
         this.gpu = gpu;
         this.checks = checks;
+        this.makeCurrent = makeCurrent;
     }
 
     /** Retains the primary context, makes it current on this thread and creates the stream. */
@@ -48,8 +54,7 @@ final class CudaContext {
         checks.cu(JCudaDriver.cuDeviceGet(device, ordinal), "cuDeviceGet", "cuda:" + ordinal);
         checks.cu(JCudaDriver.cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain", "cuda:" + ordinal);
         retained = true;
-        checks.cu(JCudaDriver.cuCtxSetCurrent(context), "cuCtxSetCurrent", "cuda:" + ordinal);
-        boundThread = Thread.currentThread();
+        checks.cu(makeCurrent.applyAsInt(context), "cuCtxSetCurrent", "cuda:" + ordinal);
         stream = new CUstream();
         checks.cu(JCudaDriver.cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate", "");
     }
@@ -66,13 +71,13 @@ final class CudaContext {
         checks.dnn(JCudnn.cudnnSetStream(cudnn, new cudaStream_t(stream)), "cudnnSetStream", "");
     }
 
-    /** Makes the context current on the calling thread if another thread used it last. */
+    /**
+     * Makes the context current on the calling thread, at every operation: remembering the thread that used it
+     * last is not enough, since two backends on two GPUs used from one thread take turns on it (and so may
+     * anything else the thread runs). cuCtxSetCurrent only writes a thread-local pointer in the driver.
+     */
     void bind(String backend) {
-        Thread t = Thread.currentThread();
-        if (boundThread != t) {
-            checks.cu(JCudaDriver.cuCtxSetCurrent(context), "cuCtxSetCurrent", backend);
-            boundThread = t;
-        }
+        checks.cu(makeCurrent.applyAsInt(context), "cuCtxSetCurrent", backend);
     }
 
     CUstream stream() {
