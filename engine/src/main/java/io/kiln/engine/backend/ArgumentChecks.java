@@ -19,6 +19,15 @@ public final class ArgumentChecks {
 
     /** The layout of {@code [n, c, spatial...]}: spatial is the product of the trailing dimensions. */
     public record Channels(int n, int c, int spatial) {
+        /**
+         * Whether batch normalisation in training mode updates the running statistics: only with more than one
+         * value per channel. With one (a dense batch-norm layer and a batch of 1) the unbiased variance would
+         * divide by zero (cuDNN's is then infinite or NaN); every backend leaves the running mean and variance as
+         * they are instead, and still normalises the batch with its biased variance, 0.
+         */
+        public boolean updatesRunningStatistics() {
+            return (long) n * spatial > 1;
+        }
     }
 
     private final Storage storage;

@@ -120,7 +120,9 @@ public interface Backend extends AutoCloseable {
      * Batch normalisation in training mode over x {@code [n, c, spatial...]} (rank 2 for dense), statistics
      * per channel over n and spatial positions. Writes y, the batch mean and 1/sqrt(var + eps) (biased
      * variance) for the backward pass, and updates the running statistics:
-     * run = (1 - momentum) * run + momentum * batch, with the unbiased variance (as PyTorch and cuDNN).
+     * run = (1 - momentum) * run + momentum * batch, with the unbiased variance (as PyTorch and cuDNN). With one
+     * value per channel (n * spatial = 1) the running statistics are left as they are
+     * ({@link ArgumentChecks.Channels#updatesRunningStatistics}).
      */
     void batchNormForwardTraining(Tensor x, Tensor gamma, Tensor beta, float eps, float momentum,
                                   Tensor runningMean, Tensor runningVar,

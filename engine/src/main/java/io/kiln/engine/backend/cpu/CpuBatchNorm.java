@@ -9,7 +9,7 @@ import io.kiln.engine.backend.ArgumentChecks.Channels;
 /**
  * Batch normalisation over {@code [n, c, spatial]} arrays, one channel per task: statistics accumulated in
  * double across rows (each row summed in float partial sums), the biased variance for normalising and the
- * unbiased one for the running statistics, as PyTorch and cuDNN.
+ * unbiased one for the running statistics, as PyTorch and cuDNN (left alone with one value per channel).
  */
 record CpuBatchNorm(ParallelLoops loops) {
     void forwardTraining(Channels s, float[] xd, float[] gd, float[] bd, float eps, float momentum, float[] rm,
@@ -39,9 +39,11 @@ record CpuBatchNorm(ParallelLoops loops) {
                 }
                 sm[ch] = mf;
                 si[ch] = inv;
-                double unbiased = count > 1 ? var * count / (count - 1) : var;
-                rm[ch] = (float) ((1.0 - momentum) * rm[ch] + momentum * mean);
-                rv[ch] = (float) ((1.0 - momentum) * rv[ch] + momentum * unbiased);
+                if (s.updatesRunningStatistics()) {
+                    double unbiased = var * count / (count - 1);
+                    rm[ch] = (float) ((1.0 - momentum) * rm[ch] + momentum * mean);
+                    rv[ch] = (float) ((1.0 - momentum) * rv[ch] + momentum * unbiased);
+                }
             }
         });
     }

@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
+import jcuda.Pointer;
 import jcuda.jcudnn.JCudnn;
 import jcuda.jcudnn.cudnnBatchNormMode;
 import jcuda.jcudnn.cudnnTensorDescriptor;
@@ -58,10 +59,14 @@ final class CudnnBatchNorm {
         cudnnTensorDescriptor xDesc = xDesc(s);
         double e = epsilon(eps);
         savedEps.put(saveInvStd.storage, e);
+        // one value per channel: null running statistics, which cuDNN then leaves alone (its unbiased variance
+        // would divide by zero), as the CPU backend does
+        boolean update = s.updatesRunningStatistics();
+        Pointer rm = update ? runningMean.pointer() : null, rv = update ? runningVar.pointer() : null;
         checks.dnn(() -> JCudnn.cudnnBatchNormalizationForwardTraining(context.cudnn(),
                         cudnnBatchNormMode.CUDNN_BATCHNORM_SPATIAL, ONE, ZERO, xDesc, x.pointer(), xDesc, y.pointer(),
-                        paramDesc(s, xDesc), gamma.pointer(), beta.pointer(), momentum, runningMean.pointer(),
-                        runningVar.pointer(), e, saveMean.pointer(), saveInvStd.pointer()),
+                        paramDesc(s, xDesc), gamma.pointer(), beta.pointer(), momentum, rm, rv, e, saveMean.pointer(),
+                        saveInvStd.pointer()),
                 "cudnnBatchNormalizationForwardTraining", s + " eps " + e + " momentum " + momentum);
     }
 

@@ -25,7 +25,8 @@ import java.util.function.Consumer;
  * <p>Tolerances: elementwise operations, pooling, dropout and the optimizer updates are computed the same way
  * as on the CPU (Kiln's kernels are built with -fmad=false), so they get 1e-6; transcendental activations
  * 1e-5; reductions (bias gradient, softmax, losses, batch normalisation) 1e-4; matrix products and
- * convolutions 1e-4 relative in fp32 and 1e-2 with TF32 (10 mantissa bits).
+ * convolutions by {@link ProductTolerance}: growing with the square root of the number of products summed and
+ * the operands' sizes, from 1e-4 in fp32 and about 1e-3 sqrt(k) with TF32 (10 mantissa bits).
  */
 public final class GpuCheck extends SideBySide {
     /** One compared operation. */
@@ -39,11 +40,11 @@ public final class GpuCheck extends SideBySide {
     private static final double TRANSCENDENTAL = 1e-5;
     private static final double REDUCTION = 1e-4;
 
-    private final double matmul;
+    private final Precision precision;
 
     private GpuCheck(Backend dev, Backend cpu, Precision precision, Consumer<Result> listener) {
         super(dev, cpu, listener);
-        this.matmul = precision == Precision.TF32 ? 1e-2 : 1e-4;
+        this.precision = precision;
     }
 
     /** Runs all checks; each result is also passed to {@code listener} as soon as it is known. */
@@ -92,7 +93,9 @@ public final class GpuCheck extends SideBySide {
                 for (float beta : new float[] {0f, 0.5f}) {
                     String op = String.format(Locale.ROOT, "gemm %s%s m=%d n=%d k=%d beta=%s", ta ? "T" : "N", tb ? "T" : "N",
                             m, n, k, beta);
-                    check(op, matmul, matmul, () -> {
+                    // rand() is within [-1, 1]: |a| |b| |alpha| <= 1.5
+                    ProductTolerance tol = ProductTolerance.of(precision, k, 1.5);
+                    check(op, tol.atol(), tol.rtol(), () -> {
                         Both a = ta ? rand(k, m) : rand(m, k), b = tb ? rand(n, k) : rand(k, n);
                         Both c = beta == 0f ? nans(m, n) : rand(m, n);
                         both((be, side) -> be.gemm(ta, tb, m, n, k, 1.5f, a.on(side), b.on(side), beta, c.on(side)));
@@ -114,17 +117,21 @@ public final class GpuCheck extends SideBySide {
         for (ConvGeometry g : geos) {
             String shape = "n=" + g.n() + " c=" + g.c() + " " + g.h() + "x" + g.w() + " k=" + g.k() + " "
                     + g.kernelH() + "x" + g.kernelW() + " s" + g.strideH() + "," + g.strideW() + " p" + g.padH() + "," + g.padW();
-            check("conv2dForward " + shape, matmul, matmul, () -> {
+            // products summed per output element of each direction; rand() is within [-1, 1]
+            ProductTolerance fwd = ProductTolerance.of(precision, (long) g.c() * g.kernelH() * g.kernelW(), 1);
+            ProductTolerance data = ProductTolerance.of(precision, (long) g.k() * g.kernelH() * g.kernelW(), 1);
+            ProductTolerance filter = ProductTolerance.of(precision, (long) g.n() * g.outH() * g.outW(), 1);
+            check("conv2dForward " + shape, fwd.atol(), fwd.rtol(), () -> {
                 Both x = rand(g.inputShape()), w = rand(g.filterShape()), y = nans(g.outputShape());
                 both((be, side) -> be.conv2dForward(g, x.on(side), w.on(side), y.on(side)));
                 return new Both[] {y};
             });
-            check("conv2dBackwardData " + shape, matmul, matmul, () -> {
+            check("conv2dBackwardData " + shape, data.atol(), data.rtol(), () -> {
                 Both w = rand(g.filterShape()), dy = rand(g.outputShape()), dx = nans(g.inputShape());
                 both((be, side) -> be.conv2dBackwardData(g, w.on(side), dy.on(side), dx.on(side)));
                 return new Both[] {dx};
             });
-            check("conv2dBackwardFilter " + shape, matmul, matmul, () -> {
+            check("conv2dBackwardFilter " + shape, filter.atol(), filter.rtol(), () -> {
                 Both x = rand(g.inputShape()), dy = rand(g.outputShape()), dw = nans(g.filterShape());
                 both((be, side) -> be.conv2dBackwardFilter(g, x.on(side), dy.on(side), dw.on(side)));
                 return new Both[] {dw};
@@ -155,6 +162,18 @@ public final class GpuCheck extends SideBySide {
             new PoolGeometry(1, 2, 7, 10, 3, 2, 1, 3, 1, 0),
         };
         for (PoolMode mode : PoolMode.values()) {
+            PoolGeometry g0 = geos[1];
+            check("poolForward and poolBackward " + mode + " with NaNs in the input (propagated as on the CPU)", EXACT, EXACT, () -> {
+                float[] data = coarse(Tensor.sizeOf(g0.inputShape()));
+                for (int i = 5; i < data.length; i += 37) {
+                    data[i] = Float.NaN;
+                }
+                Both x = of(data, g0.inputShape()), y = nans(g0.outputShape());
+                both((be, side) -> be.poolForward(mode, g0, x.on(side), y.on(side)));
+                Both dy = rand(g0.outputShape()), dx = nans(g0.inputShape());
+                both((be, side) -> be.poolBackward(mode, g0, x.on(side), y.on(side), dy.on(side), dx.on(side)));
+                return new Both[] {y, dx};
+            });
             for (PoolGeometry g : geos) {
                 String shape = mode + " n=" + g.n() + " c=" + g.c() + " " + g.h() + "x" + g.w() + " window " + g.windowH()
                         + "x" + g.windowW() + " s" + g.strideH() + "," + g.strideW() + " p" + g.padH() + "," + g.padW();
@@ -235,7 +254,7 @@ public final class GpuCheck extends SideBySide {
     }
 
     private void normalisation() {
-        for (int[] shape : new int[][] {{8, 6, 5, 5}, {32, 20}}) {
+        for (int[] shape : new int[][] {{8, 6, 5, 5}, {32, 20}, {1, 20}}) {
             String s = java.util.Arrays.toString(shape);
             int c = shape[1];
             check("batchNormForwardTraining " + s + " (y, saved and running statistics)", REDUCTION, REDUCTION, () -> {

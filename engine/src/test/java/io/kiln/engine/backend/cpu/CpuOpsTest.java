@@ -13,6 +13,7 @@ import io.kiln.engine.backend.Activation;
 import io.kiln.engine.backend.CounterRandom;
 import io.kiln.engine.tensor.Tensor;
 
+import java.util.Arrays;
 import java.util.Random;
 
 import org.junit.jupiter.api.AfterAll;
@@ -269,6 +270,35 @@ class CpuOpsTest {
             s += a[i] * b[i];
         }
         return s;
+    }
+
+    /**
+     * A dense batch-norm layer fed a last batch of 1 (or a [1, c, 1, 1] map): one value per channel, where the
+     * unbiased variance divides by zero. The running statistics stay as they were, the output is beta (the
+     * batch's own biased variance is 0), nothing is NaN; with two values they are updated.
+     */
+    @Test
+    void batchNormWithOneValuePerChannelLeavesTheRunningStatisticsAlone() {
+        for (CpuBackend be : BOTH) {
+            for (int[] shape : new int[][] {{1, 4}, {1, 4, 1, 1}, {2, 4}}) {
+                int c = 4;
+                float[] rm = {0.5f, -1f, 2f, 0f}, rv = {1f, 2f, 0.25f, 3f}, beta = {0.1f, 0.2f, 0.3f, 0.4f};
+                Tensor x = be.fromHost(shape[0] == 1 ? new float[] {3f, -2f, 7f, 1f} : new float[] {3f, -2f, 7f, 1f,
+                        1f, 2f, 3f, 4f}, shape);
+                Tensor trm = be.fromHost(rm, c), trv = be.fromHost(rv, c), y = be.allocate(shape);
+                be.batchNormForwardTraining(x, be.fromHost(new float[] {1f, 1f, 1f, 1f}, c), be.fromHost(beta, c), 1e-5f,
+                        0.1f, trm, trv, be.allocate(c), be.allocate(c), y);
+                float[] gotRm = data(trm), gotRv = data(trv), gotY = data(y);
+                if (shape[0] == 1) {
+                    assertArrayEquals(rm, gotRm, "running mean of " + Arrays.toString(shape));
+                    assertArrayEquals(rv, gotRv, "running variance of " + Arrays.toString(shape));
+                    assertArrayEquals(beta, gotY, 1e-3f, "y (x * 1/sqrt(eps) + shift, rounded) of " + Arrays.toString(shape));
+                } else {
+                    assertEquals(0.9f * rm[0] + 0.1f * 2f, gotRm[0], 1e-6f, "two values per channel update the mean");
+                    assertEquals(0.9f * rv[0] + 0.1f * 2f, gotRv[0], 1e-6f, "and the variance, unbiased: 2");
+                }
+            }
+        }
     }
 
     @Test
