@@ -41,12 +41,61 @@ final class NativeLibraries {
             "jcuda.jcublas.JCublas2");
     static final Family CUDNN = new Family("cuDNN", "libcudnn.so.8", List.of("libcudnn.so.9"), "jcuda.jcudnn.JCudnn");
 
-    /** What was loaded for a family, for logs and gpu-check. */
-    record Loaded(String family, String library, boolean shim) {
+    /**
+     * What was loaded for a family, for logs and gpu-check: the library, whether through the shim, the files
+     * loaded beside it (cuBLASLt, cuDNN's sub-libraries) and those that would not load (with the loader's reason).
+     */
+    record Loaded(String family, String library, boolean shim, List<String> alongside, List<String> failed) {
+        Loaded(String family, String library, boolean shim) {
+            this(family, library, shim, List.of(), List.of());
+        }
+
         @Override
         public String toString() {
-            return family + ": " + (shim ? library + " through Kiln's shim" : library);
+            return family + ": " + (shim ? library + " through Kiln's shim" : library)
+                    + (alongside.isEmpty() ? "" : "; also loaded " + String.join(", ", alongside))
+                    + (failed.isEmpty() ? "" : "; NOT loaded " + String.join("; ", failed));
         }
+    }
+
+    /**
+     * cuDNN 9's sub-libraries in dependency order (graph first: the others link to it). libcudnn.so.9 dlopens
+     * them by soname at cudnnCreate or the first convolution, and the loader does not search the folder
+     * libcudnn.so.9 came from when that folder is not on its path (a Python wheel, KILN_CUDA_LIBS): loaded
+     * here by absolute path first, they are found already loaded. Without them cuDNN fails with
+     * SUBLIBRARY_LOADING_FAILED.
+     */
+    static final List<String> CUDNN9_PARTS = List.of("libcudnn_graph.so.9", "libcudnn_engines_precompiled.so.9",
+            "libcudnn_engines_runtime_compiled.so.9", "libcudnn_heuristic.so.9", "libcudnn_ops.so.9",
+            "libcudnn_cnn.so.9", "libcudnn_adv.so.9");
+    /** cuDNN 8's, likewise in dependency order. */
+    static final List<String> CUDNN8_PARTS = List.of("libcudnn_ops_infer.so.8", "libcudnn_ops_train.so.8",
+            "libcudnn_cnn_infer.so.8", "libcudnn_cnn_train.so.8", "libcudnn_adv_infer.so.8", "libcudnn_adv_train.so.8");
+
+    /**
+     * The files to load beside {@code library}, in order, that exist in its folder: cuBLASLt before cuBLAS
+     * (cuBLAS links to it), cuDNN's sub-libraries after cuDNN.
+     */
+    static List<Path> companions(Path library, boolean before) {
+        String name = library.getFileName().toString();
+        List<String> names;
+        if (name.startsWith("libcublas.so.")) {
+            names = before ? List.of(name.replace("libcublas.", "libcublasLt.")) : List.of();
+        } else if (name.equals("libcudnn.so.9")) {
+            names = before ? List.of() : CUDNN9_PARTS;
+        } else if (name.equals("libcudnn.so.8")) {
+            names = before ? List.of() : CUDNN8_PARTS;
+        } else {
+            names = List.of();
+        }
+        List<Path> out = new ArrayList<>();
+        for (String n : names) {
+            Path p = library.resolveSibling(n);
+            if (Files.isRegularFile(p)) {
+                out.add(p);
+            }
+        }
+        return out;
     }
 
     private static String driverFailure;
@@ -121,8 +170,9 @@ final class NativeLibraries {
         if (!mode.equals("always")) {
             Path old = locator.find(f.oldSoname());
             if (old != null) {
-                tryLoad(old); // by absolute path, in case the loader's own search would miss its folder
-                return new Loaded(f.what(), old.toString(), false);
+                // by absolute path, in case the loader's own search would miss its folder
+                Loaded l = loadWithCompanions(f, old, false);
+                return l != null ? l : new Loaded(f.what(), old.toString(), false);
             }
         }
         if (mode.equals("never")) {
@@ -135,9 +185,9 @@ final class NativeLibraries {
             if (p == null) {
                 continue;
             }
-            String problem = tryLoad(p);
-            if (problem != null) {
-                problems.add(p + ": " + problem);
+            Loaded found = loadWithCompanions(f, p, true);
+            if (found == null) {
+                problems.add(p + ": " + loadQuietly(p));
                 continue;
             }
             Path shim = extractShim(f.oldSoname());
@@ -147,28 +197,40 @@ final class NativeLibraries {
                 throw new CudaUnavailableException("Kiln's " + f.oldSoname() + " shim (" + shim + ") could not be loaded: "
                         + firstLine(String.valueOf(t.getMessage())), t);
             }
-            return new Loaded(f.what(), p.toString(), true);
+            return found;
         }
         List<String> names = new ArrayList<>(List.of(f.oldSoname()));
         names.addAll(f.newer());
         throw new CudaUnavailableException(f.what() + " not found: none of " + String.join(", ", names) + " in "
                 + locator.describe() + (problems.isEmpty() ? "" : "; found but not loadable: " + String.join("; ", problems))
-                + ". Install the CUDA " + f.what() + " libraries (or add their folder to LD_LIBRARY_PATH).");
+                + ". Install the CUDA " + f.what() + " libraries, or name their folder in KILN_CUDA_LIBS (or LD_LIBRARY_PATH).");
     }
 
     /**
-     * Loads a library by absolute path; null on success, else the loader's message. cuBLAS needs cuBLASLt from
-     * its own folder, which the loader may not search: that is loaded first.
+     * Loads a library by absolute path with its companions ({@link #companions}); null when the library itself
+     * would not load. A companion that would not load is reported, not fatal: the library may find its own.
      */
-    private static String tryLoad(Path p) {
-        String name = p.getFileName().toString();
-        if (name.startsWith("libcublas.so.")) {
-            Path lt = p.resolveSibling(name.replace("libcublas.", "libcublasLt."));
-            if (Files.isRegularFile(lt)) {
-                loadQuietly(lt);
-            }
+    private static Loaded loadWithCompanions(Family f, Path p, boolean shim) {
+        List<String> alongside = new ArrayList<>(), failed = new ArrayList<>();
+        for (Path c : companions(p, true)) {
+            load(c, alongside, failed);
         }
-        return loadQuietly(p);
+        if (loadQuietly(p) != null) {
+            return null;
+        }
+        for (Path c : companions(p, false)) {
+            load(c, alongside, failed);
+        }
+        return new Loaded(f.what(), p.toString(), shim, List.copyOf(alongside), List.copyOf(failed));
+    }
+
+    private static void load(Path p, List<String> alongside, List<String> failed) {
+        String problem = loadQuietly(p);
+        if (problem == null) {
+            alongside.add(p.getFileName().toString());
+        } else {
+            failed.add(p + ": " + problem);
+        }
     }
 
     private static String loadQuietly(Path p) {
@@ -241,26 +303,40 @@ final class NativeLibraries {
     }
 
     /**
-     * Finds a library by soname roughly as the dynamic loader does: LD_LIBRARY_PATH, the ldconfig cache,
-     * then the default folders (and CUDA's usual ones).
+     * Finds a library by soname: first in the folders of {@code kiln.cuda.libs} / {@code KILN_CUDA_LIBS} (a
+     * list of folders or library files, separated by ':'), then roughly as the dynamic loader does
+     * (LD_LIBRARY_PATH, the ldconfig cache, the default folders and CUDA's usual ones), and last in the NVIDIA
+     * wheels of Python environments ({@code site-packages/nvidia/{cudnn,cublas,cu13,...}/lib}), where many lab
+     * machines have cuDNN and cuBLAS only, through PyTorch.
      */
     static final class LibraryLocator {
         static final List<String> DEFAULT_DIRS = List.of("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
                 "/lib64", "/usr/lib64", "/lib", "/usr/lib", "/usr/local/cuda/lib64",
                 "/usr/local/cuda/targets/x86_64-linux/lib");
 
+        private final List<Path> explicit;
         private final List<Path> first;
         private final Map<String, Path> cache;
         private final List<Path> defaults;
+        private final List<Path> wheels;
 
         /** Searches {@code first} (LD_LIBRARY_PATH), then the ldconfig cache, then {@code defaults}. */
         LibraryLocator(List<Path> first, Map<String, Path> ldconfigCache, List<Path> defaults) {
+            this(List.of(), first, ldconfigCache, defaults, List.of());
+        }
+
+        /** Searches {@code explicit} (KILN_CUDA_LIBS), {@code first}, the cache, {@code defaults}, then {@code wheels}. */
+        LibraryLocator(List<Path> explicit, List<Path> first, Map<String, Path> ldconfigCache, List<Path> defaults,
+                       List<Path> wheels) {
+            this.explicit = List.copyOf(explicit);
             this.first = List.copyOf(first);
             this.cache = Map.copyOf(ldconfigCache);
             this.defaults = List.copyOf(defaults);
+            this.wheels = List.copyOf(wheels);
         }
 
         static LibraryLocator system() {
+            List<Path> explicit = explicitDirs(setting("kiln.cuda.libs", "KILN_CUDA_LIBS", ""));
             Set<Path> ld = new LinkedHashSet<>();
             String env = System.getenv("LD_LIBRARY_PATH");
             if (env != null) {
@@ -270,11 +346,102 @@ final class NativeLibraries {
                     }
                 }
             }
-            return new LibraryLocator(new ArrayList<>(ld), ldconfigCache(), DEFAULT_DIRS.stream().map(Path::of).toList());
+            List<Path> wheels = wheelLibDirs(sitePackages(pythonPrefixes(System.getenv(), Path.of(
+                    System.getProperty("user.home", "/nonexistent")))));
+            return new LibraryLocator(explicit, new ArrayList<>(ld), ldconfigCache(),
+                    DEFAULT_DIRS.stream().map(Path::of).toList(), wheels);
+        }
+
+        /** The folders of a KILN_CUDA_LIBS value: each entry a folder, or a library file standing for its folder. */
+        static List<Path> explicitDirs(String value) {
+            Set<Path> out = new LinkedHashSet<>();
+            for (String e : value.split(":")) {
+                if (e.isBlank()) {
+                    continue;
+                }
+                Path p = Path.of(e.trim());
+                out.add(Files.isRegularFile(p) && p.getParent() != null ? p.getParent() : p);
+            }
+            return new ArrayList<>(out);
+        }
+
+        /**
+         * Where Python environments may live: the active virtual environment and conda environment, the prefix of
+         * every python3 on PATH (a venv's bin/python3 is a link: its own folder's parent is the prefix), the user's
+         * ~/.local and the system prefixes.
+         */
+        static List<Path> pythonPrefixes(Map<String, String> env, Path home) {
+            Set<Path> out = new LinkedHashSet<>();
+            for (String var : List.of("VIRTUAL_ENV", "CONDA_PREFIX")) {
+                String v = env.get(var);
+                if (v != null && !v.isBlank()) {
+                    out.add(Path.of(v));
+                }
+            }
+            String path = env.getOrDefault("PATH", "");
+            for (String d : path.split(":")) {
+                if (!d.isBlank() && Files.isExecutable(Path.of(d, "python3")) && Path.of(d).getParent() != null) {
+                    out.add(Path.of(d).toAbsolutePath().getParent());
+                }
+            }
+            out.add(home.resolve(".local"));
+            out.add(Path.of("/usr/local"));
+            out.add(Path.of("/usr"));
+            out.add(Path.of("/opt/conda"));
+            return new ArrayList<>(out);
+        }
+
+        /** The site-packages / dist-packages folders under each prefix ({@code lib/python3.*}). */
+        static List<Path> sitePackages(List<Path> prefixes) {
+            List<Path> out = new ArrayList<>();
+            for (Path prefix : prefixes) {
+                for (String lib : List.of("lib", "lib64")) {
+                    Path dir = prefix.resolve(lib);
+                    if (!Files.isDirectory(dir)) {
+                        continue;
+                    }
+                    try (var s = Files.list(dir)) {
+                        for (Path py : s.filter(q -> q.getFileName().toString().startsWith("python3")).sorted().toList()) {
+                            for (String site : List.of("site-packages", "dist-packages")) {
+                                if (Files.isDirectory(py.resolve(site))) {
+                                    out.add(py.resolve(site));
+                                }
+                            }
+                        }
+                    } catch (IOException e) {
+                        // an unreadable folder holds no libraries for us
+                    }
+                }
+            }
+            return out;
+        }
+
+        /** The {@code nvidia/<package>/lib} folders of NVIDIA's wheels in these site-packages folders. */
+        static List<Path> wheelLibDirs(List<Path> sitePackages) {
+            List<Path> out = new ArrayList<>();
+            for (Path site : sitePackages) {
+                Path nvidia = site.resolve("nvidia");
+                if (!Files.isDirectory(nvidia)) {
+                    continue;
+                }
+                try (var s = Files.list(nvidia)) {
+                    for (Path pkg : s.sorted().toList()) {
+                        if (Files.isDirectory(pkg.resolve("lib"))) {
+                            out.add(pkg.resolve("lib"));
+                        }
+                    }
+                } catch (IOException e) {
+                    // as above
+                }
+            }
+            return out;
         }
 
         Path find(String soname) {
             List<Path> order = new ArrayList<>();
+            for (Path d : explicit) {
+                order.add(d.resolve(soname));
+            }
             for (Path d : first) {
                 order.add(d.resolve(soname));
             }
@@ -283,6 +450,9 @@ final class NativeLibraries {
                 order.add(cached);
             }
             for (Path d : defaults) {
+                order.add(d.resolve(soname));
+            }
+            for (Path d : wheels) {
                 order.add(d.resolve(soname));
             }
             for (Path p : order) {
@@ -294,7 +464,9 @@ final class NativeLibraries {
         }
 
         String describe() {
-            return "LD_LIBRARY_PATH, the ldconfig cache (" + cache.size() + " entries) and " + DEFAULT_DIRS;
+            return (explicit.isEmpty() ? "" : "KILN_CUDA_LIBS " + explicit + ", ") + "LD_LIBRARY_PATH, the ldconfig cache ("
+                    + cache.size() + " entries), " + DEFAULT_DIRS + " and the NVIDIA wheels of Python environments ("
+                    + (wheels.isEmpty() ? "none found" : wheels) + ")";
         }
 
         /** soname -> path of the x86-64 entries of {@code ldconfig -p}; empty when ldconfig is not there. */

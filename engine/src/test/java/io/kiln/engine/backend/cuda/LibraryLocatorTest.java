@@ -2,6 +2,7 @@ package io.kiln.engine.backend.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -41,5 +42,80 @@ class LibraryLocatorTest {
         assertEquals(Path.of("/usr/lib/x86_64-linux-gnu/libcudnn.so.9"), m.get("libcudnn.so.9"));
         assertEquals(Path.of("/usr/local/cuda/lib64/libcublas.so.12"), m.get("libcublas.so.12"));
         assertEquals(2, m.size());
+    }
+
+    private static Path touch(Path p) throws IOException {
+        Files.createDirectories(p.getParent());
+        Files.writeString(p, "x");
+        return p;
+    }
+
+    /** A virtual environment with PyTorch's NVIDIA wheels, and nothing in the system folders. */
+    @Test
+    void findsCudnnAndCublasInAPythonEnvironmentsNvidiaWheels(@TempDir Path tmp) throws IOException {
+        Path venv = tmp.resolve("venv");
+        Path site = venv.resolve("lib/python3.12/site-packages");
+        Path cudnn = touch(site.resolve("nvidia/cudnn/lib/libcudnn.so.9"));
+        Path cublas = touch(site.resolve("nvidia/cublas/lib/libcublas.so.13"));
+        touch(venv.resolve("bin/python3")).toFile().setExecutable(true);
+        Path userSite = tmp.resolve("home/.local/lib/python3.11/site-packages");
+        Path cu13 = touch(userSite.resolve("nvidia/cu13/lib/libcublasLt.so.13"));
+
+        // found through VIRTUAL_ENV, and through a python3 on PATH without it
+        for (Map<String, String> env : List.of(Map.of("VIRTUAL_ENV", venv.toString()),
+                Map.of("PATH", "/nonexistent:" + venv.resolve("bin")))) {
+            List<Path> prefixes = NativeLibraries.LibraryLocator.pythonPrefixes(env, tmp.resolve("home"));
+            List<Path> wheels = NativeLibraries.LibraryLocator.wheelLibDirs(
+                    NativeLibraries.LibraryLocator.sitePackages(prefixes));
+            NativeLibraries.LibraryLocator l = new NativeLibraries.LibraryLocator(List.of(), List.of(), Map.of(),
+                    List.of(tmp.resolve("empty")), wheels);
+            assertEquals(cudnn, l.find("libcudnn.so.9"), env.toString());
+            assertEquals(cublas, l.find("libcublas.so.13"), env.toString());
+            assertEquals(cu13, l.find("libcublasLt.so.13"), "the user's ~/.local site-packages");
+            assertTrue(l.describe().contains(site.resolve("nvidia/cudnn/lib").toString()), l.describe());
+        }
+    }
+
+    @Test
+    void kilnCudaLibsComesFirstAndTakesFoldersOrFiles(@TempDir Path tmp) throws IOException {
+        Path mine = touch(tmp.resolve("mine/libcudnn.so.9"));
+        Path other = touch(tmp.resolve("other/libcublas.so.12"));
+        touch(tmp.resolve("ld/libcudnn.so.9"));
+        touch(tmp.resolve("ld/libcublas.so.12"));
+        List<Path> explicit = NativeLibraries.LibraryLocator.explicitDirs(
+                tmp.resolve("mine") + "::" + other + ":" + tmp.resolve("missing"));
+        assertEquals(List.of(tmp.resolve("mine"), tmp.resolve("other"), tmp.resolve("missing")), explicit);
+        NativeLibraries.LibraryLocator l = new NativeLibraries.LibraryLocator(explicit, List.of(tmp.resolve("ld")),
+                Map.of(), List.of(), List.of());
+        assertEquals(mine, l.find("libcudnn.so.9"));
+        assertEquals(other, l.find("libcublas.so.12"));
+        assertTrue(l.describe().startsWith("KILN_CUDA_LIBS"), l.describe());
+    }
+
+    /** cuDNN's sub-libraries load after it, graph first; cuBLASLt before cuBLAS; absent ones are skipped. */
+    @Test
+    void companionsInDependencyOrder(@TempDir Path tmp) throws IOException {
+        Path cudnn9 = touch(tmp.resolve("9/libcudnn.so.9"));
+        for (String n : List.of("libcudnn_adv.so.9", "libcudnn_cnn.so.9", "libcudnn_ops.so.9", "libcudnn_graph.so.9",
+                "libcudnn_engines_precompiled.so.9", "libcudnn_heuristic.so.9")) {
+            touch(tmp.resolve("9").resolve(n));
+        }
+        assertEquals(List.of("libcudnn_graph.so.9", "libcudnn_engines_precompiled.so.9", "libcudnn_heuristic.so.9",
+                        "libcudnn_ops.so.9", "libcudnn_cnn.so.9", "libcudnn_adv.so.9"),
+                NativeLibraries.companions(cudnn9, false).stream().map(p -> p.getFileName().toString()).toList());
+        assertEquals(List.of(), NativeLibraries.companions(cudnn9, true));
+
+        Path cudnn8 = touch(tmp.resolve("8/libcudnn.so.8"));
+        for (String n : NativeLibraries.CUDNN8_PARTS) {
+            touch(tmp.resolve("8").resolve(n));
+        }
+        assertEquals(NativeLibraries.CUDNN8_PARTS,
+                NativeLibraries.companions(cudnn8, false).stream().map(p -> p.getFileName().toString()).toList());
+        assertEquals("libcudnn_ops_infer.so.8", NativeLibraries.CUDNN8_PARTS.get(0));
+
+        Path cublas = touch(tmp.resolve("b/libcublas.so.13"));
+        Path lt = touch(tmp.resolve("b/libcublasLt.so.13"));
+        assertEquals(List.of(lt), NativeLibraries.companions(cublas, true));
+        assertEquals(List.of(), NativeLibraries.companions(cublas, false));
     }
 }
