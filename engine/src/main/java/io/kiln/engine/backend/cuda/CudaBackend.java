@@ -98,13 +98,17 @@ public final class CudaBackend implements Backend {
 
     /**
      * A backend on device {@code ordinal}. Throws {@link CudaUnavailableException} naming what is missing (see
-     * {@link CudaDevices#usable}; no cuBLAS/cuDNN), or {@link CudaException} when the device exists but could
+     * {@link CudaDevices#usable}; no cuBLAS/cuDNN; a GPU the libraries have no kernels for, {@link CapabilityGuard}), or {@link CudaException} when the device exists but could
      * not be set up.
      */
     public static CudaBackend create(int ordinal, Precision precision) {
         Objects.requireNonNull(precision, "precision");
         CudaDevices.Gpu gpu = CudaDevices.usable(ordinal);
         List<NativeLibraries.Loaded> libs = NativeLibraries.prepareLibraries();
+        String refusal = CapabilityGuard.refusal(ordinal, gpu, libs);
+        if (refusal != null) {
+            throw new CudaUnavailableException(refusal);
+        }
         CudaBackend b = new CudaBackend(ordinal, gpu, precision, libs);
         try {
             b.context.open();
