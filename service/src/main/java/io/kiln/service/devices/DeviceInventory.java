@@ -101,9 +101,18 @@ public class DeviceInventory {
             n.put("kind", "gpu");
             n.put("model", g.name());
             n.put("memoryTotalBytes", g.totalBytes());
-            n.put("memoryUsedBytes", g.freeBytes() > 0 ? g.totalBytes() - g.freeBytes() : 0);
+            if (g.freeBytes() >= 0) {
+                n.put("memoryUsedBytes", g.totalBytes() - g.freeBytes());
+            } else {
+                n.putNull("memoryUsedBytes"); // unknown, not zero
+            }
             n.put("computeCapability", g.computeCapability());
-            n.putNull("utilization");
+            var util = discovery.utilizationPercent(g.index());
+            if (util.isPresent()) {
+                n.put("utilization", util.getAsInt() / 100.0);
+            } else {
+                n.putNull("utilization");
+            }
             Long job = occupants.get("cuda:" + g.index());
             n.put("job", job == null ? null : job.toString());
         }

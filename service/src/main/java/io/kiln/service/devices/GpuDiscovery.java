@@ -1,6 +1,7 @@
 package io.kiln.service.devices;
 
 import io.kiln.engine.backend.cuda.CudaDevices;
+import java.util.OptionalInt;
 
 /**
  * How this server learns its GPUs. The service's own is {@link CudaGpuDiscovery}; tests put fake GPUs in its
@@ -8,8 +9,14 @@ import io.kiln.engine.backend.cuda.CudaDevices;
  */
 public interface GpuDiscovery {
     /**
-     * The GPUs (possibly none, with the reason). {@code freeMemory} asks for each GPU's free memory too, which costs
-     * a CUDA context per device: the inventory asks for it only when someone looks at the devices.
+     * The GPUs (possibly none, with the reason). {@code freeMemory} says the caller wants each GPU's free memory
+     * (GET /devices); an implementation must read it without a CUDA context of its own (see
+     * {@link CudaGpuDiscovery}), and gives -1 where it cannot.
      */
     CudaDevices.Discovery discover(boolean freeMemory);
+
+    /** The GPU's utilisation in percent at the last {@link #discover}, when known. */
+    default OptionalInt utilizationPercent(int index) {
+        return OptionalInt.empty();
+    }
 }
