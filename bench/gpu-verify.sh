@@ -8,7 +8,8 @@
 # graph) with Kiln/PyTorch ratios; the MLP and CNN recipes on cuda; the service with a CUDA job submitted over
 # REST, followed to SUCCEEDED, its metrics and /devices. Writes RESULTS_DIR/results.json, summary.md and log.txt.
 # Exit: 0 all passed; 1 some step failed (each named on stderr and in the summary); 2 bad usage or bundle;
-# 3 no NVIDIA GPU found (said at once, nothing run).
+# 3 no NVIDIA GPU found (said at once, nothing run). KILN_NVIDIA_SMI names nvidia-smi; KILN_FIND_ROOTS (default /)
+# where the library files are looked for; JAVA a Java to use instead of the bundle's.
 set -uo pipefail
 out=${1:-}
 [ -n "$out" ] || { echo "usage: gpu-verify.sh RESULTS_DIR" >&2; exit 2; }

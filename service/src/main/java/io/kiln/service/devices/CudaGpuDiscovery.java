@@ -36,7 +36,18 @@ public class CudaGpuDiscovery implements GpuDiscovery {
     @Inject
     public CudaGpuDiscovery(@Value("${kiln.nvidia-smi:nvidia-smi}") String program,
                             @Value("${kiln.nvidia-smi-timeout-s:5}") long timeoutSeconds) {
-        this(command -> {
+        this(runner(checkTimeout(timeoutSeconds)), program);
+    }
+
+    private static long checkTimeout(long seconds) {
+        if (seconds < 1 || seconds > 120) {
+            throw new IllegalArgumentException("kiln.nvidia-smi-timeout-s must be 1 to 120 seconds, not " + seconds);
+        }
+        return seconds;
+    }
+
+    private static Runner runner(long timeoutSeconds) {
+        return command -> {
             try {
                 ToolProcess.Result r = ToolProcess.run(command, null, timeoutSeconds);
                 return r.exit() == 0 ? r.output() : null;
@@ -46,7 +57,7 @@ public class CudaGpuDiscovery implements GpuDiscovery {
                 Thread.currentThread().interrupt();
                 return null;
             }
-        }, program);
+        };
     }
 
     CudaGpuDiscovery(Runner runner, String program) {
