@@ -15,6 +15,7 @@ limit_mb=${KILN_BUNDLE_LIMIT_MB:-60}
 train=${KILN_BUNDLE_TRAIN:-10000}
 data_src=${KILN_BUNDLE_DATA:-$root/../shared/data/fashion-mnist}
 make_jre=${KILN_MAKE_JRE:-$root/../shared/device/make-jre.sh}
+jre_modules=${KILN_BUNDLE_JRE_MODULES:-java.base,java.logging,java.management,java.naming,java.sql,jdk.unsupported,java.desktop,jdk.crypto.ec,java.net.http,jdk.management,jdk.zipfs}
 
 jar="$root/service/target/kiln-service.jar"
 if [ "${KILN_BUNDLE_NO_BUILD:-}" != 1 ]; then
@@ -30,7 +31,9 @@ zip -q -d "$out/kiln-service.jar" 'lib/libJNvPTXCompiler*' '*.map' >/dev/null 2>
 
 if [ ! -f "$out/jre.tar.xz" ] || [ "${KILN_BUNDLE_NEW_JRE:-}" = 1 ]; then
   [ -x "$make_jre" ] || { echo "gpu-bundle: no $make_jre (set KILN_MAKE_JRE)" >&2; exit 1; }
-  "$make_jre" "$out/jre.tar.xz" >/dev/null
+  # make-jre's modules and jdk.zipfs: Micronaut reads its service lists out of the jar through the zip file system
+  # (without it the service stops at start with ProviderNotFoundException)
+  "$make_jre" "$out/jre.tar.xz" "$jre_modules" >/dev/null
 fi
 
 [ -f "$data_src/train-images-idx3-ubyte.gz" ] || { echo "gpu-bundle: no Fashion-MNIST in $data_src (set KILN_BUNDLE_DATA)" >&2; exit 1; }

@@ -2,7 +2,9 @@ package io.kiln.engine.backend.cuda;
 
 import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.function.IntFunction;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
 import jcuda.jcudnn.JCudnn;
@@ -19,12 +21,33 @@ final class CudaChecks {
 
     private final String device;
     private final ArrayDeque<String> recentOps = new ArrayDeque<>();
+    private final IntFunction<String> cudnnText;
+    private final LongSupplier freeMemory;
     private volatile CudaException poisoned;
     private Runnable freeCachedMemory = () -> { };
 
     /** @param device the device as messages name it, e.g. {@code cuda:0 (NVIDIA H100 80GB HBM3)} */
     CudaChecks(String device) {
+        this(device, CudaChecks::cudnnErrorString, CudaChecks::freeDeviceMemory);
+    }
+
+    /**
+     * @param cudnnText cuDNN's text of a status, or null
+     * @param freeMemory the device's free memory for messages, -1 when unknown (both stand-ins in tests: loading
+     *     JCudnn or JCudaDriver without their libraries fails the class for good in that JVM)
+     */
+    CudaChecks(String device, IntFunction<String> cudnnText, LongSupplier freeMemory) {
         this.device = device;
+        this.cudnnText = cudnnText;
+        this.freeMemory = freeMemory;
+    }
+
+    private static String cudnnErrorString(int status) {
+        try {
+            return JCudnn.cudnnGetErrorString(status);
+        } catch (Throwable t) {
+            return null;
+        }
     }
 
     /**
@@ -105,7 +128,7 @@ final class CudaChecks {
     void blas(int status, String call, Object detail) {
         if (status != 0) {
             boolean fatal = CudaStatus.fatalCublas(status);
-            String extra = status == 3 ? "; device memory free: " + CudaStatus.bytes(freeDeviceMemory()) : "";
+            String extra = status == 3 ? "; device memory free: " + CudaStatus.bytes(freeMemory.getAsLong()) : "";
             throw record(new CudaException(where(call, detail) + " failed: " + CudaStatus.cublas(status) + extra, "cublas",
                     status, fatal));
         }
@@ -114,17 +137,12 @@ final class CudaChecks {
     /** A cuDNN status, with cuDNN's own text when it gives one; an allocation failure says what is free. */
     void dnn(int status, String call, Object detail) {
         if (status != 0) {
-            String text;
-            try {
-                text = JCudnn.cudnnGetErrorString(status);
-            } catch (Throwable t) {
-                text = null;
-            }
+            String text = cudnnText.apply(status);
             if (text == null || text.isBlank()) {
                 text = CudaStatus.cudnn(status);
             }
             String extra = CudaStatus.allocationFailure("cudnn", status) || text.contains("ALLOC")
-                    ? "; device memory free: " + CudaStatus.bytes(freeDeviceMemory()) : "";
+                    ? "; device memory free: " + CudaStatus.bytes(freeMemory.getAsLong()) : "";
             throw record(new CudaException(where(call, detail) + " failed: " + text + " (status " + status + ")" + extra,
                     "cudnn", status, CudaStatus.fatalCudnn(status)));
         }

@@ -20,7 +20,7 @@ class ReductionPlansTest {
     @Test
     void biasGradientReadsEveryElementOnceAndSumsLikeTheCpu() {
         SplittableRandom rng = new SplittableRandom(5);
-        int[][] shapes = {{100, 10, 1}, {128, 512, 1}, {64, 32, 28 * 28}, {3, 5, 7}, {1, 1, 1}, {0, 4, 9}, {7, 3, 1025}};
+        int[][] shapes = {{100, 10, 1}, {128, 512, 1}, {16, 32, 28 * 28}, {3, 5, 7}, {1, 1, 1}, {0, 4, 9}, {7, 3, 1025}};
         for (int[] s : shapes) {
             int n = s[0], c = s[1], spatial = s[2];
             float[] dy = new float[n * c * spatial];
@@ -90,7 +90,7 @@ class ReductionPlansTest {
 
     @Test
     void lossBlocksTakeEverySampleOnce() {
-        for (int n : new int[] {1, 100, 255, 256, 257, 300, 10_000, 1_000_000}) {
+        for (int n : new int[] {1, 100, 255, 256, 257, 300, 10_000, 100_000}) {
             for (int maxBlocks : new int[] {1, 8, H100_BLOCKS}) {
                 LossReduction plan = LossReduction.plan(n, maxBlocks);
                 assertTrue(plan.blocks() >= 1 && plan.blocks() <= maxBlocks, plan.toString());
