@@ -1,4 +1,4 @@
-// What several pages show of a job: its state badge, progress bar and ETA, model in a few words, and Cancel.
+// What several pages show of a job: its state badge (with SLURM's reason while SLURM holds it back), progress bar and ETA, model in a few words, and Cancel.
 import { api } from "./api.js";
 import { el, toast } from "./dom.js";
 import { route } from "./router.js";
@@ -64,6 +64,9 @@ export function progressBar(job) {
 export const when = (t) => (t ? new Date(t).toLocaleString() : "–");
 
 export const badge = (s) => el("span", { class: "state " + s }, s);
+// A job's state; for one the batch system (SLURM) holds back, SLURM's reason beside it.
+export const stateOf = (job) => job.reason
+  ? el("span", {}, badge(job.state), " ", el("span", { class: "muted", title: "SLURM's reason" }, job.reason)) : badge(job.state);
 
 export function describeModel(model) {
   if (!model) return "?";

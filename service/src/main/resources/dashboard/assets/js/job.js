@@ -3,7 +3,7 @@
 import { api, apiText, download } from "./api.js";
 import { lineChart, series } from "./charts.js";
 import { el, fmt, toast } from "./dom.js";
-import { badge, cancel, canCancel, describeModel, duration, eta, finished, progressBar, when } from "./job-parts.js";
+import { cancel, canCancel, describeModel, duration, eta, finished, progressBar, stateOf, when } from "./job-parts.js";
 import { confusionTable } from "./confusion.js";
 import { clearView, every, route } from "./router.js";
 
@@ -91,7 +91,7 @@ function renderJobHead(head, job) {
   ];
   head.replaceChildren(
     el("dl", { class: "facts" },
-      el("dt", {}, "name"), el("dd", {}, job.name), el("dt", {}, "state"), el("dd", {}, badge(job.state), " ", job.error ? el("span", { class: "error" }, job.error) : ""),
+      el("dt", {}, "name"), el("dd", {}, job.name), el("dt", {}, "state"), el("dd", {}, stateOf(job), job.batchJob ? el("span", { class: "muted" }, " · SLURM job " + job.batchJob) : "", " ", job.error ? el("span", { class: "error" }, job.error) : ""),
       el("dt", {}, "user"), el("dd", {}, job.user), el("dt", {}, "device"), el("dd", {}, job.device || "–"),
       el("dt", {}, "results"), el("dd", { id: "sharing" }, job.shared ? "shared with the lab: log, report, checkpoint, predictions, fine-tuning"
         : `private: ${job.user}'s and the admins'`),

@@ -2,7 +2,7 @@
 // times and latest accuracy, filtered as the URL says; ticked jobs go to Compare.
 import { api } from "./api.js";
 import { el, fmt } from "./dom.js";
-import { badge, cancel, canCancel, duration, eta, progressBar, when } from "./job-parts.js";
+import { cancel, canCancel, duration, eta, progressBar, stateOf, when } from "./job-parts.js";
 import { clearView, every } from "./router.js";
 
 // kept across visits to the page, so that jobs can be ticked, looked at, and ticked further
@@ -60,7 +60,7 @@ function jobRow(job) {
   return el("tr", { class: "job", "data-id": job.id, onclick: () => { location.hash = "#/job/" + job.id; } },
     el("td", {}, box), el("td", {}, job.id), el("td", {}, job.name), el("td", {}, job.user),
     el("td", {}, job.sweepId ? el("a", { href: "#/sweep/" + job.sweepId, onclick: stop }, "sweep " + job.sweepId) : ""),
-    el("td", { class: "state-cell" }, badge(job.state), job.state === "FAILED" && job.error ? el("div", { class: "error row-error" }, job.error) : ""),
+    el("td", { class: "state-cell" }, stateOf(job), job.state === "FAILED" && job.error ? el("div", { class: "error row-error" }, job.error) : ""),
     el("td", {}, job.device || el("span", { class: "muted" }, job.requestedDevice)), el("td", {}, progressBar(job)),
     el("td", {}, eta(job)), el("td", { class: "submitted" }, when(job.submittedAt)), el("td", { class: "duration" }, duration(job)),
     el("td", {}, fmt(m.val_acc)), el("td", {}, fmt(m.test_acc)), el("td", {}, actions));

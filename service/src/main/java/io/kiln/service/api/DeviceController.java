@@ -2,7 +2,7 @@ package io.kiln.service.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import io.kiln.service.devices.DeviceInventory;
+import io.kiln.service.executor.JobExecutor;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.security.annotation.Secured;
@@ -16,15 +16,16 @@ import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 @ApiDocs.SignedIn
 public class DeviceController {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final DeviceInventory devices;
+    private final JobExecutor executor;
 
-    public DeviceController(DeviceInventory devices) {
-        this.devices = devices;
+    public DeviceController(JobExecutor executor) {
+        this.executor = executor;
     }
 
-    @Operation(operationId = "listDevices", summary = "GPUs (name, memory used/total, job running there) and the CPU")
+    @Operation(operationId = "listDevices", summary = "GPUs (name, memory used/total, job running there) and the CPU; "
+            + "with the SLURM executor, the partition's nodes with their CPUs, memory and GPUs")
     @Get
     public ArrayNode list() {
-        return devices.describe(JSON);
+        return executor.devices(JSON);
     }
 }

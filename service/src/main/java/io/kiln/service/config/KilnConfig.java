@@ -18,7 +18,8 @@ import java.time.Duration;
  * @param dataRoot datasets; $KILN_HOME/data when blank
  * @param adminToken a token accepted as the built-in admin from start-up; none when blank
  * @param serverId this server's name in a shared queue; host name and HTTP port when blank
- * @param executor where jobs run: {@code local} (worker processes on this server's slots)
+ * @param executor where jobs run: {@code local} (worker processes on this server's slots) or {@code slurm} (each
+ *     job a SLURM batch job; its settings are {@link io.kiln.service.executor.slurm.SlurmSettings})
  * @param cpuSlot whether jobs also run on this server's CPU
  * @param workerHeap -Xmx of each worker process
  * @param maxQueuedPerUser queued jobs one user may have; a submission beyond is refused with 429
@@ -37,7 +38,7 @@ public record KilnConfig(
         @Nullable String adminToken,
         @Nullable String serverId,
         @Bindable(defaultValue = "local")
-        @Pattern(regexp = "local", message = "kiln.executor: must be local (the only executor so far), got {validatedValue}")
+        @Pattern(regexp = "local|slurm", message = "kiln.executor: must be local or slurm, got {validatedValue}")
         String executor,
         @Bindable(defaultValue = "auto") CpuSlot cpuSlot,
         @Bindable(defaultValue = "2g")

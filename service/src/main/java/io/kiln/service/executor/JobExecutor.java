@@ -1,5 +1,7 @@
 package io.kiln.service.executor;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.kiln.service.store.JobRow;
 import java.io.IOException;
 import java.util.List;
@@ -13,9 +15,9 @@ import java.util.concurrent.CompletableFuture;
  * recovers what an earlier server process left running.
  *
  * <p>{@code local} ({@link io.kiln.service.executor.local.LocalExecutor}) runs each job as a worker process on
- * one of this server's slots. A batch-system executor (SLURM) would turn a run into a batch job: its vacancies
- * are what the batch system still accepts, it follows the job's events file on the shared KILN_HOME, and it keeps
- * its runs across a restart of the service.
+ * one of this server's slots. {@code slurm} ({@link io.kiln.service.executor.slurm.SlurmExecutor}) turns each run
+ * into a SLURM batch job: its vacancies are what it may still submit, it follows the run's output files on the
+ * shared KILN_HOME and SLURM's state of the batch job, and its runs go on across a restart of the service.
  */
 public interface JobExecutor {
     /** Where a claimed job could start now, in the order to fill them; empty when nothing can start. */
@@ -48,4 +50,26 @@ public interface JobExecutor {
      * them again.
      */
     boolean runsOutliveTheService();
+
+    /**
+     * Whether kiln.max-job-duration is handed to the system that runs the jobs (a batch job's time limit), which
+     * then stops a run at it; otherwise the scheduler stops a run that goes past it.
+     */
+    boolean stopsAtTimeLimit();
+
+    /**
+     * Whether runs use this machine's memory (its GPUs, its RAM): then a submission is refused when its estimate
+     * does not fit them ({@code jobs.MemoryCheck}). A batch system's compute nodes differ from the service's
+     * machine: it is given the estimate instead (SLURM's {@code --mem}) and places the job where it fits.
+     */
+    boolean runsOnThisMachine();
+
+    /**
+     * Why a job asking for this device ({@code auto}, {@code cpu}, {@code cuda}, {@code cuda:N}) could never run
+     * here, in words for the submitter; empty when it can.
+     */
+    Optional<String> refusal(String requestedDevice);
+
+    /** {@code GET /devices}: where jobs run (this server's GPUs and CPU, or the batch partition's nodes). */
+    ArrayNode devices(ObjectMapper json);
 }

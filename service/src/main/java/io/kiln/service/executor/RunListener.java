@@ -2,6 +2,7 @@ package io.kiln.service.executor;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kiln.service.store.MetricStore;
+import java.time.Instant;
 import java.util.List;
 
 /**
@@ -20,4 +21,19 @@ public interface RunListener {
 
     /** Log text: the engine's human log, and any output line that is not an event. */
     void log(String text);
+
+    /**
+     * The run became batch job {@code batchJob}. Called before the batch system may start it, and returns once
+     * the id is stored: a restarted service finds the batch job by it.
+     */
+    default void submitted(String batchJob) {
+    }
+
+    /** The batch system holds the run back (pending), for this reason in its own words. */
+    default void waiting(String reason) {
+    }
+
+    /** The batch system started the run on {@code where} (a node), at {@code since}. */
+    default void running(String where, Instant since) {
+    }
 }

@@ -13,7 +13,7 @@ import io.kiln.service.auth.TokenService;
 import io.kiln.service.config.KilnConfig;
 import io.kiln.service.config.KilnLimits;
 import io.kiln.service.config.KilnPaths;
-import io.kiln.service.devices.DeviceInventory;
+import io.kiln.service.executor.JobExecutor;
 import io.kiln.service.errors.BadInput;
 import io.kiln.service.errors.Conflict;
 import io.kiln.service.errors.Forbidden;
@@ -43,7 +43,7 @@ public class JobService {
     private final JobHistory history;
     private final KilnConfig config;
     private final KilnPaths paths;
-    private final DeviceInventory devices;
+    private final JobExecutor executor;
     private final MemoryCheck memory;
     private final JobAccess access;
     private final JobLog log;
@@ -53,14 +53,14 @@ public class JobService {
     private final FineTuningSources fineTuning;
 
     public JobService(JobRepository jobs, JobQueries queries, JobHistory history, KilnConfig config, KilnPaths paths,
-                      DeviceInventory devices, MemoryCheck memory, JobAccess access, JobLog log, DatasetFacts datasets,
+                      JobExecutor executor, MemoryCheck memory, JobAccess access, JobLog log, DatasetFacts datasets,
                       RequestJson json, KilnLimits limits, FineTuningSources fineTuning) {
         this.jobs = jobs;
         this.queries = queries;
         this.history = history;
         this.config = config;
         this.paths = paths;
-        this.devices = devices;
+        this.executor = executor;
         this.memory = memory;
         this.access = access;
         this.log = log;
@@ -97,38 +97,33 @@ public class JobService {
         Instant now = Instant.now();
         JobRow row = jobs.save(new JobRow(null, spec.name(), user, specJson, spec.device(), priority,
                 JobState.QUEUED.name(), null, null, null, false, 0, 0, spec.training().epochs(), 0, 0, 0, null, null,
-                sweepId, now, null, null, 0.0, false, null, 0));
+                sweepId, now, null, null, 0.0, false, null, 0, null, null));
         history.record(row.id(), JobState.QUEUED, "submitted by " + user);
         return row;
     }
 
     /**
-     * Rules that need the server's view: the dataset exists, the device exists, the model fits the dataset (its
-     * sample shape, its classes, a preset's smallest image, no tensor too large for an array: {@link ModelPlan}) and
-     * the device's memory ({@link MemoryCheck}), a fine-tuning source has weights that the caller may use and that
-     * fit ({@link FineTuningSources}). The engine checks the spec again when it runs.
+     * Rules that need the server's view: the dataset exists, the device exists where jobs run (the executor's
+     * answer), the model fits the dataset (its sample shape, its classes, a preset's smallest image, no tensor too
+     * large for an array: {@link ModelPlan}) and, where jobs run on this machine, its memory ({@link MemoryCheck}),
+     * a fine-tuning source has weights that the caller may use and that fit ({@link FineTuningSources}). The engine
+     * checks the spec again when it runs.
      */
     void check(JobSpec spec, Caller caller) {
         if (!Files.isDirectory(paths.dataset(spec.data().name()))) {
             throw new SpecException("data.name", "no dataset \"" + spec.data().name() + "\" in the data root "
                     + paths.dataRoot() + " (GET /api/v1/datasets lists them)");
         }
-        if (spec.device().startsWith("cuda") && devices.gpuCount() == 0) {
-            throw new SpecException("device", "\"" + spec.device() + "\" requested but this server has no GPU; use "
-                    + "\"auto\" or \"cpu\"");
-        }
-        if (spec.device().startsWith("cuda:")) {
-            int n = Integer.parseInt(spec.device().substring(5));
-            if (n >= devices.gpuCount()) {
-                throw new SpecException("device", spec.device() + " does not exist: this server has GPUs cuda:0 to cuda:"
-                        + (devices.gpuCount() - 1));
-            }
-        }
+        executor.refusal(spec.device()).ifPresent(why -> {
+            throw new SpecException("device", why);
+        });
         // A captioning model is not a layer list: its data and sizes are checked by the engine when it runs.
         if (!CaptioningOptions.PRESET.equals(spec.model().preset())) {
             DatasetFacts.Facts data = datasets.of(spec.data());
             ModelPlan plan = ModelPlan.of(spec, data.sampleShape(), data.classes());
-            if (limits.memoryCheck()) {
+            // Not this machine's GPUs, heap or RAM for a job a batch system runs on its own nodes: SLURM gets the
+            // estimate as --mem and places (or refuses) the job itself.
+            if (limits.memoryCheck() && executor.runsOnThisMachine()) {
                 memory.check(spec, MemoryEstimate.of(plan, new Optimizer(null, spec.optimizer()).stateSlots()), data);
             }
         }

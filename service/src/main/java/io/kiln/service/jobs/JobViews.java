@@ -26,7 +26,14 @@ public final class JobViews {
         n.put("id", Long.toString(j.id()));
         n.put("name", j.name());
         n.put("user", j.userName());
-        n.put("state", j.state());
+        n.put("state", j.shownState());
+        if (j.waitingReason() != null) {
+            // Why the batch system (SLURM) still holds the job back: its own reason, e.g. Resources, Priority.
+            n.put("reason", j.waitingReason());
+        }
+        if (j.batchJob() != null) {
+            n.put("batchJob", j.batchJob());
+        }
         n.put("device", j.device());
         n.put("requestedDevice", j.requestedDevice());
         n.put("priority", j.priority());

@@ -86,7 +86,7 @@ public class SweepService {
             ObjectNode p = list.addObject();
             p.set("values", valuesOf(grid, JobViews.parse(j.spec())));
             p.put("jobId", Long.toString(j.id()));
-            p.put("state", j.state());
+            p.put("state", j.shownState());
             double bestVal = Double.NaN;
             int bestEpoch = 0;
             double seconds = 0;
@@ -111,7 +111,7 @@ public class SweepService {
                 bestScore = score;
                 best = p;
             }
-            switch (JobState.valueOf(j.state())) {
+            switch (JobState.valueOf(j.shownState())) {
                 case QUEUED -> queued++;
                 case RUNNING -> running++;
                 case FAILED -> failed++;

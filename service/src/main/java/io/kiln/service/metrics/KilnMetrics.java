@@ -25,10 +25,10 @@ public class KilnMetrics {
     public KilnMetrics(MeterRegistry registry, JobRepository jobs, DeviceInventory devices) {
         this.jobs = jobs;
         this.devices = devices;
-        Gauge.builder("kiln_queue_length", () -> jobs.countByState(JobState.QUEUED.name()))
-                .description("jobs waiting for a device").register(registry);
+        Gauge.builder("kiln_queue_length", () -> shown(JobState.QUEUED))
+                .description("jobs waiting for a device (in Kiln's queue or a batch system's)").register(registry);
         for (JobState s : JobState.values()) {
-            Gauge.builder("kiln_jobs", () -> jobs.countByState(s.name())).tag("state", s.name())
+            Gauge.builder("kiln_jobs", () -> shown(s)).tag("state", s.name())
                     .description("jobs by state").register(registry);
         }
         for (DeviceInventory.Slot slot : devices.slots()) {
@@ -43,6 +43,13 @@ public class KilnMetrics {
                         .tag("kind", kind).description("device memory").register(registry);
             }
         }
+    }
+
+    /** Jobs in a state as users see it: a run that a batch system holds back counts as queued, not running. */
+    private long shown(JobState s) {
+        long waiting = s == JobState.QUEUED || s == JobState.RUNNING
+                ? jobs.countByStateAndWaitingReasonIsNotNull(JobState.RUNNING.name()) : 0;
+        return jobs.countByState(s.name()) + (s == JobState.QUEUED ? waiting : -waiting);
     }
 
     private double meanStepSeconds() {

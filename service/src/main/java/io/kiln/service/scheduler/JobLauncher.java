@@ -51,7 +51,7 @@ class JobLauncher {
 
     void launch(JobRow job, Placement placement, String serverId) {
         long id = job.id();
-        transitions.running(job, placement.name(), serverId);
+        transitions.running(job, placement, serverId);
         try {
             Path dir = paths.jobDir(id);
             Files.createDirectories(dir);

@@ -1,6 +1,7 @@
 package io.kiln.service.scheduler;
 
 import io.kiln.service.config.KilnConfig;
+import io.kiln.service.executor.Placement;
 import io.kiln.service.jobs.JobHistory;
 import io.kiln.service.jobs.JobLog;
 import io.kiln.service.store.JobRepository;
@@ -63,9 +64,16 @@ class JobTransitions {
         jobs.requeue(id, SERVER_STOPPED, seconds);
     }
 
-    /** A claimed job starts (or its earlier run is taken back) on a placement. */
-    void running(JobRow job, String placement, String serverId) {
-        history.record(job.id(), JobState.RUNNING, "started on " + placement + " of " + serverId
-                + (job.attempts() > 1 ? " (attempt " + job.attempts() + ")" : ""));
+    /**
+     * A claimed job starts (or its earlier run is taken back) on a placement; on a batch system's queue, it is
+     * handed to it (and runs when the batch system starts it).
+     */
+    void running(JobRow job, Placement placement, String serverId) {
+        String attempt = job.attempts() > 1 ? " (attempt " + job.attempts() + ")" : "";
+        if (placement.batchQueue()) {
+            history.record(job.id(), JobState.QUEUED, "handed to " + placement.name() + " by " + serverId + attempt);
+        } else {
+            history.record(job.id(), JobState.RUNNING, "started on " + placement.name() + " of " + serverId + attempt);
+        }
     }
 }

@@ -7,10 +7,12 @@ import io.kiln.service.config.KilnLimits;
 import io.kiln.service.config.KilnPaths;
 import io.kiln.service.executor.RunListener;
 import io.kiln.service.jobs.JobEvents;
+import io.kiln.service.jobs.JobHistory;
 import io.kiln.service.jobs.JobLog;
 import io.kiln.service.jobs.JobViews;
 import io.kiln.service.store.JobRepository;
 import io.kiln.service.store.JobRow;
+import io.kiln.service.store.JobState;
 import io.kiln.service.store.MetricStore;
 import io.kiln.service.store.StoreHealth;
 import jakarta.inject.Singleton;
@@ -21,12 +23,15 @@ import java.util.List;
 
 /**
  * Records one run's output: progress and the latest metrics on the job, metric points and the log in the
- * store, and each change told to the job's live listeners.
+ * store, and each change told to the job's live listeners; for a batch job, its id and whether the batch system
+ * holds it back or runs it.
  *
  * <p>While the store cannot be written ({@link StoreHealth}), nothing is lost: the latest progress and
  * checkpoint are kept to be written later, log text is held up to kiln.outage-log-bytes, and the metric points
  * are replayed from the job's events file ({@link EventsReplay}) once the store takes writes again, at the next
- * output of the run or the scheduler's next tick ({@link #catchUp}). Live listeners are told as usual.
+ * output of the run or the scheduler's next tick ({@link #catchUp}). Live listeners are told as usual. A batch
+ * job's latest state (held back or running) is kept the same way; its id is not: it must be stored before the
+ * batch system may start it.
  */
 final class ProgressRecorder implements RunListener {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -37,7 +42,7 @@ final class ProgressRecorder implements RunListener {
     /** What every recorder writes to. */
     @Singleton
     record Store(JobRepository jobs, MetricStore metrics, JobEvents events, JobLog log, StoreHealth health,
-                 KilnPaths paths, KilnLimits limits) {
+                 KilnPaths paths, KilnLimits limits, JobHistory history) {
         ProgressRecorder recorder(JobRow job) {
             return new ProgressRecorder(this, job);
         }
@@ -59,11 +64,16 @@ final class ProgressRecorder implements RunListener {
     /** The last points replayed from the file: later batches hold nothing at or before them. */
     private long replayedStep = -1;
     private int replayedEpoch = -1;
+    /** The batch system's reason for holding the run back, null once it runs. */
+    private String waitingFor;
+    /** The latest batch state not yet in the store: only the latest counts. */
+    private Runnable batchStatePending;
 
     private ProgressRecorder(Store store, JobRow job) {
         this.store = store;
         this.id = job.id();
         this.epochs = job.epochs();
+        this.waitingFor = job.waitingReason();
         JsonNode previous = JobViews.parse(job.latestMetrics());
         if (previous.isObject()) {
             // A resumed run keeps showing the figures of the epochs before it until it has its own.
@@ -165,11 +175,18 @@ final class ProgressRecorder implements RunListener {
      * it on every tick for runs that have gone quiet or ended.
      */
     synchronized boolean catchUp() {
-        if (!pointsBehind && !progressPending && checkpointPending < 0 && heldLog.isEmpty() && droppedLogChars == 0) {
+        if (!pointsBehind && !progressPending && checkpointPending < 0 && heldLog.isEmpty() && droppedLogChars == 0
+                && batchStatePending == null) {
             return true;
         }
         if (!store.health().up()) {
             return false;
+        }
+        if (batchStatePending != null) {
+            if (!write(batchStatePending)) {
+                return false;
+            }
+            batchStatePending = null;
         }
         if (pointsBehind && !write(this::replay)) {
             return false;
@@ -199,6 +216,38 @@ final class ProgressRecorder implements RunListener {
             droppedLogChars = 0;
         }
         return true;
+    }
+
+    /** @throws IllegalStateException when the job no longer runs here (cancelled or taken over meanwhile) */
+    @Override
+    public void submitted(String batchJob) {
+        // Not held for later: a restarted service finds the batch job only by this id, so it is stored first.
+        if (store.jobs().updateBatchJob(id, batchJob) != 1) {
+            throw new IllegalStateException("job " + id + " is no longer running here");
+        }
+    }
+
+    @Override
+    public synchronized void waiting(String reason) {
+        if (reason.equals(waitingFor)) {
+            return;
+        }
+        waitingFor = reason;
+        batchStatePending = () -> {
+            store.jobs().updateWaiting(id, reason);
+            store.history().record(id, JobState.QUEUED, "the batch system holds it back: " + reason);
+        };
+        catchUp();
+    }
+
+    @Override
+    public synchronized void running(String where, Instant since) {
+        waitingFor = null;
+        batchStatePending = () -> {
+            store.jobs().updateRunningOn(id, where, since);
+            store.history().record(id, JobState.RUNNING, "running on " + where + " since " + since);
+        };
+        catchUp();
     }
 
     /** The points the store lacks, from the events file the engine writes beside its output. */

@@ -55,8 +55,8 @@ class RunSupervisor {
         }
     }
 
-    /** How a run ended: its outcome, or the error that lost it. */
-    private record Ended(Outcome outcome, Throwable error, double seconds) {
+    /** How a run ended: its outcome, or the error that lost it, and when this server saw it end. */
+    private record Ended(Outcome outcome, Throwable error, Instant at) {
     }
 
     RunSupervisor(JobExecutor executor, JobRepository jobs, JobTransitions transitions, JobLog log, KilnConfig config,
@@ -97,7 +97,7 @@ class RunSupervisor {
             }
         }
         Duration limit = config.maxJobDuration();
-        if (limit == null) {
+        if (limit == null || executor.stopsAtTimeLimit()) {
             return;
         }
         for (Supervised s : runs.values()) {
@@ -148,12 +148,15 @@ class RunSupervisor {
     }
 
     private void ended(Supervised s, Outcome outcome, Throwable error) {
-        double seconds = Duration.between(s.started(), Instant.now()).toMillis() / 1000.0;
-        s.ended().set(new Ended(outcome, error, seconds));
+        Instant at = Instant.now();
+        s.ended().set(new Ended(outcome, error, at));
         if (stopping) {
-            // The server is going down: the job resumes from its checkpoint when a server runs it again.
             runs.remove(s.job().id());
-            transitions.requeueAtShutdown(s.job().id(), seconds);
+            if (!executor.runsOutliveTheService()) {
+                // The server is going down: the job resumes from its checkpoint when a server runs it again.
+                transitions.requeueAtShutdown(s.job().id(), seconds(s, s.job(), at));
+            }
+            // A batch job's end seen during the shutdown is seen again by the restarted service.
             return;
         }
         if (s.recorder().catchUp()) {
@@ -184,26 +187,48 @@ class RunSupervisor {
 
     private void finish(Supervised s, Ended e) {
         long id = s.job().id();
+        JobRow now = jobs.findById(id).orElse(s.job());
+        double seconds = seconds(s, now, e.at());
         if (e.error() != null) {
             LOG.error("job {}: lost track of its run", id, e.error());
-            transitions.finish(id, JobState.FAILED, "the service lost track of the worker: " + e.error(), e.seconds());
+            transitions.finish(id, JobState.FAILED, "the service lost track of the worker: " + e.error(), seconds);
             return;
         }
-        JobRow now = jobs.findById(id).orElse(s.job());
+        Outcome outcome = e.outcome();
         if (now.cancelRequested()) {
-            transitions.finish(id, JobState.CANCELLED, null, e.seconds());
-        } else if (e.outcome().succeeded()) {
-            transitions.finish(id, JobState.SUCCEEDED, null, e.seconds());
+            transitions.finish(id, JobState.CANCELLED, null, seconds);
+        } else if (outcome.ending() == Outcome.Ending.CANCELLED_OUTSIDE) {
+            transitions.finish(id, JobState.CANCELLED, outcome.reason(), seconds);
+        } else if (outcome.ending() == Outcome.Ending.LOST) {
+            transitions.requeueOrFail(now, outcome.reason());
+        } else if (outcome.succeeded()) {
+            transitions.finish(id, JobState.SUCCEEDED, null, seconds);
         } else {
             // A run this server stopped fails for that reason, not for the signal that stopped it.
             String stopped = s.stopReason().get();
-            transitions.finish(id, JobState.FAILED, stopped != null ? stopped : failure(e.outcome(), s.run().placement()),
-                    e.seconds());
+            transitions.finish(id, JobState.FAILED, stopped != null ? stopped : failure(outcome, s.run().placement()),
+                    seconds);
         }
     }
 
-    /** Why a run failed, in words ({@link WorkerFailure}). */
+    /**
+     * Device time of the run until {@code end}: from when its current attempt started running (the store's
+     * attempt_started_at, which the claim sets and a batch system's start resets; none while it waited there),
+     * else from when this server began to follow it.
+     */
+    private static double seconds(Supervised s, JobRow now, Instant end) {
+        Instant from = now.attemptStartedAt() != null ? now.attemptStartedAt() : now.batchJob() != null ? end : s.started();
+        return Math.max(0, Duration.between(from, end).toMillis() / 1000.0);
+    }
+
+    /**
+     * Why a run failed, in words: the batch system's reason when it stopped the run, else {@link WorkerFailure}'s
+     * account of the worker's end.
+     */
     String failure(Outcome o, String placement) {
+        if (o.ending() == Outcome.Ending.STOPPED_BY_SYSTEM && o.reason() != null) {
+            return o.reason();
+        }
         return WorkerFailure.describe(o, config.workerHeap(), placement);
     }
 }

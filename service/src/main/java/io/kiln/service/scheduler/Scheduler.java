@@ -144,7 +144,7 @@ public class Scheduler {
         for (Placement p : vacancies) {
             for (Optional<JobRow> next = order.next(p); next.isPresent(); next = order.next(p)) {
                 JobRow j = next.get();
-                if (claims.claim(j.id(), p.name(), serverId, now)) {
+                if (claims.claim(j.id(), p.name(), serverId, now, p.batchQueue() ? JobClaims.SUBMITTING : null)) {
                     order.started(j);
                     launcher.launch(jobs.findById(j.id()).orElseThrow(), p, serverId);
                     break;

@@ -22,7 +22,8 @@ public class JobQueries {
     }
 
     /**
-     * Which jobs a list shows; a null part does not filter. {@code name} matches a part of the name, whatever its
+     * Which jobs a list shows; a null part does not filter. {@code state} is the state as users see it (a claimed
+     * job that a batch system still holds back is queued), {@code name} matches a part of the name, whatever its
      * case; {@code sweep} is a sweep's id.
      */
     public record Filter(@Nullable String state, @Nullable String user, @Nullable String name, @Nullable Long sweep) {
@@ -33,7 +34,11 @@ public class JobQueries {
     public Page list(Filter filter, int page, int size) {
         StringBuilder where = new StringBuilder(" WHERE 1 = 1");
         List<Object> args = new ArrayList<>();
-        if (filter.state() != null) {
+        if ("QUEUED".equals(filter.state())) {
+            where.append(" AND (state = 'QUEUED' OR (state = 'RUNNING' AND waiting_reason IS NOT NULL))");
+        } else if ("RUNNING".equals(filter.state())) {
+            where.append(" AND state = 'RUNNING' AND waiting_reason IS NULL");
+        } else if (filter.state() != null) {
             where.append(" AND state = ?");
             args.add(filter.state());
         }

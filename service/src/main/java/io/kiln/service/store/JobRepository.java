@@ -19,6 +19,9 @@ public interface JobRepository extends CrudRepository<JobRow, Long> {
 
     long countByState(String state);
 
+    /** Claimed jobs whose batch job the batch system still holds back (they show as queued). */
+    long countByStateAndWaitingReasonIsNotNull(String state);
+
     List<JobRow> findBySweepIdOrderById(Long sweepId);
 
     /** Cancels a job that is still queued; returns the rows changed (0 or 1). */
@@ -43,15 +46,30 @@ public interface JobRepository extends CrudRepository<JobRow, Long> {
     @Query("UPDATE jobs SET cancel_requested = TRUE WHERE id = :id")
     void requestCancel(long id);
 
+    /** The run became batch job {@code batchJob} (stored before the batch system may start it). */
+    @Query("UPDATE jobs SET batch_job = :batchJob, attempt_started_at = NULL WHERE id = :id AND state = 'RUNNING'")
+    long updateBatchJob(long id, String batchJob);
+
+    /** The batch system holds the run back, for this reason. */
+    @Query("UPDATE jobs SET waiting_reason = :reason WHERE id = :id AND state = 'RUNNING'")
+    void updateWaiting(long id, String reason);
+
+    /** The batch system started the run on {@code device} (a node). */
+    @Query("""
+            UPDATE jobs SET waiting_reason = NULL, device = :device, started_at = COALESCE(started_at, :now),
+              attempt_started_at = :now WHERE id = :id AND state = 'RUNNING'""")
+    void updateRunningOn(long id, String device, Instant now);
+
     @Query("""
             UPDATE jobs SET state = :state, error = :error, finished_at = :now, server_id = NULL,
+              batch_job = NULL, waiting_reason = NULL,
               device_seconds = device_seconds + :seconds WHERE id = :id AND state = 'RUNNING'""")
     long finish(long id, String state, @Nullable String error, Instant now, double seconds);
 
     /** Back to the queue (resumed from its checkpoint when it runs again). */
     @Query("""
             UPDATE jobs SET state = 'QUEUED', server_id = NULL, device = NULL, error = :reason,
-              device_seconds = device_seconds + :seconds
+              batch_job = NULL, waiting_reason = NULL, device_seconds = device_seconds + :seconds
             WHERE id = :id AND state = 'RUNNING'""")
     long requeue(long id, String reason, double seconds);
 

@@ -11,7 +11,9 @@ import java.time.Instant;
  * {@code checkpointEpoch} the last epoch whose checkpoint is on disk (what a resumed run continues after);
  * {@code shared}: its owner shares its results with the lab (access.JobAccess). {@code startedAt} is the first
  * attempt's start, {@code attemptStartedAt} the current one's and {@code attemptStartEpoch} the checkpointed epoch
- * it resumed after; {@code deviceSeconds} adds up the running time of the attempts that ended.
+ * it resumed after; {@code deviceSeconds} adds up the running time of the attempts that ended. {@code batchJob}
+ * is the batch job running the current run under a batch-system executor (SLURM), and {@code waitingReason} why
+ * the batch system still holds that run back (the job then shows as queued; its attempt has not started).
  */
 @MappedEntity("jobs")
 public record JobRow(
@@ -41,5 +43,12 @@ public record JobRow(
         double deviceSeconds,
         boolean shared,
         @Nullable Instant attemptStartedAt,
-        int attemptStartEpoch) {
+        int attemptStartEpoch,
+        @Nullable String batchJob,
+        @Nullable String waitingReason) {
+
+    /** The state users see: a run that a batch system still holds back is queued there. */
+    public String shownState() {
+        return waitingReason != null && JobState.RUNNING.name().equals(state) ? JobState.QUEUED.name() : state;
+    }
 }

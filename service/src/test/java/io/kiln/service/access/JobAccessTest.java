@@ -23,7 +23,7 @@ class JobAccessTest {
 
     static JobRow job(boolean shared, String error) {
         return new JobRow(7L, "j", "alice", "{}", "cpu", 0, "FAILED", "cpu", null, null, false, 1, 1, 1, 1, 1, 1, null,
-                error, null, Instant.EPOCH, null, null, 0, shared, null, 0);
+                error, null, Instant.EPOCH, null, null, 0, shared, null, 0, null, null);
     }
 
     @Test

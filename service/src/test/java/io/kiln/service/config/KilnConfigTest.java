@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kiln.service.executor.slurm.SlurmSettings;
 import io.micronaut.context.ApplicationContext;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -125,7 +126,7 @@ class KilnConfigTest {
     @ParameterizedTest(name = "{0}={1}")
     @CsvSource(delimiter = '|', textBlock = """
             kiln.cpu-slot            | maybe  | kiln.cpu-slot
-            kiln.executor            | slurm  | kiln.executor
+            kiln.executor            | pbs    | kiln.executor
             kiln.worker-heap         | lots   | kiln.worker-heap
             kiln.max-queued-per-user | 0      | kiln.max-queued-per-user
             kiln.max-running-per-user| 0      | kiln.max-running-per-user
@@ -141,6 +142,41 @@ class KilnConfigTest {
         Exception e = assertThrows(Exception.class, () -> bind(Map.of(key, value)));
         String all = messages(e);
         assertTrue(all.contains(named.replace("(9s)", "(PT9S)").replace("(5s)", "(PT5S)")), all);
+    }
+
+    @Test
+    void theSlurmSettingsDefaultsAreTheDocumentedOnes() {
+        SlurmSettings s = bind(Map.of(), SlurmSettings.class);
+        assertNull(s.partition());
+        assertEquals(4, s.cpusPerJob());
+        assertEquals("1g", s.memoryOverhead());
+        assertEquals("gpu:1", s.gpuGres());
+        assertNull(s.cpuGres());
+        assertEquals(0, s.niceBase());
+        assertEquals(200, s.maxSubmitted());
+        assertEquals(Duration.ofSeconds(5), s.pollInterval());
+        assertEquals(Duration.ofSeconds(1), s.readInterval());
+        assertEquals(Duration.ofSeconds(10), s.outputWait());
+        assertEquals(Duration.ofSeconds(30), s.commandTimeout());
+        assertEquals("kiln", s.jobNamePrefix());
+        assertEquals(java.util.List.of(), s.sbatchOptions());
+    }
+
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '|', textBlock = """
+            kiln.slurm.partition        | 'gpu;rm -rf' | kiln.slurm.partition
+            kiln.slurm.cpus-per-job     | 0            | kiln.slurm.cpus-per-job
+            kiln.slurm.memory-overhead  | lots         | kiln.slurm.memory-overhead
+            kiln.slurm.gpu-gres         | 'gpu 1'      | kiln.slurm.gpu-gres
+            kiln.slurm.max-submitted    | 0            | kiln.slurm.max-submitted
+            kiln.slurm.poll-interval    | 10ms         | kiln.slurm.poll-interval
+            kiln.slurm.command-timeout  | 0s           | kiln.slurm.command-timeout
+            kiln.slurm.job-name-prefix  | kiln-x       | kiln.slurm.job-name-prefix
+            kiln.slurm.sbatch-options   | -w node1     | kiln.slurm.sbatch-options
+            """)
+    void aSlurmSettingOutOfBoundsStopsTheStartNamingIt(String key, String value, String named) {
+        Exception e = assertThrows(Exception.class, () -> bind(Map.of(key, value), SlurmSettings.class));
+        assertTrue(messages(e).contains(named), messages(e));
     }
 
     @Test

@@ -23,7 +23,7 @@ class QueueOrderTest {
 
     static JobRow job(long id, String user, int priority, int submittedSecond, String device) {
         return new JobRow(id, "job-" + id, user, "{}", device, priority, "QUEUED", null, null, null, false, 0, 0, 1, 0, 0,
-                0, null, null, null, T0.plusSeconds(submittedSecond), null, null, 0.0, false, null, 0);
+                0, null, null, null, T0.plusSeconds(submittedSecond), null, null, 0.0, false, null, 0, null, null);
     }
 
     static List<Long> ids(List<JobRow> jobs) {

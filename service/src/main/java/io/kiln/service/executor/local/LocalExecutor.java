@@ -1,5 +1,7 @@
 package io.kiln.service.executor.local;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.kiln.service.config.KilnConfig;
 import io.kiln.service.config.KilnPaths;
 import io.kiln.service.devices.DeviceInventory;
@@ -9,19 +11,17 @@ import io.kiln.service.executor.Outcome;
 import io.kiln.service.executor.Placement;
 import io.kiln.service.executor.Run;
 import io.kiln.service.executor.RunListener;
+import io.kiln.service.executor.WorkerJvm;
 import io.kiln.service.jobs.JobLog;
 import io.kiln.service.store.JobRow;
 import io.micronaut.context.annotation.Requires;
 import jakarta.inject.Singleton;
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
 public class LocalExecutor implements JobExecutor {
     private static final Logger LOG = LoggerFactory.getLogger(LocalExecutor.class);
     /** The engine's entry point in the worker JVM. */
-    static final String ENGINE_MAIN = "io.kiln.engine.cli.EngineMain";
+    static final String ENGINE_MAIN = WorkerJvm.ENGINE_MAIN;
 
     private final KilnConfig config;
     private final KilnPaths paths;
@@ -81,8 +81,8 @@ public class LocalExecutor implements JobExecutor {
         long id = launch.job().id();
         DeviceInventory.Slot slot = devices.slots().stream().filter(s -> s.name().equals(launch.placement().name()))
                 .findFirst().orElseThrow(() -> new IllegalArgumentException("no slot " + launch.placement().name()));
-        List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-Xmx" + config.workerHeap(),
-                "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED", "-cp", classPath(), ENGINE_MAIN));
+        List<String> cmd = new ArrayList<>(List.of(WorkerJvm.java(), "-Xmx" + config.workerHeap(),
+                "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED", "-cp", WorkerJvm.classPath(), ENGINE_MAIN));
         // The worker sees only its own GPU, as device 0.
         cmd.addAll(launch.trainArguments(slot.gpu() ? "cuda:0" : "cpu"));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(launch.jobDir().toFile());
@@ -146,15 +146,31 @@ public class LocalExecutor implements JobExecutor {
         return false;
     }
 
-    /** This JVM's class path with absolute entries: the worker runs in the job's folder. */
-    private static String classPath() {
-        return Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
-                .map(e -> Path.of(e).toAbsolutePath().toString())
-                .collect(Collectors.joining(File.pathSeparator));
+    @Override
+    public boolean runsOnThisMachine() {
+        return true;
     }
 
-    private static String javaBinary() {
-        return ProcessHandle.current().info().command()
-                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    @Override
+    public boolean stopsAtTimeLimit() {
+        return false;
+    }
+
+    /** A GPU request on a server without GPUs, or for a GPU it does not have. */
+    @Override
+    public Optional<String> refusal(String requestedDevice) {
+        int gpus = devices.gpuCount();
+        if (requestedDevice.startsWith("cuda") && gpus == 0) {
+            return Optional.of("\"" + requestedDevice + "\" requested but this server has no GPU; use \"auto\" or \"cpu\"");
+        }
+        if (requestedDevice.startsWith("cuda:") && Integer.parseInt(requestedDevice.substring(5)) >= gpus) {
+            return Optional.of(requestedDevice + " does not exist: this server has GPUs cuda:0 to cuda:" + (gpus - 1));
+        }
+        return Optional.empty();
+    }
+
+    @Override
+    public ArrayNode devices(ObjectMapper json) {
+        return devices.describe(json);
     }
 }
