@@ -31,7 +31,7 @@ class BatchRequestTest {
         JobRow job = new JobRow(42L, "j", "alice", "{}", "cuda", priority, "RUNNING", null, "s", null, false, 2, 0, 5, 0,
                 0, 0, null, null, null, Instant.EPOCH, null, null, 0, false, null, 0, null, null);
         return new Launch(job, new Placement("slurm:gpu", true, Set.of("cuda")), dir, dir.resolve("spec.json"),
-                Path.of("/data"), resume, resume ? 3 : 0, null);
+                Path.of("/data"), resume, resume ? 3 : 0, null, null);
     }
 
     @Test

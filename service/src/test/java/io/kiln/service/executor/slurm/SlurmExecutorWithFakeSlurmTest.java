@@ -135,7 +135,7 @@ class SlurmExecutorWithFakeSlurmTest {
         JobRow j = job(null);
         Path dir = home.resolve("jobs").resolve("7");
         return new Launch(j, executor.vacancies().get(0), dir, dir.resolve("spec.json"), home.resolve("data"), false, 0,
-                null);
+                null, null);
     }
 
     static Outcome outcome(Run run, SlurmExecutor executor) throws Exception {
