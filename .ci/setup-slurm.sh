@@ -103,7 +103,7 @@ PartitionName=kiln Nodes=$node Default=YES MaxTime=INFINITE State=UP"
       echo "SLURM for tests: node $node ($state), partition kiln, GRES $(sinfo -h -o '%G' 2>/dev/null | head -n 1 || true)" ;;
     *)
       echo "SLURM did not come up (node $node: ${state:-no answer}); its tests will skip" >&2
-      tail -n 20 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log >&2 2>/dev/null ;;
+      tail -n 20 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log >&2 2>/dev/null || true ;;
   esac
 }
 slurm_setup
