@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 @Command(name = "export", mixinStandardHelpOptions = true,
         description = "Writes a checkpoint's model as ONNX (opset 13, dynamic batch size) for other runtimes: input "
                 + "'input' [batch, C, H, W], outputs 'logits' and, for softmax and logistic models, 'probabilities'; "
-                + "the class names, input shape, normalisation and transform are in its metadata.")
+                + "the class names, input shape, normalisation and transform (or resize and pad) are in its metadata.")
 final class ExportCommand extends CheckpointCommandBase {
     @Option(names = "--onnx", required = true, paramLabel = "OUT.onnx")
     Path onnx;

@@ -56,6 +56,23 @@ public final class DatasetLoader {
         return checked(folder, ImageFolderFormat.load(folder, transform));
     }
 
+    /**
+     * Reads dataset {@code name} through an ImageNet-style transform or through {@code data.resize} and
+     * {@code data.pad} (either may be null; not both given). Image folders whose images differ in size load when
+     * either resizes them.
+     */
+    public static LoadedData load(Path dataRoot, String name, ImageTransform transform, ResizePad resizePad) {
+        if (resizePad == null) {
+            return load(dataRoot, name, transform);
+        }
+        if (transform != null) {
+            throw new IllegalArgumentException("data.transform cannot be combined with data.resize or data.pad");
+        }
+        Path folder = resolve(dataRoot, name);
+        LoadedData data = load(folder, resizePad.resize());
+        return new LoadedData(resizePad.apply(data.train()), resizePad.apply(data.test()), data.format());
+    }
+
     /** The folder of dataset {@code name} under {@code dataRoot}, which must exist. */
     public static Path resolve(Path dataRoot, String name) {
         if (name == null || name.isBlank()) {
@@ -84,6 +101,14 @@ public final class DatasetLoader {
 
     /** Reads the dataset in {@code folder}, detecting its format. */
     public static LoadedData load(Path folder) {
+        return load(folder, (int[]) null);
+    }
+
+    /**
+     * Reads the dataset in {@code folder}; with {@code resize} ([height, width]), image folders may hold images of
+     * several sizes, each read at that size (other formats are resized after reading, by {@link ResizePad}).
+     */
+    private static LoadedData load(Path folder, int[] resize) {
         if (!Files.isDirectory(folder)) {
             throw new DataException("dataset folder " + folder + (Files.exists(folder) ? " is not a folder"
                     : " does not exist"));
@@ -100,7 +125,7 @@ public final class DatasetLoader {
                     + "\"captioning\"} and \"loss\": \"temporal_softmax\"");
             case FORMAT_IDX -> data = IdxFormat.load(folder);
             case FORMAT_CIFAR10 -> data = CifarFormat.load(folder);
-            default -> data = ImageFolderFormat.load(folder);
+            default -> data = ImageFolderFormat.load(folder, resize);
         }
         return checked(folder, data);
     }

@@ -85,7 +85,11 @@ final class ImageFolderFormat {
         return new Listing(classes, train, test);
     }
 
-    static LoadedData load(Path folder) {
+    /**
+     * The images at their own size, which must be the same for all; with {@code resize} ([height, width], or
+     * null), each is resized to it as it is read, so that their sizes may differ.
+     */
+    static LoadedData load(Path folder, int[] resize) {
         Listing listing = list(folder);
         List<String> classes = listing.classes();
         List<Entry> train = listing.train();
@@ -104,14 +108,17 @@ final class ImageFolderFormat {
             if (d.error() != null) {
                 throw new DataException(d.error());
             }
-            if (first == null) {
+            if (resize != null) {
+                width = resize[1];
+                height = resize[0];
+            } else if (first == null) {
                 first = file;
                 width = d.width();
                 height = d.height();
             } else if (d.width() != width || d.height() != height) {
                 throw new DataException("image " + file + " is " + d.width() + "x" + d.height() + " but " + first
-                        + " is " + width + "x" + height + "; all images of a dataset must have the same size, unless data.transform "
-                        + "resizes and crops them (e.g. {\"resize\": 256, \"centerCrop\": 224})");
+                        + " is " + width + "x" + height + "; all images of a dataset must have the same size, unless data.resize "
+                        + "([height, width]) or data.transform (e.g. {\"resize\": 256, \"centerCrop\": 224}) sizes them");
             }
             channels = Math.max(channels, d.channels());
         }
@@ -192,7 +199,7 @@ final class ImageFolderFormat {
         byte[] pixels = new byte[(int) bytes];
         int[] labels = new int[entries.size()];
         for (int i = 0; i < entries.size(); i++) {
-            Decoded d = decoded[from + i];
+            Decoded d = sized(decoded[from + i], shape);
             decoded[from + i] = null;
             labels[i] = entries.get(i).label();
             int at = i * sampleSize;
@@ -205,6 +212,17 @@ final class ImageFolderFormat {
             }
         }
         return Dataset.of(pixels, labels, shape, classes);
+    }
+
+    /** The image at the dataset's height and width (through {@link Resampler} when it differs). */
+    private static Decoded sized(Decoded d, int[] shape) {
+        if (d.width() == shape[2] && d.height() == shape[1]) {
+            return d;
+        }
+        byte[] px = new byte[d.channels() * shape[1] * shape[2]];
+        Resampler.resample(d.pixels(), d.channels(), d.width(), d.height(), 0, 0, d.width(), d.height(), shape[2],
+                shape[1], false, px, 0);
+        return new Decoded(px, d.channels(), shape[2], shape[1], null);
     }
 
     private static Decoded decode(Path file) {

@@ -1,7 +1,5 @@
 package io.kiln.engine.data;
 
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -10,7 +8,7 @@ import javax.imageio.ImageIO;
 
 /**
  * Turns images a user uploads (PNG or JPEG bytes) into samples of a model's input shape: resized to its height
- * and width when they differ, and converted to its number of channels (grey to RGB by repetition, RGB to grey
+ * and width when they differ (bilinear, {@link Resampler}), and converted to its number of channels (grey to RGB by repetition, RGB to grey
  * by luminance).
  */
 public final class ImageSamples {
@@ -59,11 +57,14 @@ public final class ImageSamples {
                         d.width(), d.height()), pixels, i * size);
                 continue;
             }
-            if (img.getWidth() != w || img.getHeight() != h) {
-                img = resize(img, w, h);
-            }
             ImageFolderFormat.Decoded d = ImageFolderFormat.decode(img);
-            System.arraycopy(toChannels(d.pixels(), d.channels(), c, h * w), 0, pixels, i * size, size);
+            byte[] px = toChannels(d.pixels(), d.channels(), c, d.width() * d.height());
+            if (d.width() != w || d.height() != h) {
+                // the filter that data.resize and data.transform use, so that predictions see what training saw
+                Resampler.resample(px, c, d.width(), d.height(), 0, 0, d.width(), d.height(), w, h, false, pixels, i * size);
+            } else {
+                System.arraycopy(px, 0, pixels, i * size, size);
+            }
         }
         int[] labels = new int[encoded.size()];
         return Dataset.of(pixels, labels, shape, classNames);
@@ -85,19 +86,6 @@ public final class ImageSamples {
             }
         } else {
             throw new DataException("cannot turn " + from + "-channel images into " + to + "-channel samples");
-        }
-        return out;
-    }
-
-    private static BufferedImage resize(BufferedImage img, int w, int h) {
-        boolean grey = img.getColorModel().getNumComponents() == 1;
-        BufferedImage out = new BufferedImage(w, h, grey ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = out.createGraphics();
-        try {
-            g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
-            g.drawImage(img, 0, 0, w, h, null);
-        } finally {
-            g.dispose();
         }
         return out;
     }

@@ -27,6 +27,12 @@ public final class CheckpointExport {
             if (!transform.isMissingNode()) {
                 meta.put("transform", transform);
             }
+            for (String prep : new String[] {"resize", "pad"}) {
+                JsonNode v = ckpt.spec().path("data").path(prep);
+                if (!v.isMissingNode()) {
+                    meta.put(prep, v);
+                }
+            }
             meta.put("loss", OnnxExporter.json(ckpt.spec().path("loss").asText("softmax_cross_entropy")));
             meta.put("epochs", OnnxExporter.json(ckpt.epoch()));
             String name = ckpt.spec().path("name").asText("kiln");

@@ -27,6 +27,11 @@ public final class ClassificationReport {
     private final int[] predicted;
     private final int[][] confusion;
     private final String scoreLabel;
+    /** Whether the scores are probabilities (in [0, 1]) rather than raw scores. */
+    private final boolean probabilities;
+    /** Every class's score is shown for up to this many classes; beyond, the {@link #TOP_SCORES} highest. */
+    public static final int ALL_SCORES_UP_TO = 20;
+    public static final int TOP_SCORES = 5;
 
     /**
      * @param scores {@code test.size() * outputs} model outputs (see Trainer.predict); a single output is the
@@ -65,7 +70,8 @@ public final class ClassificationReport {
         for (int i = 0; i < test.size(); i++) {
             confusion[test.label(i)][Math.min(predicted[i], classes.size() - 1)]++;
         }
-        this.scoreLabel = loss == LossKind.SOFTMAX_CROSS_ENTROPY || loss == LossKind.LOGISTIC ? "probabilities" : "raw scores";
+        this.probabilities = loss == LossKind.SOFTMAX_CROSS_ENTROPY || loss == LossKind.LOGISTIC;
+        this.scoreLabel = probabilities ? "probabilities" : "raw scores";
     }
 
     public int predicted(int i) {
@@ -156,8 +162,10 @@ public final class ClassificationReport {
         h.append(String.format(Locale.ROOT, "<tr><th>test accuracy</th><td>%.4f (%d images)</td></tr></table>",
                 accuracy(), test.size()));
         confusionTable(h);
-        h.append("<h2>Test images</h2><p>The first ").append(Math.min(images, test.size()))
-                .append(" test images; the three highest ").append(scoreLabel).append(" are shown.</p>");
+        h.append("<h2>Test images</h2><p>The first ").append(Math.min(images, test.size())).append(" test images, each with ")
+                .append(k <= ALL_SCORES_UP_TO ? "every class's " + scoreLabel : "its " + TOP_SCORES + " highest " + scoreLabel
+                        + " (of " + k + " classes)")
+                .append("; the predicted class is in bold, the true class marked \u2713.</p>");
         List<Integer> first = new ArrayList<>();
         for (int i = 0; i < Math.min(images, test.size()); i++) {
             first.add(i);
@@ -209,14 +217,57 @@ public final class ClassificationReport {
             boolean right = predicted[i] == label;
             h.append("<figure class=\"").append(right ? "right" : "wrong").append("\"><img alt=\"test image ").append(i)
                     .append("\" src=\"data:image/png;base64,").append(png(i)).append("\"><figcaption>#").append(i)
-                    .append("<br>true: <b>").append(esc(classes.get(label))).append("</b><br>predicted: <b>")
-                    .append(esc(name(predicted[i]))).append("</b><ol>");
-            for (int j : top(i, 3)) {
-                h.append(String.format(Locale.ROOT, "<li>%s %.3f</li>", esc(name(j)), scores[i * k + j]));
-            }
-            h.append("</ol></figcaption></figure>");
+                    .append(" true: <b>").append(esc(classes.get(label))).append("</b>, predicted: <b>")
+                    .append(esc(name(predicted[i]))).append("</b></figcaption>");
+            scoreTable(h, i, label);
+            h.append("</figure>");
         }
         h.append("</div>");
+    }
+
+    /**
+     * The scores of image {@code i} as a compact table, a bar (a {@code meter}, which needs no style attribute) and
+     * the figure for each class: every class up to {@link #ALL_SCORES_UP_TO} classes, in class order; the
+     * {@link #TOP_SCORES} highest beyond. Raw scores (SVM, MSE) are drawn between the image's lowest and highest.
+     */
+    private void scoreTable(StringBuilder h, int i, int label) {
+        int[] shown = scoresShown(i);
+        double lo = 0;
+        double hi = 1;
+        if (!probabilities) {
+            lo = Double.POSITIVE_INFINITY;
+            hi = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < k; j++) {
+                lo = Math.min(lo, scores[i * k + j]);
+                hi = Math.max(hi, scores[i * k + j]);
+            }
+            if (!(hi > lo)) {
+                hi = lo + 1;
+            }
+        }
+        h.append("<table class=\"scores\">");
+        for (int j : shown) {
+            double v = scores[i * k + j];
+            String cls = (j == predicted[i] ? "p" : "") + (j == label ? (j == predicted[i] ? " t" : "t") : "");
+            h.append("<tr").append(cls.isEmpty() ? "" : " class=\"" + cls + "\"").append("><td>").append(esc(name(j)))
+                    .append(String.format(Locale.ROOT, "</td><td><meter min=\"%s\" max=\"%s\" value=\"%s\"></meter></td>"
+                            + "<td>%.3f</td></tr>", num(lo), num(hi), num(Double.isFinite(v) ? v : lo), v));
+        }
+        h.append("</table>");
+    }
+
+    /** The classes whose scores image {@code i} shows: all of them, or the highest few when there are many. */
+    int[] scoresShown(int i) {
+        if (k <= ALL_SCORES_UP_TO) {
+            int[] all = new int[k];
+            java.util.Arrays.setAll(all, j -> j);
+            return all;
+        }
+        return top(i, TOP_SCORES);
+    }
+
+    private static String num(double v) {
+        return Double.toString(v);
     }
 
     private String name(int cls) {
@@ -283,10 +334,13 @@ public final class ClassificationReport {
             table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
             table.facts th{text-align:left;background:#f4f4f4}
             .gallery{display:flex;flex-wrap:wrap;gap:10px}
-            figure{margin:0;padding:6px;border:2px solid #2e7d32;border-radius:6px;width:128px;font-size:12px}
+            figure{margin:0;padding:6px;border:2px solid #2e7d32;border-radius:6px;width:236px;font-size:12px}
             figure.wrong{border-color:#c62828}
             figure img{width:112px;height:112px;image-rendering:pixelated;display:block;margin:auto}
-            figcaption ol{margin:4px 0 0 0;padding-left:18px}
+            table.scores{margin:4px 0 0 0;width:100%;font-size:11px}table.scores td{border:0;padding:0 2px}
+            table.scores td:first-child{text-align:left;max-width:90px;overflow:hidden;white-space:nowrap}
+            table.scores meter{width:80px;height:9px}table.scores tr.p td{font-weight:700}
+            table.scores tr.t td:first-child::before{content:"\\2713 ";color:#2e7d32}
             """ + shades("g", "46,125,50") + shades("r", "198,40,40");
 
     private static String shades(String prefix, String rgb) {

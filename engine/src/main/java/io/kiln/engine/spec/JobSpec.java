@@ -17,9 +17,11 @@ public record JobSpec(String name, Data data, Model model, String loss, Optimize
     /**
      * @param normalize {@code scale} (to [0,1]), {@code standardize} (then per-channel mean/std of the training
      *                  part, or the given {@code mean}/{@code std}) or {@code none} (raw 0..255)
+     * @param resize    {@code [height, width]} every image is resized to (bilinear), or null to keep their size
+     * @param pad       pixels of zeros added on each side of every image, after the resize (0: none)
      */
     public record Data(String name, double validationSplit, String normalize, float[] mean, float[] std,
-                       Augment augment, Transform transform, Captions captions) {
+                       Augment augment, Transform transform, int[] resize, int pad, Captions captions) {
     }
 
     /**

@@ -218,10 +218,18 @@ public final class Presets {
         }
     }
 
+    /** Refuses images smaller than the preset was drawn for, saying how data.resize or data.pad would fit them. */
     private static void requireImage(String preset, int[] shape, int minSide) {
         if (shape.length != 3 || shape[1] < minSide || shape[2] < minSide) {
+            String fix = "";
+            if (shape.length == 3) {
+                int pad = (minSide - Math.min(shape[1], shape[2]) + 1) / 2;
+                fix = "; resize them with \"data\": {\"resize\": [" + Math.max(minSide, shape[1]) + ", "
+                        + Math.max(minSide, shape[2]) + "]} (bilinear) or pad them with \"data\": {\"pad\": " + pad
+                        + "} (zeros on each side)";
+            }
             throw new SpecException("model.preset", "preset " + preset + " needs images of at least " + minSide + "x"
-                    + minSide + " (C, H, W), but the input is " + java.util.Arrays.toString(shape));
+                    + minSide + " (C, H, W), but the input is " + java.util.Arrays.toString(shape) + fix);
         }
     }
 }

@@ -14,6 +14,8 @@ public final class SpecParser {
     private static final Pattern DEVICE = Pattern.compile("auto|cpu|cuda(:\\d{1,2})?");
     private static final Pattern DATA_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
     static final int MAX_LAYERS = 1000;
+    /** The most pixels {@code data.pad} adds on a side. */
+    static final int MAX_PAD = 64;
 
     private SpecParser() {
     }
@@ -147,6 +149,12 @@ public final class SpecParser {
             throw new SpecException(r.field("augment"), "cannot be combined with data.transform; use "
                     + "data.transform.flip (and randomResizedCrop) instead");
         }
+        int[] resize = r.intArray("resize", 2, 2, 1, TransformParser.MAX_SIDE);
+        int pad = r.integer("pad", 0, 0, MAX_PAD);
+        if (transform != null && (resize != null || pad > 0)) {
+            throw new SpecException(r.field(resize != null ? "resize" : "pad"), "cannot be combined with "
+                    + "data.transform, which sizes the images itself (resize, centerCrop)");
+        }
         JobSpec.Captions captions = JobSpec.Captions.DEFAULT;
         if (r.has("features") || r.has("maxTrain") || r.has("maxVal")) {
             String features = r.has("features") ? r.choice("features", null, List.of("fc7", "fc7_pca")) : null;
@@ -154,7 +162,7 @@ public final class SpecParser {
                     r.integer("maxVal", JobSpec.Captions.DEFAULT_MAX_VAL, 0, 100_000_000));
         }
         r.finish();
-        return new JobSpec.Data(name, split, normalize, mean, std, augment, transform, captions);
+        return new JobSpec.Data(name, split, normalize, mean, std, augment, transform, resize, pad, captions);
     }
 
     private static float[] floats(SpecReader r, String name) {

@@ -7,6 +7,7 @@ import io.kiln.engine.checkpoint.Checkpoint;
 import io.kiln.engine.checkpoint.ModelState;
 import io.kiln.engine.data.Dataset;
 import io.kiln.engine.data.Normalization;
+import io.kiln.engine.data.ResizePad;
 import io.kiln.engine.loss.Losses;
 import io.kiln.engine.nn.Model;
 import io.kiln.engine.spec.JobSpec;
@@ -30,6 +31,8 @@ public final class Inference implements AutoCloseable {
     private final Batcher batcher;
     /** The spec's evaluation transform, or null when images are only resized to the input shape. */
     private final io.kiln.engine.data.ImageTransform transform;
+    /** The spec's {@code data.resize} and {@code data.pad}, or null. */
+    private final ResizePad resizePad;
 
     public Inference(Backend backend, Checkpoint checkpoint) {
         this.backend = backend;
@@ -54,13 +57,20 @@ public final class Inference implements AutoCloseable {
         this.batcher = new Batcher(backend, spec.training().batchSize(), sampleShape);
         JobSpec.Transform t = spec.data().transform();
         this.transform = t == null ? null : io.kiln.engine.data.ImageTransform.evaluation(t.centerCrop(), t.resize());
+        this.resizePad = Trainer.resizePad(spec.data());
     }
 
     /**
      * New images (PNG or JPEG bytes) as samples of the model's input, prepared as its evaluation data were: through
-     * the spec's resize and centre crop when it has {@code data.transform}, else resized to the input shape.
+     * the spec's resize and centre crop when it has {@code data.transform}; else resized to the input shape, less
+     * the padding of {@code data.pad}, which is then added.
      */
     public Dataset samples(List<byte[]> encoded, List<String> names) {
+        if (resizePad != null && resizePad.pad() > 0) {
+            Dataset unpadded = io.kiln.engine.data.ImageSamples.of(encoded, names, resizePad.unpadded(sampleShape),
+                    classNames, null);
+            return resizePad.padOnly().apply(unpadded);
+        }
         return io.kiln.engine.data.ImageSamples.of(encoded, names, sampleShape, classNames, transform);
     }
 

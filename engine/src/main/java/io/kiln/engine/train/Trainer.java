@@ -13,6 +13,7 @@ import io.kiln.engine.checkpoint.ModelState;
 import io.kiln.engine.data.Dataset;
 import io.kiln.engine.data.DatasetLoader;
 import io.kiln.engine.data.PreparedData;
+import io.kiln.engine.data.ResizePad;
 import io.kiln.engine.loss.Losses;
 import io.kiln.engine.nn.Dropout;
 import io.kiln.engine.nn.Model;
@@ -99,13 +100,19 @@ public final class Trainer implements AutoCloseable {
                 t.ratio(), t.flip());
     }
 
+    /** The spec's {@code data.resize} and {@code data.pad}, or null without either. */
+    public static ResizePad resizePad(JobSpec.Data d) {
+        return ResizePad.of(d.resize(), d.pad());
+    }
+
     /**
-     * Loads the spec's dataset from the data root, splits off the validation part (seeded by the training
-     * seed) and normalises all parts with statistics of the training part alone.
+     * Loads the spec's dataset from the data root (resized and padded, or transformed, as it says), splits off
+     * the validation part (seeded by the training seed) and normalises all parts with statistics of the training
+     * part alone.
      */
     public static PreparedData loadData(JobSpec spec, Path dataRoot) {
         JobSpec.Data d = spec.data();
-        return DatasetLoader.load(dataRoot, d.name(), imageTransform(d))
+        return DatasetLoader.load(dataRoot, d.name(), imageTransform(d), resizePad(d))
                 .prepare(d.validationSplit(), spec.training().seed(), d.normalize(), d.mean(), d.std());
     }
 

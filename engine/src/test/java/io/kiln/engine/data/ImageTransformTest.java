@@ -128,7 +128,8 @@ class ImageTransformTest {
     void withoutATransformImagesOfDifferentSizesAreRefusedSayingHowToFixIt() throws IOException {
         Path root = folder();
         DataException e = assertThrows(DataException.class, () -> DatasetLoader.load(root, "insects"));
-        assertTrue(e.getMessage().contains("must have the same size, unless data.transform"), e.getMessage());
+        assertTrue(e.getMessage().contains("must have the same size, unless data.resize")
+                && e.getMessage().contains("data.transform"), e.getMessage());
     }
 
     @Test

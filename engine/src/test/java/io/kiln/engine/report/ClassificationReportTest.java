@@ -54,6 +54,62 @@ class ClassificationReportTest {
     }
 
     @Test
+    void everyImageShowsEveryClassScoreUpToTwentyClasses() {
+        float[] scores = {0.8f, 0.1f, 0.1f, 0.6f, 0.3f, 0.1f, 0.1f, 0.2f, 0.7f, 0.2f, 0.5f, 0.3f};
+        String html = new ClassificationReport(four(), scores, LossKind.SOFTMAX_CROSS_ENTROPY)
+                .html("run", List.of(), 4);
+        // four first images, two misclassified: each figure a table of the three classes with a bar and the score
+        assertEquals(6, count(html, "<table class=\"scores\">"));
+        assertEquals(18, count(html, "<meter min=\"0.0\" max=\"1.0\""));
+        String second = html.split("<figure")[2];
+        assertTrue(second.contains("<tr class=\"p\"><td>cat</td><td><meter min=\"0.0\" max=\"1.0\" value=\"0.6000000238418579\"></meter></td><td>0.600</td>"),
+                "the predicted class in bold: " + second);
+        assertTrue(second.contains("<tr class=\"t\"><td>dog</td>") && second.contains("<td>0.300</td>") && second.contains("<td>0.100</td>"),
+                "the true class marked, and the third score: " + second);
+        assertTrue(html.contains("every class's probabilities"));
+        assertTrue(html.contains("<table class=\"confusion\">") && html.contains("<th>accuracy</th>"),
+                "the confusion matrix and per-class accuracy stay");
+    }
+
+    @Test
+    void beyondTwentyClassesTheFiveHighestAreShown() {
+        int k = 21;
+        List<String> names = new java.util.ArrayList<>();
+        for (int c = 0; c < k; c++) {
+            names.add("c" + c);
+        }
+        Dataset d = Dataset.of(new byte[4], new int[] {3}, new int[] {1, 2, 2}, names);
+        float[] scores = new float[k];
+        for (int c = 0; c < k; c++) {
+            scores[c] = (c * 8 % k) / 100f;  // 8 and 21 are coprime: 21 distinct scores
+        }
+        ClassificationReport r = new ClassificationReport(d, scores, LossKind.SOFTMAX_CROSS_ENTROPY);
+        int[] shown = r.scoresShown(0);
+        assertEquals(5, shown.length);
+        for (int i = 1; i < shown.length; i++) {
+            assertTrue(scores[shown[i - 1]] >= scores[shown[i]], "highest first");
+        }
+        for (int c = 0; c < k; c++) {
+            final int cls = c;
+            boolean isShown = java.util.Arrays.stream(shown).anyMatch(s -> s == cls);
+            if (!isShown) {
+                assertTrue(scores[c] <= scores[shown[4]], "c" + c + " is not among the five highest");
+            }
+        }
+        String html = r.html("many", List.of(), 1);
+        assertEquals(5, count(html.split("<figure")[1], "<meter"));
+        assertTrue(html.contains("5 highest probabilities (of 21 classes)"));
+    }
+
+    @Test
+    void rawScoresAreBarsBetweenTheImagesLowestAndHighest() {
+        float[] scores = {2f, -1f, 0.5f, 0f, 1f, 3f, 0f, 0f, 0f, 1f, 1f, 1f};
+        String html = new ClassificationReport(four(), scores, LossKind.MULTICLASS_HINGE).html("svm", List.of(), 1);
+        assertTrue(html.contains("<meter min=\"-1.0\" max=\"2.0\" value=\"2.0\">"), html);
+        assertTrue(html.contains("every class's raw scores"));
+    }
+
+    @Test
     void logisticScoresBecomeTwoClasses() {
         Dataset d = Dataset.of(new byte[8], new int[] {0, 1}, new int[] {1, 2, 2}, List.of("no", "yes"));
         ClassificationReport r = new ClassificationReport(d, new float[] {0.2f, 0.9f}, LossKind.LOGISTIC);

@@ -4,6 +4,7 @@ import io.kiln.engine.data.DataException;
 import io.kiln.engine.data.Dataset;
 import io.kiln.engine.data.DatasetLoader;
 import io.kiln.engine.data.LoadedData;
+import io.kiln.engine.data.ResizePad;
 import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecException;
 import io.kiln.engine.train.Trainer;
@@ -58,7 +59,17 @@ public class DatasetFacts {
             k = new Known(modified, read(data));
             known.put(key, k);
         }
-        return k.facts();
+        return resized(k.facts(), Trainer.resizePad(data));
+    }
+
+    /** The facts as a job with data.resize or data.pad sees them: its samples resized and padded. */
+    private static Facts resized(Facts f, ResizePad resizePad) {
+        if (resizePad == null) {
+            return f;
+        }
+        int[] shape = resizePad.outputShape(f.sampleShape());
+        long sampleBytes = (long) shape[0] * shape[1] * shape[2];
+        return new Facts(shape, f.classes(), f.samples(), f.samples() * (sampleBytes + Integer.BYTES));
     }
 
     private Facts read(JobSpec.Data spec) {
