@@ -94,6 +94,23 @@ public class JobService {
             throw new LimitReached("user " + user + " already has " + queued + " queued jobs, the limit is "
                     + config.maxQueuedPerUser() + "; wait for some to start");
         }
+        return queue(spec, specJson, user, priority, sweepId);
+    }
+
+    /**
+     * Queues the job that follows from a sweep its user submitted (the retraining of the best point): checked as
+     * any job is, but not counted against kiln.max-queued-per-user, which the sweep's points were when it was
+     * accepted. Runs in the caller's transaction (and a refusal leaves it as it is).
+     *
+     * @throws SpecException for a spec that no longer passes (its dataset removed, say)
+     */
+    JobRow submitFollowUp(Caller owner, String specJson, long sweepId) {
+        JobSpec spec = SpecParser.parse(specJson);
+        check(spec, owner);
+        return queue(spec, specJson, owner.name(), 0, sweepId);
+    }
+
+    private JobRow queue(JobSpec spec, String specJson, String user, int priority, @Nullable Long sweepId) {
         Instant now = Instant.now();
         JobRow row = jobs.save(new JobRow(null, spec.name(), user, specJson, spec.device(), priority,
                 JobState.QUEUED.name(), null, null, null, false, 0, 0, spec.training().epochs(), 0, 0, 0, null, null,
@@ -134,6 +151,23 @@ public class JobService {
         return jobs.findById(id).orElseThrow(() -> new NotFound("no job " + id));
     }
 
+    /**
+     * The jobs of these ids, in that order.
+     *
+     * @throws NotFound naming the first that does not exist
+     */
+    public java.util.List<JobRow> getAll(java.util.List<Long> ids) {
+        java.util.Map<Long, JobRow> found = new java.util.HashMap<>();
+        jobs.findByIdIn(ids).forEach(j -> found.put(j.id(), j));
+        return ids.stream().map(id -> {
+            JobRow j = found.get(id);
+            if (j == null) {
+                throw new NotFound("no job " + id);
+            }
+            return j;
+        }).toList();
+    }
+
     /** The job, for a caller who may see this result of it ({@link JobAccess#requireResults}). */
     public JobRow withResults(long id, Caller caller, JobAccess.Result what) {
         JobRow j = get(id);
@@ -165,16 +199,21 @@ public class JobService {
                 throw new BadInput("state", "must be one of QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED");
             }
         }
+        checkPage(page, size);
+        if (filter.name() != null && filter.name().length() > 200) {
+            throw new BadInput("name", "must be at most 200 characters");
+        }
+        return queries.list(filter, page, size);
+    }
+
+    /** The rules of {@code page} and {@code size} in every paged list (jobs, sweeps). */
+    static void checkPage(int page, int size) {
         if (page < 0) {
             throw new BadInput("page", "must be >= 0, got " + page);
         }
         if (size < 1 || size > MAX_PAGE_SIZE) {
             throw new BadInput("size", "must be between 1 and " + MAX_PAGE_SIZE + ", got " + size);
         }
-        if (filter.name() != null && filter.name().length() > 200) {
-            throw new BadInput("name", "must be at most 200 characters");
-        }
-        return queries.list(filter, page, size);
     }
 
     /**

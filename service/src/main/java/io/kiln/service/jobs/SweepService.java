@@ -12,19 +12,25 @@ import io.kiln.service.errors.BadInput;
 import io.kiln.service.errors.NotFound;
 import io.kiln.service.store.JobRepository;
 import io.kiln.service.store.JobRow;
-import io.kiln.service.store.JobState;
 import io.kiln.service.store.MetricStore;
 import io.kiln.service.store.SweepRepository;
 import io.kiln.service.store.SweepRow;
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.data.model.Page;
+import io.micronaut.data.model.Pageable;
+import io.micronaut.data.model.Sort;
 import io.micronaut.transaction.annotation.Transactional;
 import jakarta.inject.Singleton;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * Sweeps: one job per point of a grid over spec paths, and the summary table a course hands in (each point's
- * best validation accuracy and its epoch, test accuracy, time), with the best point named.
+ * best validation accuracy and its epoch, test accuracy, time), with the best point named ({@link SweepSummary});
+ * the list of sweeps; and, with {@code "retrain": true}, the job that retrains the best point on the training
+ * and validation data once every point has ended ({@link SweepRetrain}).
  */
 @Singleton
 public class SweepService {
@@ -52,108 +58,79 @@ public class SweepService {
         String user = caller.name();
         JsonNode req = json.parse(body, "the sweep");
         if (!req.isObject()) {
-            throw new SpecException("", "a sweep is a JSON object {\"name\", \"base\", \"grid\"}");
+            throw new SpecException("", "a sweep is a JSON object {\"name\", \"base\", \"grid\", \"retrain\"}");
         }
         List<SweepGrid.Point> points = SweepGrid.expand(req.get("base"), req.get("grid"));
+        boolean retrain = retrain(req.get("retrain"), points);
         String name = req.path("name").asText(req.path("base").path("name").asText("sweep"));
         if (name.isBlank() || name.length() > MAX_NAME) {
             throw new BadInput("name", "must be 1 to " + MAX_NAME + " characters, got " + name.length());
         }
-        SweepRow sweep = sweeps.save(new SweepRow(null, name, user, body, Instant.now()));
+        SweepRow sweep = sweeps.save(new SweepRow(null, name, user, body, Instant.now(), retrain, null, null));
         for (SweepGrid.Point p : points) {
             jobService.submit(caller, p.spec().json().toString(), 0, sweep.id());
         }
         return sweep;
     }
 
+    /** {@code "retrain"}: a boolean; retraining picks the best point by validation accuracy, which each needs. */
+    private static boolean retrain(JsonNode v, List<SweepGrid.Point> points) {
+        if (v == null || v.isNull()) {
+            return false;
+        }
+        if (!v.isBoolean()) {
+            throw new BadInput("retrain", "must be true or false, got " + v);
+        }
+        if (v.asBoolean()) {
+            for (int i = 0; i < points.size(); i++) {
+                if (!(points.get(i).spec().data().validationSplit() > 0)) {
+                    throw new BadInput("retrain", "picks the best point by its validation accuracy, but grid point "
+                            + (i + 1) + " has none: give base.data.validationSplit > 0, e.g. 0.1");
+                }
+            }
+        }
+        return v.asBoolean();
+    }
+
+    public SweepRow get(long id) {
+        return sweeps.findById(id).orElseThrow(() -> new NotFound("no sweep " + id));
+    }
+
+    /** The sweep's summary (fields in CONTRACT.md and docs/service.md). */
     public ObjectNode view(long id) {
-        SweepRow sweep = sweeps.findById(id).orElseThrow(() -> new NotFound("no sweep " + id));
-        JsonNode grid = JobViews.parse(sweep.body()).path("grid");
+        SweepRow sweep = get(id);
         List<JobRow> points = jobs.findBySweepIdOrderById(id);
+        return SweepSummary.of(sweep, points, metrics.epochs(points.stream().map(JobRow::id).toList()));
+    }
+
+    /** The summary as CSV: a column per swept parameter, then the figures; a row per point and the retraining. */
+    public String csv(long id) {
+        return SweepSummary.csv(view(id));
+    }
+
+    /**
+     * One page of sweeps, newest first, optionally one user's: each sweep's summary without its points (their
+     * number is {@code pointCount}), with the best point and the retraining.
+     */
+    public ObjectNode list(@Nullable String user, int page, int size) {
+        JobService.checkPage(page, size);
+        Pageable pageable = Pageable.from(page, size, Sort.of(Sort.Order.desc("id")));
+        Page<SweepRow> found = user == null ? sweeps.findAll(pageable) : sweeps.findByUserName(user, pageable);
+        List<Long> ids = found.getContent().stream().map(SweepRow::id).toList();
+        Map<Long, List<JobRow>> bySweep = ids.isEmpty() ? Map.of() : jobs.findBySweepIdInOrderById(ids).stream()
+                .collect(Collectors.groupingBy(JobRow::sweepId));
+        Map<Long, List<MetricStore.EpochPoint>> epochs = metrics.epochs(bySweep.values().stream()
+                .flatMap(List::stream).map(JobRow::id).toList());
         ObjectNode n = JSON.createObjectNode();
-        n.put("id", Long.toString(id));
-        n.put("name", sweep.name());
-        n.put("user", sweep.userName());
-        n.put("submittedAt", sweep.submittedAt().toString());
-        ArrayNode list = n.putArray("points");
-        ObjectNode best = null;
-        double bestScore = Double.NEGATIVE_INFINITY;
-        int queued = 0;
-        int running = 0;
-        int failed = 0;
-        int cancelled = 0;
-        for (JobRow j : points) {
-            ObjectNode p = list.addObject();
-            p.set("values", valuesOf(grid, JobViews.parse(j.spec())));
-            p.put("jobId", Long.toString(j.id()));
-            p.put("state", j.shownState());
-            double bestVal = Double.NaN;
-            int bestEpoch = 0;
-            double seconds = 0;
-            for (MetricStore.EpochPoint e : metrics.epochs(j.id())) {
-                if (e.valAcc() != null && !(e.valAcc() <= bestVal)) {
-                    bestVal = e.valAcc();
-                    bestEpoch = e.epoch();
-                }
-                seconds += e.seconds() == null ? 0 : e.seconds();
-            }
-            JsonNode latest = JobViews.parse(j.latestMetrics());
-            number(p, "bestValAcc", bestVal);
-            if (bestEpoch > 0) {
-                p.put("bestEpoch", bestEpoch);
-            } else {
-                p.putNull("bestEpoch");
-            }
-            number(p, "testAcc", latest.path("test_acc").asDouble(Double.NaN));
-            number(p, "seconds", seconds);
-            double score = Double.isNaN(bestVal) ? latest.path("test_acc").asDouble(Double.NaN) : bestVal;
-            if (!Double.isNaN(score) && score > bestScore) {
-                bestScore = score;
-                best = p;
-            }
-            switch (JobState.valueOf(j.shownState())) {
-                case QUEUED -> queued++;
-                case RUNNING -> running++;
-                case FAILED -> failed++;
-                case CANCELLED -> cancelled++;
-                default -> { }
-            }
+        ArrayNode list = n.putArray("sweeps");
+        for (SweepRow s : found.getContent()) {
+            ObjectNode summary = SweepSummary.of(s, bySweep.getOrDefault(s.id(), List.of()), epochs);
+            summary.remove("points");
+            list.add(summary);
         }
-        String state = running > 0 || (queued > 0 && queued < points.size()) ? "RUNNING"
-                : queued > 0 ? "QUEUED"
-                : failed > 0 ? "FAILED"
-                : cancelled > 0 ? "CANCELLED" : "SUCCEEDED";
-        n.put("state", state);
-        if (best != null) {
-            n.set("best", best.deepCopy());
-        } else {
-            n.putNull("best");
-        }
+        n.put("page", page);
+        n.put("size", size);
+        n.put("total", found.getTotalSize());
         return n;
-    }
-
-    /** The grid values of one point, read back from its spec. */
-    private static ObjectNode valuesOf(JsonNode grid, JsonNode spec) {
-        ObjectNode values = JSON.createObjectNode();
-        for (Map.Entry<String, JsonNode> e : (Iterable<Map.Entry<String, JsonNode>>) grid::fields) {
-            JsonNode v = spec;
-            for (String part : e.getKey().split("\\.")) {
-                int bracket = part.indexOf('[');
-                v = v.path(bracket < 0 ? part : part.substring(0, bracket));
-                for (java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\[(\\d+)]").matcher(part); m.find(); ) {
-                    v = v.path(Integer.parseInt(m.group(1)));
-                }
-            }
-            values.set(e.getKey(), v);
-        }
-        return values;
-    }
-
-    private static void number(ObjectNode n, String field, double v) {
-        if (Double.isFinite(v)) {
-            n.put(field, v);
-        } else {
-            n.putNull(field);
-        }
     }
 }

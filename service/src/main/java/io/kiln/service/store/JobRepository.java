@@ -24,6 +24,10 @@ public interface JobRepository extends CrudRepository<JobRow, Long> {
 
     List<JobRow> findBySweepIdOrderById(Long sweepId);
 
+    List<JobRow> findBySweepIdInOrderById(java.util.Collection<Long> sweepIds);
+
+    List<JobRow> findByIdIn(java.util.Collection<Long> ids);
+
     /** Cancels a job that is still queued; returns the rows changed (0 or 1). */
     @Query("UPDATE jobs SET state = 'CANCELLED', finished_at = :now WHERE id = :id AND state = 'QUEUED'")
     long cancelQueued(long id, Instant now);

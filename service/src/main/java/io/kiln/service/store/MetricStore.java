@@ -8,7 +8,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /** A job's metric series: per-step training loss and per-epoch figures, written in batches. */
 @Singleton
@@ -114,6 +117,37 @@ public class MetricStore {
             }
             return out;
         });
+    }
+
+    /** The most ids one query names; longer lists are read in parts. */
+    private static final int IDS_PER_QUERY = 500;
+
+    /** The per-epoch points of several jobs, each job's in epoch order; jobs without any are absent. */
+    @Transactional(readOnly = true)
+    public Map<Long, List<EpochPoint>> epochs(Collection<Long> jobIds) {
+        List<Long> ids = List.copyOf(new java.util.LinkedHashSet<>(jobIds));
+        Map<Long, List<EpochPoint>> out = new HashMap<>();
+        for (int from = 0; from < ids.size(); from += IDS_PER_QUERY) {
+            List<Long> part = ids.subList(from, Math.min(ids.size(), from + IDS_PER_QUERY));
+            String marks = String.join(", ", java.util.Collections.nCopies(part.size(), "?"));
+            jdbc.execute(conn -> {
+                try (PreparedStatement ps = conn.prepareStatement("SELECT job_id, epoch, train_loss, train_acc, val_loss, "
+                        + "val_acc, samples_per_s, seconds, lr FROM epoch_metrics WHERE job_id IN (" + marks + ") "
+                        + "ORDER BY job_id, epoch")) {
+                    for (int i = 0; i < part.size(); i++) {
+                        ps.setLong(i + 1, part.get(i));
+                    }
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            out.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>()).add(new EpochPoint(rs.getInt(2),
+                                    get(rs, 3), get(rs, 4), get(rs, 5), get(rs, 6), get(rs, 7), get(rs, 8), get(rs, 9)));
+                        }
+                    }
+                }
+                return null;
+            });
+        }
+        return out;
     }
 
     private static Double get(ResultSet rs, int column) throws SQLException {
