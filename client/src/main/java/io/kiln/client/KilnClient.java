@@ -120,6 +120,66 @@ public final class KilnClient {
         return send(request("/sweeps/" + enc(id)).GET());
     }
 
+    /** Lists sweeps, newest first, without their points; null filters are left out. */
+    public JsonNode sweeps(String user, Integer page, Integer size) {
+        Map<String, Object> q = new LinkedHashMap<>();
+        q.put("user", user);
+        q.put("page", page);
+        q.put("size", size);
+        return send(request("/sweeps" + query(q)).GET());
+    }
+
+    /** A sweep's summary as CSV: a column per swept parameter, then the figures; a row per point and the retraining. */
+    public String sweepCsv(String id) {
+        return sendText(request("/sweeps/" + enc(id) + "?format=csv").setHeader("Accept", "text/csv, application/json").GET());
+    }
+
+    /** The per-epoch metrics of several jobs as one CSV table, a row per job and epoch. */
+    public String metricsCsv(java.util.List<String> ids) {
+        return sendText(request("/metrics?jobs=" + enc(String.join(",", ids)) + "&format=csv")
+                .setHeader("Accept", "text/csv, application/json").GET());
+    }
+
+    /** The per-epoch metrics of several jobs: {@code {"jobs": [{"jobId", "name", "epochs"}]}}. */
+    public JsonNode metrics(java.util.List<String> ids) {
+        return send(request("/metrics?jobs=" + enc(String.join(",", ids))).GET());
+    }
+
+    /** The job's HTML report with this many test images (null: the service's default). */
+    public String report(String id, Integer images) {
+        return sendText(request("/jobs/" + enc(id) + "/report" + query(Map.of("images", images == null ? "" : images)))
+                .setHeader("Accept", "text/html, application/json").GET());
+    }
+
+    /**
+     * Classifies image files with the job's trained weights: {@code {"predictions": [{"image", "predicted",
+     * "scores", ...}]}}.
+     *
+     * @throws java.io.UncheckedIOException when an image cannot be read
+     */
+    public JsonNode predict(String id, java.util.List<Path> images) {
+        String boundary = "kiln-" + java.util.UUID.randomUUID();
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        for (Path image : images) {
+            byte[] bytes;
+            try {
+                bytes = Files.readAllBytes(image);
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw new java.io.UncheckedIOException("image not found: " + image.toAbsolutePath(), e);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("cannot read " + image + ": " + e.getMessage(), e);
+            }
+            String name = image.getFileName().toString().replace("\"", "_").replace("\r", "_").replace("\n", "_");
+            body.writeBytes(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"images\"; filename=\"" + name
+                    + "\"\r\nContent-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+            body.writeBytes(bytes);
+            body.writeBytes("\r\n".getBytes(StandardCharsets.UTF_8));
+        }
+        body.writeBytes(("--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
+        return send(request("/jobs/" + enc(id) + "/predict").header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())));
+    }
+
     public JsonNode devices() {
         return send(request("/devices").GET());
     }

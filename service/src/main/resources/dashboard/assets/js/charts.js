@@ -1,16 +1,31 @@
-// Chart.js line charts (Chart is the global of the WebJar's classic script), destroyed when the view changes.
+// Chart.js line charts (Chart is the global of the WebJar's classic script), destroyed when the view changes;
+// each drawn on white, so that its PNG (export.js) reads on any page it is pasted into.
+import { el } from "./dom.js";
+import { pngButton } from "./export.js";
 
 let charts = [];
 
-export function lineChart(canvas, title, yLabel, datasets, xLabel = "epoch") {
+const whiteBackground = { id: "whiteBackground", beforeDraw(chart) {
+  const ctx = chart.ctx;
+  ctx.save(); ctx.globalCompositeOperation = "destination-over"; ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, chart.width, chart.height); ctx.restore();
+} };
+
+/**
+ * A line chart of {x, y} points. xScale: "linear" (epochs, steps, swept numbers), "logarithmic" (learning rates)
+ * or "category" (swept values that are not numbers).
+ */
+export function lineChart(canvas, title, yLabel, datasets, xLabel = "epoch", xScale = "linear") {
+  const integer = xLabel === "epoch" || xLabel === "step";
   const chart = new Chart(canvas, {
     type: "line",
     data: { datasets },
+    plugins: [whiteBackground],
     options: {
       animation: false, responsive: true, maintainAspectRatio: false, parsing: false, normalized: true,
       plugins: { title: { display: true, text: title }, legend: { position: "bottom" } },
-      scales: { x: { type: "linear", title: { display: true, text: xLabel },
-                     ticks: xLabel === "epoch" ? { stepSize: 1, precision: 0 } : { precision: 0 } },
+      scales: { x: { type: xScale, title: { display: true, text: xLabel },
+                     ticks: xScale === "linear" ? (integer ? { stepSize: xLabel === "epoch" ? 1 : undefined, precision: 0 } : {}) : {} },
                 y: { type: "linear", title: { display: true, text: yLabel } } },
       elements: { point: { radius: 0 }, line: { borderWidth: 2 } },
     },
@@ -27,6 +42,10 @@ export function axes(chart, title, xLabel, yLabel, logY) {
   o.scales.x.ticks = xLabel === "epoch" ? { stepSize: 1, precision: 0 } : {};
   o.scales.y = { type: logY ? "logarithmic" : "linear", title: { display: true, text: yLabel + (logY ? " (log scale)" : "") } };
 }
+
+/** A card holding the chart's canvas and its PNG button; chartClass "chart tall" for a page's one big chart. */
+export const chartCard = (canvas, filename, chartClass = "chart") => el("div", { class: "card" }, el("div", { class: chartClass }, canvas),
+  el("p", { class: "exports" }, pngButton(canvas, filename)));
 
 export function destroyCharts() {
   charts.forEach((c) => c.destroy());

@@ -1,9 +1,11 @@
 // Compare (#/compare?ids=3,4&metric=val_acc&x=epoch&smooth=0.6&log=1): one metric of the jobs overlaid against
 // step, epoch or wall time, smoothed and on a log scale if asked; the spec fields that differ; a summary table.
-// The choices live in the URL, so a comparison can be linked.
-import { api } from "./api.js";
-import { axes, color, faint, lineChart, series } from "./charts.js";
+// The choices live in the URL, so a comparison can be linked. The chart saves as PNG; the table, and the jobs'
+// per-epoch metrics, as CSV.
+import { api, download } from "./api.js";
+import { axes, chartCard, color, faint, lineChart, series } from "./charts.js";
 import { el, fmt } from "./dom.js";
+import { csvButton } from "./export.js";
 import { badge, describeModel, duration } from "./job-parts.js";
 import { clearView, every } from "./router.js";
 import { smooth } from "./smoothing.js";
@@ -32,15 +34,20 @@ export function compareView(_, params) {
   const shown = el("span", { id: "compare-smoothing-value" }, choice.smooth.toFixed(2));
   const log = el("input", { id: "compare-log", type: "checkbox", "aria-label": "log scale" });
   log.checked = choice.log;
+  const COLUMNS = ["Job", "Name", "State", "Best val acc", "at epoch", "Test acc", "Epochs", "Duration (s)", "Model", "Optimizer", "lr", "Batch"];
+  let summary = [];  // the table's rows as values, for its CSV
+  const name = "compare-" + ids.join("-");
   v.append(el("h1", {}, "Compare jobs"),
     el("form", { class: "card", onsubmit: (e) => { e.preventDefault(); go({ ids: input.value.replace(/\s/g, "") }); } },
       input, " ", el("button", { class: "primary", type: "submit" }, "Compare")),
     el("div", { class: "card controls" }, el("label", {}, "metric ", metric), el("label", {}, "x axis ", x),
       el("label", {}, "smoothing ", slider, " ", shown), el("label", {}, log, " log scale")),
-    el("div", { class: "card" }, el("div", { class: "chart tall" }, canvas)),
+    chartCard(canvas, `${name}-${choice.metric}.png`, "chart tall"),
     el("div", { class: "card" }, el("h2", {}, "Settings that differ"), el("table", { id: "spec-diff" }, el("thead"), diff)),
     el("div", { class: "card" }, el("table", { id: "summary" }, el("thead", {}, el("tr", {}, ["", "Job", "Name", "State",
-      "Best val acc", "at epoch", "Test acc", "Epochs", "Duration", "Model", "Optimizer", "lr", "Batch"].map((h) => el("th", {}, h)))), table)));
+      "Best val acc", "at epoch", "Test acc", "Epochs", "Duration", "Model", "Optimizer", "lr", "Batch"].map((h) => el("th", {}, h)))), table),
+      ids.length ? el("p", { class: "exports" }, csvButton("Table CSV", name + ".csv", COLUMNS, () => summary),
+        el("button", { class: "export", onclick: () => download(`/metrics?jobs=${ids.join(",")}&format=csv`, name + "-metrics.csv") }, "Metrics CSV")) : ""));
   if (!ids.length) { table.append(el("tr", {}, el("td", { colspan: 13, class: "empty" }, "Tick jobs in the queue, or type their ids."))); return; }
   // every choice is kept in the URL; the page is drawn again from it
   const go = (change) => {
@@ -69,7 +76,8 @@ export function compareView(_, params) {
       rows = await Promise.all(ids.map(async (id) => [await api("/jobs/" + id), await api(`/jobs/${id}/metrics?maxPoints=400`)]));
       draw();
       renderDiff(diff, rows.map(([j]) => j));
-      table.replaceChildren(...rows.map(([j, m], i) => summaryRow(j, m, i)));
+      summary = rows.map(([j, m]) => summaryValues(j, m));
+      table.replaceChildren(...rows.map(([j], i) => summaryRow(j, summary[i], i)));
     } catch (e) { table.replaceChildren(el("tr", {}, el("td", { colspan: 13, class: "error" }, e.message))); }
   });
 }
@@ -102,12 +110,17 @@ function renderDiff(body, jobs) {
 
 const swatch = (i) => el("span", { class: "swatch", style: { backgroundColor: color(i) } });
 
-function summaryRow(j, m, i) {
+/** The summary table's row of a job as values (its CSV row): the run time across attempts in seconds. */
+function summaryValues(j, m) {
   let best = null;
   for (const p of m.epochs) if (p.val_acc !== null && (!best || p.val_acc > best.val_acc)) best = p;
   const spec = j.spec || {}, opt = spec.optimizer || {}, tr = spec.training || {};
-  return el("tr", {}, el("td", {}, swatch(i)), el("td", {}, el("a", { href: "#/job/" + j.id }, j.id)), el("td", {}, j.name), el("td", {}, badge(j.state)),
-    el("td", {}, best ? fmt(best.val_acc) : "–"), el("td", {}, best ? best.epoch : "–"), el("td", {}, fmt((j.metrics || {}).test_acc)),
-    el("td", {}, m.epochs.length), el("td", {}, duration(j)), el("td", {}, describeModel(spec.model)),
-    el("td", {}, opt.type || "sgd"), el("td", {}, opt.lr), el("td", {}, tr.batchSize || 100));
+  return [j.id, j.name, j.state, best ? best.val_acc : null, best ? best.epoch : null, (j.metrics || {}).test_acc,
+    m.epochs.length, j.runningSeconds || 0, describeModel(spec.model), opt.type || "sgd", opt.lr, tr.batchSize || 100];
+}
+
+function summaryRow(j, r, i) {
+  return el("tr", {}, el("td", {}, swatch(i)), el("td", {}, el("a", { href: "#/job/" + r[0] }, r[0])), el("td", {}, r[1]),
+    el("td", {}, badge(r[2])), el("td", {}, fmt(r[3])), el("td", {}, r[4] ?? "–"), el("td", {}, fmt(r[5])), el("td", {}, r[6]),
+    el("td", {}, duration(j)), ...r.slice(8).map((c) => el("td", {}, c)));
 }

@@ -1,7 +1,7 @@
 // A job's page (#/job/ID): its facts, times and buttons (Clone among them), its spec, live learning curves (none
 // for a job that never trained), and its log (or why it is refused).
 import { api, apiText, download } from "./api.js";
-import { lineChart, series } from "./charts.js";
+import { chartCard, lineChart, series } from "./charts.js";
 import { el, fmt, toast } from "./dom.js";
 import { cancel, canCancel, describeModel, duration, eta, finished, progressBar, stateOf, when } from "./job-parts.js";
 import { confusionTable } from "./confusion.js";
@@ -20,9 +20,8 @@ export function jobView(id) {
   const noCurves = el("p", { class: "muted", id: "no-curves", hidden: true });
   const results = el("div", { class: "card", id: "test-results", hidden: true });
   const grid = el("div", { class: "grid", id: "curves" },
-      el("div", { class: "card" }, el("div", { class: "chart" }, lossCanvas)),
-      el("div", { class: "card" }, el("div", { class: "chart" }, epochLossCanvas)),
-      el("div", { class: "card" }, el("div", { class: "chart" }, accCanvas)));
+      chartCard(lossCanvas, `job-${id}-step-loss.png`), chartCard(epochLossCanvas, `job-${id}-epoch-loss.png`),
+      chartCard(accCanvas, `job-${id}-accuracy.png`));
   v.append(el("h1", {}, "Job " + id), head, noCurves, grid, captions,
     results,
     el("div", { class: "card" }, el("h2", {}, "Log"), logRefused, log),

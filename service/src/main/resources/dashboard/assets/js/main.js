@@ -9,6 +9,7 @@ import { route, startRouting } from "./router.js";
 import { identify, useToken } from "./session.js";
 import { submitView } from "./submit.js";
 import { sweepView } from "./sweep.js";
+import { sweepsView } from "./sweeps.js";
 import { tokensView } from "./tokens.js";
 
 // #/job/ID, #/compare?ids=.., ...; anything else (#/jobs) is the queue
@@ -16,6 +17,7 @@ startRouting({
   job: jobView,
   compare: compareView,
   sweep: sweepView,
+  sweeps: sweepsView,
   devices: devicesView,
   models: modelsView,
   submit: submitView,

@@ -28,7 +28,7 @@ export function route() {
   const hash = location.hash || "#/jobs";
   const [path, query] = hash.slice(1).split("?");
   const parts = path.split("/").filter(Boolean);
-  document.querySelectorAll("[data-nav]").forEach((a) => a.classList.toggle("active", a.dataset.nav === (parts[0] === "job" ? "jobs" : parts[0])));
+  document.querySelectorAll("[data-nav]").forEach((a) => a.classList.toggle("active", a.dataset.nav === ({ job: "jobs", sweep: "sweeps" }[parts[0]] || parts[0])));
   if (!hasToken()) {
     clearView().append(el("div", { class: "card empty" }, "Enter your API token (top right) to see the lab's jobs."));
     return;

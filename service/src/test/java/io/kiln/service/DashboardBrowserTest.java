@@ -423,6 +423,98 @@ class DashboardBrowserTest {
                 "\"device\":\"cpu\",\"init\":{\"fromJob\":\"" + from + "\"" + extra + "}}");
     }
 
+    /**
+     * The Sweeps page lists a sweep and opens it; its chart draws the chosen metric against the swept value (a
+     * log scale for a learning rate), a sweep over two parameters is a heat map, the retraining shows, and the
+     * PNG and CSV buttons save files of their kind.
+     */
+    @Test
+    void theSweepsPageListsSweepsAndChartsTheMetricAgainstTheSweptValue() throws IOException {
+        signIn(KilnServer.ADMIN, "admin");
+        KilnServer.Answer one = kiln.post("/api/v1/sweeps", KilnServer.ADMIN, "{\"name\":\"widths\",\"base\":"
+                + TestData.spec("wd", "tiny", 2) + ",\"grid\":{\"model.layers[1].units\":[4,8,32]}}");
+        assertEquals(201, one.status(), one.body());
+        String oneId = one.json().get("id").asText();
+        KilnServer.Answer two = kiln.post("/api/v1/sweeps", KilnServer.ADMIN, "{\"name\":\"grid2\",\"base\":"
+                + TestData.spec("g2", "tiny", 2) + ",\"grid\":{\"model.layers[1].units\":[4,16],\"optimizer.lr\":[0.1,0.01]},"
+                + "\"retrain\":true}");
+        assertEquals(201, two.status(), two.body());
+        String twoId = two.json().get("id").asText();
+
+        browser.get(kiln.uri("/#/sweeps").toString());
+        waiting().until(d -> d.findElements(By.cssSelector("#sweeps tbody tr.job")).size() >= 2);
+        List<WebElement> rows = browser.findElements(By.cssSelector("#sweeps tbody tr.job"));
+        assertTrue(rows.get(0).getText().startsWith(twoId + " grid2"), "newest first: " + rows.get(0).getText());
+        assertTrue(rows.stream().anyMatch(r -> r.getText().startsWith(oneId + " widths")));
+        // The rows are drawn anew at every poll: the link is clicked where it is now.
+        script("document.querySelector(\"#sweeps a[href='#/sweep/" + oneId + "']\").click();");
+        waiting().until(d -> d.getCurrentUrl().endsWith("#/sweep/" + oneId)
+                && d.findElements(By.cssSelector("#view > p.muted .state.SUCCEEDED")).size() == 1
+                && points("chart-sweep", 0) == 3);
+        JsonNode done = kiln.get("/api/v1/sweeps/" + oneId, KilnServer.ADMIN).json();
+        // x is the swept value (4, 8, 32 units, linearly: 8x apart), y each point's best validation accuracy.
+        assertEquals(List.of(4.0, 8.0, 32.0), xs("chart-sweep", 0));
+        List<Double> expected = new java.util.ArrayList<>();
+        done.get("points").forEach(p -> expected.add(p.get("bestValAcc").asDouble()));
+        assertEquals(expected, values("chart-sweep", 0));
+        assertEquals("linear", script("return Chart.getChart('chart-sweep').options.scales.x.type;"));
+        new org.openqa.selenium.support.ui.Select(browser.findElement(By.id("sweep-metric"))).selectByValue("testAcc");
+        List<Double> tests = new java.util.ArrayList<>();
+        done.get("points").forEach(p -> tests.add(p.get("testAcc").asDouble()));
+        waiting().until(d -> values("chart-sweep", 0).equals(tests));
+        assertEquals("logarithmic", script("return import('/assets/js/sweep.js').then(m => m.axisOf('optimizer.lr', [0.1, 0.01, 0.001]));"),
+                "a learning rate is drawn on a log scale");
+        assertEquals(List.of("image/png", "text/csv"), savedTypes(
+                By.xpath("//canvas[@id='chart-sweep']/ancestor::div[contains(@class,'card')]//button[text()='PNG']"),
+                By.xpath("//button[text()='CSV']")));
+        screenshot("sweep-chart");
+
+        browser.get(kiln.uri("/#/sweep/" + twoId).toString());
+        waiting().until(d -> d.findElements(By.cssSelector("#view > p.muted .state.SUCCEEDED")).size() == 1
+                && d.findElement(By.id("retrained")).getText().matches("(?s).*test accuracy \\d\\.\\d{4}.*"));
+        JsonNode grid = kiln.get("/api/v1/sweeps/" + twoId, KilnServer.ADMIN).json();
+        waiting().until(d -> d.findElement(By.id("heatmap-sweep")).getDomAttribute("aria-label").contains("units=16, lr=0.01"));
+        String cells = browser.findElement(By.id("heatmap-sweep")).getDomAttribute("aria-label");
+        for (JsonNode p : grid.get("points")) {
+            String cell = "units=" + p.get("values").get("model.layers[1].units").asText() + ", lr="
+                    + p.get("values").get("optimizer.lr").asText() + ": "
+                    + String.format(java.util.Locale.ROOT, "%.4f", p.get("bestValAcc").asDouble());
+            assertTrue(cells.contains(cell), cell + " in " + cells);
+        }
+        assertTrue(browser.findElement(By.id("retrained")).getText().contains(
+                String.format(java.util.Locale.ROOT, "%.4f", grid.get("retrained").get("testAcc").asDouble())));
+        assertEquals(List.of("image/png"), savedTypes(By.xpath("//canvas[@id='heatmap-sweep']/ancestor::div[contains(@class,'card')]//button[text()='PNG']")));
+        screenshot("sweep-heatmap");
+        noPolicyViolations();
+    }
+
+    Object script(String js) {
+        return ((JavascriptExecutor) browser).executeScript(js);
+    }
+
+    /** Clicks each button and returns the type of the file it saved (the blob given to a download link). */
+    List<String> savedTypes(By... buttons) {
+        script("window.savedBlobs = []; if (!window.realCreateObjectURL) { window.realCreateObjectURL = URL.createObjectURL;"
+                + " URL.createObjectURL = (b) => { window.savedBlobs.push(b.type + ' ' + b.size); return window.realCreateObjectURL(b); }; }");
+        for (By b : buttons) {
+            browser.findElement(b).click();
+        }
+        waiting().until(d -> ((List<?>) script("return window.savedBlobs;")).size() == buttons.length);
+        List<String> types = new java.util.ArrayList<>();
+        for (Object saved : (List<?>) script("return window.savedBlobs;")) {
+            String[] typeAndSize = saved.toString().split(" ");
+            assertTrue(Long.parseLong(typeAndSize[1]) > 100, "a file with something in it: " + saved);
+            types.add(typeAndSize[0].replaceAll(";.*", ""));
+        }
+        return types;
+    }
+
+    /** The x values drawn in dataset {@code index} of the chart on canvas {@code id}. */
+    List<Double> xs(String canvasId, int index) {
+        Object v = script("return Chart.getChart('" + canvasId + "').data.datasets[" + index + "].data.map(p => p.x);");
+        return ((List<?>) v).stream().map(n -> ((Number) n).doubleValue()).toList();
+    }
+
     /** Points drawn in dataset {@code index} of the Chart.js chart on canvas {@code id} (-1 when absent). */
     long points(String canvasId, int index) {
         Object n = ((JavascriptExecutor) browser).executeScript(

@@ -11,7 +11,8 @@ import picocli.CommandLine.Option;
 @Command(name = "kiln", mixinStandardHelpOptions = true, version = "kiln 0.1",
         description = "Submit, watch and manage training jobs on a Kiln server.",
         subcommands = {SubmitCommand.class, JobsCommand.class, ShowCommand.class, WatchCommand.class,
-                CancelCommand.class, MetricsCommand.class, DownloadCommand.class, SweepCommand.class, TokensCommand.class,
+                CancelCommand.class, MetricsCommand.class, DownloadCommand.class, SweepCommand.class, SweepsCommand.class,
+                ReportCommand.class, PredictCommand.class, TokensCommand.class,
                 RevokeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class KilnCli {

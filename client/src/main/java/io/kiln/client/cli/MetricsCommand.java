@@ -13,10 +13,11 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "metrics", mixinStandardHelpOptions = true,
         description = "Prints a job's per-epoch metrics (train/validation loss and accuracy, samples/s), or with "
-                + "--steps its per-step training loss; --csv writes them for a spreadsheet.")
+                + "--steps its per-step training loss; --csv writes them for a spreadsheet. Given several jobs, their "
+                + "per-epoch metrics in one table (with --csv: job_id, job_name, epoch, ...).")
 final class MetricsCommand extends ClientCommand {
-    @Parameters(paramLabel = "ID")
-    String id;
+    @Parameters(paramLabel = "ID", arity = "1..*")
+    List<String> ids;
 
     @Option(names = "--csv", description = "comma-separated values with a header line")
     boolean csv;
@@ -29,8 +30,31 @@ final class MetricsCommand extends ClientCommand {
 
     @Override
     public Integer call() {
-        JsonNode m = client().metrics(id, maxPoints);
-        JsonNode rows = m.path(steps ? "steps" : "epochs");
+        if (ids.size() > 1) {
+            return several();
+        }
+        return print(client().metrics(ids.get(0), maxPoints).path(steps ? "steps" : "epochs"));
+    }
+
+    /** Several jobs: the service's one CSV table, or each job's per-epoch table under its id and name. */
+    private int several() {
+        if (steps || maxPoints != null) {
+            throw new KilnCli.BadArgumentException("--steps and --max-points are for one job; several jobs give their "
+                    + "per-epoch metrics");
+        }
+        if (csv) {
+            out().print(client().metricsCsv(ids));
+            out().flush();
+            return 0;
+        }
+        for (JsonNode j : client().metrics(ids).path("jobs")) {
+            out().println("job " + j.path("jobId").asText() + " (" + j.path("name").asText() + ")");
+            print(j.path("epochs"));
+        }
+        return 0;
+    }
+
+    private int print(JsonNode rows) {
         List<String> columns = columns(rows);
         if (csv) {
             out().println(String.join(",", columns));

@@ -25,6 +25,10 @@ final class SweepCommand extends ClientCommand {
     @Option(names = "--interval", defaultValue = "2.0", paramLabel = "SECONDS")
     double interval;
 
+    @Option(names = "--csv", description = "print the summary as CSV (a column per swept parameter, then the figures; "
+            + "a row per point and one for the retraining) instead of the table, for a spreadsheet or a report")
+    boolean csv;
+
     @Override
     public Integer call() throws Exception {
         checkInterval(interval);
@@ -41,7 +45,9 @@ final class SweepCommand extends ClientCommand {
             }
             JsonNode created = client().submitSweep(readFile(file, "sweep"));
             id = created.path("id").asText();
-            out().println("submitted sweep " + id + " with " + created.path("points").size() + " points");
+            // With --csv the output is the table alone, to be redirected to a file: the note goes to stderr.
+            (csv ? err() : out()).println("submitted sweep " + id + " with " + created.path("points").size() + " points"
+                    + (created.path("retrain").asBoolean() ? ", then the retraining of the best" : ""));
             if (noWait) {
                 out().println(id);
                 return 0;
@@ -56,8 +62,13 @@ final class SweepCommand extends ClientCommand {
             }
             Thread.sleep((long) (interval * 1000));
         }
-        table(sweep);
-        out().println(id);
+        if (csv) {
+            out().print(client().sweepCsv(id));
+            out().flush();
+        } else {
+            table(sweep);
+            out().println(id);
+        }
         return sweep.path("state").asText().equals("SUCCEEDED") ? 0 : 1;
     }
 
@@ -73,6 +84,14 @@ final class SweepCommand extends ClientCommand {
         }
         if (best.isObject()) {
             out().println("best: " + values(best.path("values")) + " (job " + best.path("jobId").asText() + ")");
+        }
+        JsonNode retrained = sweep.path("retrained");
+        if (retrained.isObject()) {
+            out().println("retrained on training + validation data for " + retrained.path("epochs").asText()
+                    + " epochs: test acc " + num(retrained.path("testAcc")) + " (job " + retrained.path("jobId").asText()
+                    + ", " + retrained.path("state").asText() + ")");
+        } else if (sweep.path("retrainNote").isTextual()) {
+            out().println(sweep.path("retrainNote").asText());
         }
     }
 
