@@ -201,4 +201,82 @@ class KilnCliTest extends WithCliServer {
         assertTrue(lines.contains("best: units=" + api.get("best").get("values").get("model.layers[1].units").asText()
                 + " (job " + bestJob + ")"), r.out());
     }
+
+    @Test
+    void aRetrainedSweepAsCsvThenTheSweepsList() throws IOException {
+        Path sweep = server.home.resolve("retrain-sweep.json");
+        Files.writeString(sweep, "{\"name\":\"hidden\",\"base\":" + Files.readString(server.spec("hidden", 2, ""))
+                + ",\"grid\":{\"model.layers[1].units\":[4,16]},\"retrain\":true}");
+        Run r = kiln(ADMIN, "sweep", sweep.toString(), "--csv", "--interval", "0.5");
+        assertEquals(0, r.exit(), r.all());
+        // stdout is the CSV alone, for `> results.csv`; the note of the submission is on stderr.
+        assertTrue(r.err().matches("(?s)submitted sweep \\d+ with 2 points, then the retraining of the best.*"), r.err());
+        String sweepId = r.err().replaceAll("(?s)submitted sweep (\\d+) .*", "$1");
+        JsonNode api = server.api("/sweeps/" + sweepId);
+        JsonNode retrained = api.get("retrained");
+        assertTrue(retrained.isObject(), api.toString());
+        List<String> lines = r.out().strip().lines().toList();
+        assertEquals("model.layers[1].units,best_val_acc,best_epoch,test_acc,seconds,epochs,state,job_id,role", lines.get(0));
+        assertEquals(4, lines.size(), r.out());
+        assertTrue(lines.get(3).endsWith(",SUCCEEDED," + retrained.get("jobId").asText() + ",retrained"), lines.get(3));
+        assertTrue(lines.get(3).contains("," + retrained.get("testAcc").asDouble() + ","), lines.get(3));
+
+        Run table = kiln(ADMIN, "sweep", "--id", sweepId);
+        assertEquals(0, table.exit(), table.all());
+        assertTrue(table.out().contains(String.format(Locale.ROOT, "test acc %.4f (job %s, SUCCEEDED)",
+                retrained.get("testAcc").asDouble(), retrained.get("jobId").asText())), table.out());
+
+        Run list = kiln(ADMIN, "sweeps");
+        assertEquals(0, list.exit(), list.all());
+        String row = list.out().lines().filter(l -> l.startsWith(sweepId + " ")).findFirst()
+                .orElseThrow(() -> new AssertionError(list.out()));
+        List<String> cells = List.of(row.trim().split("\\s+"));
+        assertEquals(List.of(sweepId, "hidden", "admin", "SUCCEEDED", "2",
+                "units=" + api.get("best").get("values").get("model.layers[1].units").asText(),
+                String.format(Locale.ROOT, "%.4f", api.get("best").get("bestValAcc").asDouble()),
+                String.format(Locale.ROOT, "%.4f", retrained.get("testAcc").asDouble())), cells.subList(0, 8), row);
+    }
+
+    @Test
+    void severalJobsMetricsTheReportAndPredictions() throws IOException {
+        String a = kiln(ADMIN, "submit", server.spec("first", 2, "").toString()).lastLine();
+        String b = kiln(ADMIN, "submit", server.spec("second", 3, "").toString()).lastLine();
+        assertEquals(0, kiln(ADMIN, "watch", b, "--plain", "--interval", "0.3").exit());
+        assertEquals(0, kiln(ADMIN, "watch", a, "--plain", "--interval", "0.3").exit());
+        Run csv = kiln(ADMIN, "metrics", a, b, "--csv");
+        assertEquals(0, csv.exit(), csv.all());
+        List<String> rows = csv.out().strip().lines().toList();
+        assertEquals("job_id,job_name,epoch,train_loss,train_acc,val_loss,val_acc,samples_per_s,seconds,lr", rows.get(0));
+        assertEquals(1 + 2 + 3, rows.size(), csv.out());
+        JsonNode epochsOfB = server.api("/jobs/" + b + "/metrics").get("epochs");
+        assertTrue(rows.get(5).startsWith(b + ",second,3," + epochsOfB.get(2).get("train_loss").asDouble() + ","), rows.get(5));
+        Run tables = kiln(ADMIN, "metrics", a, b);
+        assertEquals(0, tables.exit(), tables.all());
+        assertTrue(tables.out().contains("job " + a + " (first)") && tables.out().contains("job " + b + " (second)"), tables.out());
+        Run steps = kiln(ADMIN, "metrics", a, b, "--steps");
+        assertEquals(2, steps.exit(), steps.all());
+
+        Path report = server.home.resolve("report.html");
+        Run saved = kiln(ADMIN, "report", a, "-o", report.toString(), "--images", "3");
+        assertEquals(0, saved.exit(), saved.all());
+        String html = Files.readString(report, StandardCharsets.UTF_8);
+        assertEquals(3, html.split("<table class=\"scores\">", -1).length - 1, "3 images, each with its score table");
+        assertTrue(html.contains("Confusion matrix"), "the confusion matrix stays");
+
+        // A blank image: whatever its class, the answer has every class's score.
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+        Path png = server.home.resolve("digit.png");
+        javax.imageio.ImageIO.write(img, "png", png.toFile());
+        Run predict = kiln(ADMIN, "predict", a, png.toString(), "--json");
+        assertEquals(0, predict.exit(), predict.all());
+        JsonNode p = new com.fasterxml.jackson.databind.ObjectMapper().readTree(predict.out()).get("predictions").get(0);
+        assertEquals("digit.png", p.get("image").asText());
+        assertEquals(4, p.get("scores").size(), "every class's score: " + p);
+        Run line = kiln(ADMIN, "predict", a, png.toString());
+        assertEquals(0, line.exit(), line.all());
+        assertTrue(line.out().startsWith("digit.png: " + p.get("class").asText() + " |"), line.out());
+        Run missing = kiln(ADMIN, "predict", a, "/nonexistent.png");
+        assertEquals(2, missing.exit(), missing.all());
+        assertTrue(missing.err().contains("image not found: /nonexistent.png"), missing.err());
+    }
 }

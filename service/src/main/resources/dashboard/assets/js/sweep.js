@@ -66,7 +66,7 @@ export function sweepView(id) {
 export function retrainedLine(s) {
   const r = s.retrained;
   if (r) {
-    return ["Retrained ", values(r.values), ` on training + validation data for ${r.epochs} epochs (job `,
+    return ["Retrained ", values(r.values), ` on training + validation data for ${r.epochs} epoch${r.epochs === 1 ? "" : "s"} (job `,
       el("a", { href: "#/job/" + r.jobId }, r.jobId), ") ", badge(r.state), " · test accuracy ", el("b", {}, fmt(r.testAcc))];
   }
   if (s.retrainNote) return [s.retrainNote];

@@ -87,8 +87,9 @@ final class SweepCommand extends ClientCommand {
         }
         JsonNode retrained = sweep.path("retrained");
         if (retrained.isObject()) {
-            out().println("retrained on training + validation data for " + retrained.path("epochs").asText()
-                    + " epochs: test acc " + num(retrained.path("testAcc")) + " (job " + retrained.path("jobId").asText()
+            int epochs = retrained.path("epochs").asInt();
+            out().println("retrained on training + validation data for " + epochs + (epochs == 1 ? " epoch" : " epochs")
+                    + ": test acc " + num(retrained.path("testAcc")) + " (job " + retrained.path("jobId").asText()
                     + ", " + retrained.path("state").asText() + ")");
         } else if (sweep.path("retrainNote").isTextual()) {
             out().println(sweep.path("retrainNote").asText());
