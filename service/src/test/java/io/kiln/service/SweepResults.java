@@ -25,11 +25,12 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Results a student hands in, over real HTTP: the list of sweeps, a sweep's summary as CSV, the retraining of the
  * best point on training + validation data, several jobs' metrics in one CSV, data.resize and the report's
- * full score lists.
+ * full score lists; on H2 ({@link SweepResultsH2Test}) and on PostgreSQL ({@link SweepResultsPostgresTest}), whose
+ * store runs the retraining's conditional start.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
-class SweepResultsApiTest {
+abstract class SweepResults {
     static final Duration TIMEOUT = Duration.ofSeconds(180);
     /** The tiny set's training images; with validationSplit 0.2, the points train on 480 of them. */
     static final int TRAIN = 600;
@@ -37,18 +38,23 @@ class SweepResultsApiTest {
     KilnServer kiln;
     String student;
 
+    /** The database URL, null for H2 in the server's home. */
+    abstract String dbUrl();
+
     @BeforeAll
     void start() throws IOException {
         home = Files.createTempDirectory("kiln-sweep-results");
         Path data = home.resolve("data");
         TestData.write(data, "tiny", TRAIN, 200, 4);
-        kiln = new KilnServer(home, data, null, Map.of());
+        kiln = new KilnServer(home, data, dbUrl(), Map.of());
         student = kiln.user("student", "user");
     }
 
     @AfterAll
     void stop() {
-        kiln.close();
+        if (kiln != null) {
+            kiln.close();
+        }
     }
 
     static String sweepBody(String name, String grid, boolean retrain) {
