@@ -319,6 +319,12 @@ class DashboardBrowserTest {
                 "const c = Chart.getChart('chart-compare'); return c && c.options.scales.y.type;")));
         assertTrue(browser.getCurrentUrl().contains("log=1") && browser.getCurrentUrl().contains("smooth=0.9"));
         screenshot("compare-diff");
+        // the chart as PNG, the summary table and the jobs' per-epoch metrics as CSV (saved in any order)
+        List<String> saved = new java.util.ArrayList<>(savedTypes(
+                By.xpath("//canvas[@id='chart-compare']/ancestor::div[contains(@class,'card')]//button[text()='PNG']"),
+                By.xpath("//button[text()='Table CSV']"), By.xpath("//button[text()='Metrics CSV']")));
+        java.util.Collections.sort(saved);
+        assertEquals(List.of("image/png", "text/csv", "text/csv"), saved);
 
         // Filters, kept in the URL; a row's submitted time and its duration across attempts.
         browser.get(kiln.uri("/#/jobs").toString());
