@@ -387,8 +387,8 @@ class DashboardBrowserTest {
         JsonNode during = kiln.get("/api/v1/jobs/" + running, KilnServer.ADMIN).json();
         assertEquals("RUNNING", during.path("state").asText(), "the epoch lines show while the job runs");
         assertTrue(during.path("progress").path("epoch").asInt() < 400);
-        assertTrue(browser.findElement(By.cssSelector(".bar em")).getText().matches("\\d+% · epoch \\d+/400"),
-                browser.findElement(By.cssSelector(".bar em")).getText());
+        String bar = barText();
+        assertTrue(bar.matches("\\d+% · epoch \\d+/400"), bar);
         // the one CPU slot is taken: a job submitted now waits in the queue, and is cancelled there
         String waits = kiln.submit(TestData.spec("waits", "tiny", 2));
         assertEquals("QUEUED", kiln.get("/api/v1/jobs/" + waits, KilnServer.ADMIN).json().path("state").asText());
@@ -397,14 +397,14 @@ class DashboardBrowserTest {
         kiln.awaitState(running, "CANCELLED", TIMEOUT);
         waiting().until(d -> "CANCELLED".equals(d.findElement(By.tagName("body")).getDomAttribute("data-job-state")));
         assertTrue(browser.findElement(By.id("curves")).isDisplayed(), "a job that trained keeps its curves");
-        assertTrue(browser.findElement(By.cssSelector(".bar em")).getText().matches("cancelled · \\d+/400 epochs done"),
-                browser.findElement(By.cssSelector(".bar em")).getText());
+        bar = barText();
+        assertTrue(bar.matches("cancelled · \\d+/400 epochs done"), bar);
 
         browser.get(kiln.uri("/#/job/" + waits).toString());
         waiting().until(d -> d.findElement(By.id("no-curves")).isDisplayed());
         assertEquals("No learning curves: the job never ran.", browser.findElement(By.id("no-curves")).getText());
         assertTrue(!browser.findElement(By.id("curves")).isDisplayed(), "no empty charts for a job that never ran");
-        assertEquals("cancelled before it started", browser.findElement(By.cssSelector(".bar em")).getText());
+        assertEquals("cancelled before it started", barText());
 
         // One vocabulary for every state, including the ones no job here reaches.
         Object labels = ((JavascriptExecutor) browser).executeAsyncScript("const done = arguments[arguments.length - 1];"
@@ -493,6 +493,11 @@ class DashboardBrowserTest {
         assertEquals(List.of("image/png"), savedTypes(By.xpath("//canvas[@id='heatmap-sweep']/ancestor::div[contains(@class,'card')]//button[text()='PNG']")));
         screenshot("sweep-heatmap");
         noPolicyViolations();
+    }
+
+    /** The progress bar's words, read in one step: the page draws the bar anew at every poll. */
+    String barText() {
+        return (String) script("const e = document.querySelector('.bar em'); return e ? e.textContent : '';");
     }
 
     Object script(String js) {
