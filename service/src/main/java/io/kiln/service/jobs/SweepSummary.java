@@ -52,7 +52,7 @@ final class SweepSummary {
             ObjectNode p = list.addObject();
             p.set("values", valuesOf(grid, JobViews.parse(j.spec())));
             p.put("jobId", Long.toString(j.id()));
-            p.put("state", j.state());
+            p.put("state", j.shownState());
             p.put("epochs", j.epochs());
             double bestVal = Double.NaN;
             int bestEpoch = 0;
@@ -78,7 +78,7 @@ final class SweepSummary {
                 bestScore = score;
                 best = p;
             }
-            states.add(JobState.valueOf(j.state()));
+            states.add(JobState.valueOf(j.shownState()));
         }
         n.put("pointCount", list.size());
         n.set("best", best == null ? JobViews.JSON.nullNode() : best.deepCopy());
@@ -94,7 +94,7 @@ final class SweepSummary {
     private static ObjectNode retrained(JobRow j, ObjectNode best, List<MetricStore.EpochPoint> epochs) {
         ObjectNode r = JobViews.JSON.createObjectNode();
         r.put("jobId", Long.toString(j.id()));
-        r.put("state", j.state());
+        r.put("state", j.shownState());
         r.set("values", best == null ? JobViews.JSON.createObjectNode() : best.get("values").deepCopy());
         r.put("epochs", j.epochs());
         number(r, "testAcc", JobViews.parse(j.latestMetrics()).path("test_acc").asDouble(Double.NaN));
@@ -110,7 +110,7 @@ final class SweepSummary {
     private static String state(List<JobState> points, SweepRow sweep, JobRow retrainJob) {
         List<JobState> all = new ArrayList<>(points);
         if (retrainJob != null) {
-            all.add(JobState.valueOf(retrainJob.state()));
+            all.add(JobState.valueOf(retrainJob.shownState()));
         }
         long queued = all.stream().filter(s -> s == JobState.QUEUED).count();
         boolean running = all.contains(JobState.RUNNING);
