@@ -139,7 +139,10 @@ class RunSupervisor {
                 LOG.warn("job {}: its run did not end on shutdown: {}", s.job().id(), e.toString());
             }
             try {
-                transitions.requeueAtShutdown(s.job().id(), 0);
+                // Whichever of this and the run's end callback sends the job back first records its time: both
+                // count the attempt up to the run's end, so its running time is never lost to the race.
+                Ended e = s.ended().get();
+                transitions.requeueAtShutdown(s.job().id(), seconds(s, s.job(), e != null ? e.at() : Instant.now()));
             } catch (RuntimeException e) {
                 // The store is down: the next start of this server sends the job back to the queue.
                 LOG.warn("job {}: cannot send it back to the queue at shutdown: {}", s.job().id(), e.toString());

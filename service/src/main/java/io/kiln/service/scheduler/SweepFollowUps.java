@@ -1,6 +1,7 @@
 package io.kiln.service.scheduler;
 
 import io.kiln.service.jobs.SweepRetrain;
+import io.kiln.service.store.StoreHealth;
 import io.micronaut.scheduling.annotation.Scheduled;
 import jakarta.inject.Singleton;
 import org.slf4j.Logger;
@@ -16,13 +17,18 @@ import org.slf4j.LoggerFactory;
 class SweepFollowUps {
     private static final Logger LOG = LoggerFactory.getLogger(SweepFollowUps.class);
     private final SweepRetrain retrain;
+    private final StoreHealth health;
 
-    SweepFollowUps(SweepRetrain retrain) {
+    SweepFollowUps(SweepRetrain retrain, StoreHealth health) {
         this.retrain = retrain;
+        this.health = health;
     }
 
     @Scheduled(fixedDelay = "1s", initialDelay = "2s")
     void tick() {
+        if (!health.up()) {
+            return; // nothing can start while the store cannot be written; StoreHealth says so once
+        }
         try {
             for (long sweep : retrain.pending()) {
                 try {
@@ -35,7 +41,10 @@ class SweepFollowUps {
                 }
             }
         } catch (RuntimeException e) {
-            LOG.error("sweep follow-ups failed", e);
+            // Tried again within a second; a store outage (the usual cause) is reported once by StoreHealth, so this
+            // is not a warning each time, and the trace is there for debugging.
+            LOG.info("sweep follow-ups not done now: {}", e.getMessage());
+            LOG.debug("sweep follow-ups failed", e);
         }
     }
 }
