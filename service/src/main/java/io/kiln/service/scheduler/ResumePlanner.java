@@ -46,7 +46,7 @@ class ResumePlanner {
         if (resume) {
             recoverPoints(id, after);
         }
-        jobs.updateCheckpointEpoch(id, after);
+        jobs.updateResumePoint(id, after);
         return new Plan(resume, after);
     }
 

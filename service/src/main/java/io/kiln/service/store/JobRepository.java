@@ -44,6 +44,13 @@ public interface JobRepository extends CrudRepository<JobRow, Long> {
     @Query("UPDATE jobs SET checkpoint_epoch = :epoch WHERE id = :id")
     void updateCheckpointEpoch(long id, int epoch);
 
+    /**
+     * Where the starting attempt resumes, from the checkpoint file: the claim copied the stored checkpoint epoch,
+     * which lags the file when the server stopped before it read the worker's last checkpoint event.
+     */
+    @Query("UPDATE jobs SET checkpoint_epoch = :epoch, attempt_start_epoch = :epoch WHERE id = :id")
+    void updateResumePoint(long id, int epoch);
+
     @Query("UPDATE jobs SET heartbeat_at = :now WHERE server_id = :serverId AND state = 'RUNNING'")
     void heartbeat(String serverId, Instant now);
 
