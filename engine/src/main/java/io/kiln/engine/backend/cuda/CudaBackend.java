@@ -25,8 +25,9 @@ import jcuda.jcudnn.JCudnn;
  * normalisation and softmax. Everything is queued on the backend's stream; {@link #download} and
  * {@link #synchronize} wait for it. See {@code docs/cuda.md}.
  *
- * <p>This class checks each operation's arguments, queues the small ones (memory, GEMM, bias, pooling,
- * pointwise) itself and hands the others to their family: {@link CudnnConvolution}, {@link CudnnBatchNorm},
+ * <p>This class checks each operation's arguments, passes it through its {@link OperationGate} (own tensors,
+ * usable backend, kiln.cuda.sync), queues the small ones (memory, GEMM, bias, pooling, pointwise) itself and
+ * hands the others to their family: {@link CudnnConvolution}, {@link CudnnBatchNorm},
  * {@link CudaLosses}, {@link CudaOptimizers}, {@link CudaSequences}. The rooms below it: {@link CudaContext} (context, stream,
  * module, library handles), {@link CudaChecks} (statuses to exceptions, poisoning), {@link KernelLauncher},
  * {@link HostStaging}, {@link ConvolutionPlans} and {@link CudnnWorkspace}.
@@ -52,9 +53,9 @@ public final class CudaBackend implements Backend {
     private final CudaDevices.Gpu gpu;
     private final Precision precision;
     private final List<NativeLibraries.Loaded> libraries;
-    private final boolean syncEachOp;
     private final CudaChecks checks;
     private final CudaContext context;
+    private final OperationGate gate;
     private final DeviceAllocator<CUdeviceptr> allocator;
     private final KernelLauncher kernels;
     private final CublasGemm gemm;
@@ -68,18 +69,16 @@ public final class CudaBackend implements Backend {
     private final CudaLosses losses;
     private final CudaOptimizers optimizers;
     private final CudaSequences sequences;
-    private volatile boolean closed;
 
     private CudaBackend(int ordinal, CudaDevices.Gpu gpu, Precision precision, List<NativeLibraries.Loaded> libraries) {
         this.ordinal = ordinal;
         this.gpu = gpu;
         this.precision = precision;
         this.libraries = libraries;
-        this.syncEachOp = Boolean.parseBoolean(NativeLibraries.setting("kiln.cuda.sync", "KILN_CUDA_SYNC", "false")
-                .replace("1", "true"));
         // nothing below touches the device: create() opens the context once the backend is built
         this.checks = new CudaChecks(name());
         this.context = new CudaContext(ordinal, gpu, checks);
+        this.gate = new OperationGate(this, name(), checks, context);
         this.allocator = new DeviceAllocator<>(new DeviceMemory(context, checks));
         checks.freeCachedMemoryWith(allocator::emptyCache);
         this.kernels = new KernelLauncher(context, checks, gpu);
@@ -153,46 +152,12 @@ public final class CudaBackend implements Backend {
 
     /** Frees the device memory the allocator keeps cached. */
     public void emptyCache() {
-        begin("emptyCache");
+        gate.begin("emptyCache");
         allocator.emptyCache();
     }
 
-    // ---- every operation -------------------------------------------------------------------------------------
-
-    /** Before an operation's work is queued: usable, bound to this thread, remembered for error messages. */
-    private void begin(String op) {
-        if (closed) {
-            throw new IllegalStateException(name() + " is closed (" + op + ")");
-        }
-        checks.notPoisoned(op);
-        context.bind(name());
-        checks.started(op);
-    }
-
-    /** Queues one operation's work between {@link #begin} and {@link #end}. */
-    private void queue(String op, Object detail, Runnable work) {
-        begin(op);
-        work.run();
-        end(op, detail);
-    }
-
-    /** After an operation is queued: with kiln.cuda.sync, waits so that its own errors surface here. */
-    private void end(String op, Object detail) {
-        if (syncEachOp) {
-            checks.cu(JCudaDriver.cuStreamSynchronize(context.stream()), "cuStreamSynchronize after " + op, detail);
-        }
-    }
-
     private CudaTensor dev(Tensor t, String what) {
-        Objects.requireNonNull(t, what);
-        if (!(t instanceof CudaTensor c) || c.storage.owner != this) {
-            throw new IllegalArgumentException(what + " " + t + " belongs to another backend; " + name()
-                    + " takes only its own CudaTensors");
-        }
-        if (c.isClosed()) {
-            throw new IllegalStateException(what + " " + t + " is closed");
-        }
-        return c;
+        return gate.dev(t, what);
     }
 
     // ---- memory ------------------------------------------------------------------------------------------------
@@ -200,7 +165,7 @@ public final class CudaBackend implements Backend {
     @Override
     public CudaTensor allocate(int... shape) {
         int size = Tensor.sizeOf(shape);
-        begin("allocate");
+        gate.begin("allocate");
         DeviceAllocator.Block<CUdeviceptr> block = allocator.allocate(Math.max(1L, size) * Float.BYTES,
                 "a tensor of shape " + Arrays.toString(shape));
         CudaTensor t = new CudaTensor(new CudaTensor.Storage(this, block), shape, true);
@@ -212,7 +177,7 @@ public final class CudaBackend implements Backend {
     }
 
     void release(CudaTensor.Storage s) {
-        if (!closed) {
+        if (!gate.closed()) {
             allocator.release(s.block);
         }
     }
@@ -221,43 +186,43 @@ public final class CudaBackend implements Backend {
     public void upload(float[] src, Tensor dst) {
         CudaTensor d = dev(dst, "dst");
         ArgumentChecks.upload(src, dst);
-        queue("upload", d, () -> staging.upload(src, d.pointer()));
+        gate.queue("upload", d, () -> staging.upload(src, d.pointer()));
     }
 
     @Override
     public void download(Tensor src, float[] dst) {
         CudaTensor s = dev(src, "src");
         ArgumentChecks.download(src, dst);
-        begin("download");
+        gate.begin("download");
         staging.download(s.pointer(), dst);
     }
 
     @Override
     public void fill(Tensor t, float value) {
         CudaTensor c = dev(t, "t");
-        begin("fill");
+        gate.begin("fill");
         if (c.size() > 0) {
             checks.cu(JCudaDriver.cuMemsetD32Async(c.pointer(), Float.floatToRawIntBits(value), c.size(), context.stream()),
                     "cuMemsetD32Async", "fill " + c);
         }
-        end("fill", c);
+        gate.end("fill", c);
     }
 
     @Override
     public void copy(Tensor src, Tensor dst) {
         CudaTensor s = dev(src, "src"), d = dev(dst, "dst");
         ArgumentChecks.sameSize("copy", "src", src, "dst", dst);
-        begin("copy");
+        gate.begin("copy");
         if (s.storage != d.storage && s.size() > 0) {
             checks.cu(JCudaDriver.cuMemcpyDtoDAsync(d.pointer(), s.pointer(), (long) s.size() * Float.BYTES,
                     context.stream()), "cuMemcpyDtoDAsync", s + " -> " + d);
         }
-        end("copy", d);
+        gate.end("copy", d);
     }
 
     @Override
     public void synchronize() {
-        begin("synchronize");
+        gate.begin("synchronize");
         checks.cu(JCudaDriver.cuStreamSynchronize(context.stream()), "cuStreamSynchronize", "");
     }
 
@@ -268,9 +233,9 @@ public final class CudaBackend implements Backend {
                      Tensor c) {
         CudaTensor ad = dev(a, "A"), bd = dev(b, "B"), cd = dev(c, "C");
         check.gemm(transA, transB, m, n, k, a, b, c);
-        begin("gemm");
+        gate.begin("gemm");
         if (gemm.gemm(transA, transB, m, n, k, alpha, ad, bd, beta, cd)) {
-            end("gemm", c);
+            gate.end("gemm", c);
         }
     }
 
@@ -280,21 +245,21 @@ public final class CudaBackend implements Backend {
     public void conv2dForward(ConvGeometry g, Tensor x, Tensor w, Tensor y) {
         CudaTensor xd = dev(x, "x"), wd = dev(w, "w"), yd = dev(y, "y");
         check.conv2dForward(g, x, w, y);
-        queue("conv2dForward", g, () -> convolution.forward(g, xd, wd, yd));
+        gate.queue("conv2dForward", g, () -> convolution.forward(g, xd, wd, yd));
     }
 
     @Override
     public void conv2dBackwardData(ConvGeometry g, Tensor w, Tensor dy, Tensor dx) {
         CudaTensor wd = dev(w, "w"), dyd = dev(dy, "dy"), dxd = dev(dx, "dx");
         check.conv2dBackwardData(g, w, dy, dx);
-        queue("conv2dBackwardData", g, () -> convolution.backwardData(g, wd, dyd, dxd));
+        gate.queue("conv2dBackwardData", g, () -> convolution.backwardData(g, wd, dyd, dxd));
     }
 
     @Override
     public void conv2dBackwardFilter(ConvGeometry g, Tensor x, Tensor dy, Tensor dw) {
         CudaTensor xd = dev(x, "x"), dyd = dev(dy, "dy"), dwd = dev(dw, "dw");
         check.conv2dBackwardFilter(g, x, dy, dw);
-        queue("conv2dBackwardFilter", g, () -> convolution.backwardFilter(g, xd, dyd, dwd));
+        gate.queue("conv2dBackwardFilter", g, () -> convolution.backwardFilter(g, xd, dyd, dwd));
     }
 
     // ---- bias and pooling --------------------------------------------------------------------------------------
@@ -303,21 +268,21 @@ public final class CudaBackend implements Backend {
     public void addBias(Tensor y, Tensor bias) {
         CudaTensor yd = dev(y, "y"), bd = dev(bias, "bias");
         Channels s = check.addBias(y, bias);
-        queue("addBias", y, () -> pointwise.addBias(s, yd, bd));
+        gate.queue("addBias", y, () -> pointwise.addBias(s, yd, bd));
     }
 
     @Override
     public void biasBackward(Tensor dy, Tensor db) {
         CudaTensor dyd = dev(dy, "dy"), dbd = dev(db, "db");
         Channels s = check.biasBackward(dy, db);
-        queue("biasBackward", dy, () -> pointwise.biasBackward(s, dyd, dbd));
+        gate.queue("biasBackward", dy, () -> pointwise.biasBackward(s, dyd, dbd));
     }
 
     @Override
     public void poolForward(PoolMode mode, PoolGeometry g, Tensor x, Tensor y) {
         CudaTensor xd = dev(x, "x"), yd = dev(y, "y");
         check.poolForward(mode, g, x, y);
-        queue("poolForward", g, () -> pointwise.poolForward(mode, g, xd, yd));
+        gate.queue("poolForward", g, () -> pointwise.poolForward(mode, g, xd, yd));
     }
 
     @Override
@@ -325,7 +290,7 @@ public final class CudaBackend implements Backend {
         CudaTensor xd = dev(x, "x"), dyd = dev(dy, "dy"), dxd = dev(dx, "dx");
         dev(y, "y");
         check.poolBackward(mode, g, x, y, dy, dx);
-        queue("poolBackward", g, () -> pointwise.poolBackward(mode, g, xd, dyd, dxd));
+        gate.queue("poolBackward", g, () -> pointwise.poolBackward(mode, g, xd, dyd, dxd));
     }
 
     // ---- pointwise ---------------------------------------------------------------------------------------------
@@ -334,14 +299,14 @@ public final class CudaBackend implements Backend {
     public void activationForward(Activation f, Tensor x, Tensor y) {
         CudaTensor xd = dev(x, "x"), yd = dev(y, "y");
         ArgumentChecks.activationForward(f, x, y);
-        queue("activationForward", f, () -> pointwise.activationForward(f, xd, yd));
+        gate.queue("activationForward", f, () -> pointwise.activationForward(f, xd, yd));
     }
 
     @Override
     public void activationBackward(Activation f, Tensor y, Tensor dy, Tensor dx) {
         CudaTensor yd = dev(y, "y"), dyd = dev(dy, "dy"), dxd = dev(dx, "dx");
         ArgumentChecks.activationBackward(f, y, dy, dx);
-        queue("activationBackward", f, () -> pointwise.activationBackward(f, yd, dyd, dxd));
+        gate.queue("activationBackward", f, () -> pointwise.activationBackward(f, yd, dyd, dxd));
     }
 
     @Override
@@ -357,27 +322,27 @@ public final class CudaBackend implements Backend {
     private void elementwise(String op, String kernel, Tensor a, Tensor b, Tensor out) {
         CudaTensor ad = dev(a, "a"), bd = dev(b, "b"), od = dev(out, "out");
         ArgumentChecks.elementwise(op, a, b, out);
-        queue(op, a, () -> pointwise.elementwise(kernel, ad, bd, od));
+        gate.queue(op, a, () -> pointwise.elementwise(kernel, ad, bd, od));
     }
 
     @Override
     public void axpy(float alpha, Tensor x, Tensor y) {
         CudaTensor xd = dev(x, "x"), yd = dev(y, "y");
         ArgumentChecks.sameSize("axpy", "x", x, "y", y);
-        queue("axpy", y, () -> pointwise.axpy(alpha, xd, yd));
+        gate.queue("axpy", y, () -> pointwise.axpy(alpha, xd, yd));
     }
 
     @Override
     public void scale(Tensor x, float alpha) {
         CudaTensor xd = dev(x, "x");
-        queue("scale", x, () -> pointwise.scale(xd, alpha));
+        gate.queue("scale", x, () -> pointwise.scale(xd, alpha));
     }
 
     @Override
     public void dropoutForward(Tensor x, float p, long seed, Tensor mask, Tensor y) {
         CudaTensor xd = dev(x, "x"), md = dev(mask, "mask"), yd = dev(y, "y");
         check.dropoutForward(x, p, mask, y);
-        queue("dropoutForward", x, () -> pointwise.dropout(xd, p, seed, md, yd));
+        gate.queue("dropoutForward", x, () -> pointwise.dropout(xd, p, seed, md, yd));
     }
 
     // ---- batch normalisation -----------------------------------------------------------------------------------
@@ -386,49 +351,34 @@ public final class CudaBackend implements Backend {
     public void batchNormForwardTraining(Tensor x, Tensor gamma, Tensor beta, float eps, float momentum,
                                          Tensor runningMean, Tensor runningVar, Tensor saveMean, Tensor saveInvStd,
                                          Tensor y) {
-        String op = "batchNormForwardTraining";
         CudaTensor xd = dev(x, "x"), yd = dev(y, "y"), gd = dev(gamma, "gamma"), bd = dev(beta, "beta");
         CudaTensor rm = dev(runningMean, "runningMean"), rv = dev(runningVar, "runningVar");
         CudaTensor sm = dev(saveMean, "saveMean"), si = dev(saveInvStd, "saveInvStd");
         Channels s = ArgumentChecks.batchNormForwardTraining(x, gamma, beta, runningMean, runningVar, saveMean,
                 saveInvStd, y);
-        begin(op);
-        if (x.size() == 0) {
-            return;
-        }
-        batchNorm.forwardTraining(s, xd, gd, bd, eps, momentum, rm, rv, sm, si, yd);
-        end(op, s);
+        gate.queueUnlessEmpty("batchNormForwardTraining", s, x.size(),
+                () -> batchNorm.forwardTraining(s, xd, gd, bd, eps, momentum, rm, rv, sm, si, yd));
     }
 
     @Override
     public void batchNormForwardInference(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor runningMean,
                                           Tensor runningVar, Tensor y) {
-        String op = "batchNormForwardInference";
         CudaTensor xd = dev(x, "x"), yd = dev(y, "y"), gd = dev(gamma, "gamma"), bd = dev(beta, "beta");
         CudaTensor rm = dev(runningMean, "runningMean"), rv = dev(runningVar, "runningVar");
         Channels s = ArgumentChecks.batchNormForwardInference(x, gamma, beta, runningMean, runningVar, y);
-        begin(op);
-        if (x.size() == 0) {
-            return;
-        }
-        batchNorm.forwardInference(s, xd, gd, bd, eps, rm, rv, yd);
-        end(op, s);
+        gate.queueUnlessEmpty("batchNormForwardInference", s, x.size(),
+                () -> batchNorm.forwardInference(s, xd, gd, bd, eps, rm, rv, yd));
     }
 
     @Override
     public void batchNormBackward(Tensor x, Tensor dy, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dx,
                                   Tensor dGamma, Tensor dBeta) {
-        String op = "batchNormBackward";
         CudaTensor xd = dev(x, "x"), dyd = dev(dy, "dy"), dxd = dev(dx, "dx"), gd = dev(gamma, "gamma");
         CudaTensor sm = dev(saveMean, "saveMean"), si = dev(saveInvStd, "saveInvStd");
         CudaTensor dgd = dev(dGamma, "dGamma"), dbd = dev(dBeta, "dBeta");
         Channels s = check.batchNormBackward(x, dy, gamma, saveMean, saveInvStd, dx, dGamma, dBeta);
-        begin(op);
-        if (x.size() == 0) {
-            return;
-        }
-        batchNorm.backward(s, xd, dyd, gd, sm, si, dxd, dgd, dbd);
-        end(op, s);
+        gate.queueUnlessEmpty("batchNormBackward", s, x.size(),
+                () -> batchNorm.backward(s, xd, dyd, gd, sm, si, dxd, dgd, dbd));
     }
 
     // ---- losses ------------------------------------------------------------------------------------------------
@@ -437,12 +387,8 @@ public final class CudaBackend implements Backend {
     public void softmax(Tensor scores, Tensor probabilities) {
         CudaTensor sd = dev(scores, "scores"), pd = dev(probabilities, "probabilities");
         ArgumentChecks.softmax(scores, probabilities);
-        begin("softmax");
-        if (scores.size() == 0) {
-            return;
-        }
-        losses.softmax(scores.dim(0), scores.itemSize(), sd, pd);
-        end("softmax", scores);
+        gate.queueUnlessEmpty("softmax", scores, scores.size(),
+                () -> losses.softmax(scores.dim(0), scores.itemSize(), sd, pd));
     }
 
     @Override
@@ -450,7 +396,7 @@ public final class CudaBackend implements Backend {
         CudaTensor od = dev(output, "output"), ld = dev(labels, "labels"), st = dev(stats, "stats");
         CudaTensor gd = grad == null ? null : dev(grad, "grad");
         int k = check.loss(kind, output, labels, grad, stats, slot);
-        queue("loss", kind, () -> losses.loss(kind, labels.size(), k, od, ld, gd, st, slot));
+        gate.queue("loss", kind, () -> losses.loss(kind, labels.size(), k, od, ld, gd, st, slot));
     }
 
     // ---- sequences ------------------------------------------------------------------------------------------
@@ -459,21 +405,21 @@ public final class CudaBackend implements Backend {
     public void embeddingForward(Tensor table, Tensor indices, Tensor out) {
         CudaTensor td = dev(table, "table"), id = dev(indices, "indices"), od = dev(out, "out");
         int d = check.embeddingForward(table, indices, out);
-        queue("embeddingForward", table, () -> sequences.embeddingForward(td, d, id, od));
+        gate.queue("embeddingForward", table, () -> sequences.embeddingForward(td, d, id, od));
     }
 
     @Override
     public void embeddingBackward(Tensor dOut, Tensor indices, Tensor dTable) {
         CudaTensor dd = dev(dOut, "dOut"), id = dev(indices, "indices"), td = dev(dTable, "dTable");
         int d = check.embeddingBackward(dOut, indices, dTable);
-        queue("embeddingBackward", dTable, () -> sequences.embeddingBackward(dd, d, id, td));
+        gate.queue("embeddingBackward", dTable, () -> sequences.embeddingBackward(dd, d, id, td));
     }
 
     @Override
     public void lstmCellForward(Tensor a, Tensor cPrev, Tensor gates, Tensor c, Tensor h) {
         CudaTensor ad = dev(a, "a"), cp = dev(cPrev, "cPrev"), gd = dev(gates, "gates"), cd = dev(c, "c"), hd = dev(h, "h");
         Channels s = check.lstmCellForward(a, cPrev, gates, c, h);
-        queue("lstmCellForward", a, () -> sequences.lstmCellForward(s, ad, cp, gd, cd, hd));
+        gate.queue("lstmCellForward", a, () -> sequences.lstmCellForward(s, ad, cp, gd, cd, hd));
     }
 
     @Override
@@ -481,14 +427,14 @@ public final class CudaBackend implements Backend {
         CudaTensor gd = dev(gates, "gates"), cp = dev(cPrev, "cPrev"), cd = dev(c, "c"), dhd = dev(dh, "dh");
         CudaTensor dcd = dc == null ? null : dev(dc, "dc"), dad = dev(da, "da"), dcp = dev(dcPrev, "dcPrev");
         Channels s = check.lstmCellBackward(gates, cPrev, c, dh, dc, da, dcPrev);
-        queue("lstmCellBackward", gates, () -> sequences.lstmCellBackward(s, gd, cp, cd, dhd, dcd, dad, dcp));
+        gate.queue("lstmCellBackward", gates, () -> sequences.lstmCellBackward(s, gd, cp, cd, dhd, dcd, dad, dcp));
     }
 
     @Override
     public void argmax(Tensor scores, Tensor indices) {
         CudaTensor sd = dev(scores, "scores"), id = dev(indices, "indices");
         int k = check.argmax(scores, indices);
-        queue("argmax", scores, () -> sequences.argmax(indices.size(), k, sd, id));
+        gate.queue("argmax", scores, () -> sequences.argmax(indices.size(), k, sd, id));
     }
 
     // ---- optimizers --------------------------------------------------------------------------------------------
@@ -499,14 +445,14 @@ public final class CudaBackend implements Backend {
         CudaTensor wd = dev(w, "w"), gd = dev(g, "g");
         CudaTensor vd = momentum != 0f ? dev(velocity, "velocity") : null; // without momentum v is not used
         ArgumentChecks.sgdUpdate(w, g, velocity, momentum);
-        queue("sgdUpdate", w, () -> optimizers.sgd(wd, gd, vd, lr, momentum, nesterov, weightDecay));
+        gate.queue("sgdUpdate", w, () -> optimizers.sgd(wd, gd, vd, lr, momentum, nesterov, weightDecay));
     }
 
     @Override
     public void rmspropUpdate(Tensor w, Tensor g, Tensor squareAvg, float lr, float alpha, float eps, float weightDecay) {
         CudaTensor wd = dev(w, "w"), gd = dev(g, "g"), sd = dev(squareAvg, "squareAvg");
         ArgumentChecks.rmspropUpdate(w, g, squareAvg);
-        queue("rmspropUpdate", w, () -> optimizers.rmsprop(wd, gd, sd, lr, alpha, eps, weightDecay));
+        gate.queue("rmspropUpdate", w, () -> optimizers.rmsprop(wd, gd, sd, lr, alpha, eps, weightDecay));
     }
 
     @Override
@@ -516,14 +462,14 @@ public final class CudaBackend implements Backend {
         ArgumentChecks.adamUpdate(w, g, m, v, step);
         float c1 = (float) (1.0 - Math.pow(beta1, step));
         float c2 = (float) (1.0 - Math.pow(beta2, step));
-        queue("adamUpdate", w, () -> optimizers.adam(wd, gd, md, vd, lr, beta1, beta2, eps, weightDecay, c1, c2));
+        gate.queue("adamUpdate", w, () -> optimizers.adam(wd, gd, md, vd, lr, beta1, beta2, eps, weightDecay, c1, c2));
     }
 
     // ---- shutdown ----------------------------------------------------------------------------------------------
 
     @Override
     public void close() {
-        if (closed) {
+        if (gate.closed()) {
             return;
         }
         try {
@@ -536,7 +482,7 @@ public final class CudaBackend implements Backend {
     }
 
     private void closeQuietly() {
-        closed = true;
+        gate.close();
         if (!context.retained()) {
             return;
         }

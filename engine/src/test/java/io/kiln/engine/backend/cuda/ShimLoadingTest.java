@@ -43,7 +43,7 @@ class ShimLoadingTest {
                 const char *cudnnGetErrorString(int s) { return s == 3 ? "STAND_IN_BAD_PARAM" : "?"; }
                 """, "cudnnGetVersion; cudnnCreate; cudnnGetErrorString;");
 
-        NativeLibraries.LibraryLocator locator = new NativeLibraries.LibraryLocator(List.of(lib), Map.of(), List.of());
+        LibraryLocator locator = new LibraryLocator(List.of(lib), Map.of(), List.of());
         System.setProperty("kiln.cuda.cache", tmp.resolve("cache").toString());
         try {
             NativeLibraries.Loaded blas = NativeLibraries.prepare(NativeLibraries.CUBLAS, locator, "auto");
