@@ -15,6 +15,9 @@
     for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < (long long) (n); \
          i += (long long) blockDim.x * gridDim.x)
 
+// the loss kernels' shared row and block-sum helpers
+#include "loss_rows.cuh"
+
 // the sequence models' kernels (word embeddings, the LSTM cell, the temporal softmax loss, argmax)
 #include "sequences.cuh"
 
@@ -293,27 +296,7 @@ extern "C" __global__ void kiln_loss(int kind, const float* out, const float* la
         }
         int y = regression ? 0 : (int) label;
         if (kind == LOSS_SOFTMAX_CE) {
-            float mx = -INFINITY;
-            int arg = 0;
-            for (int j = 0; j < k; j++) {
-                if (o[j] > mx) {
-                    mx = o[j];
-                    arg = j;
-                }
-            }
-            double sum = 0.0;
-            for (int j = 0; j < k; j++) {
-                sum += exp((double) (o[j] - mx));
-            }
-            double lse = (double) mx + log(sum);
-            lossSum += lse - (double) o[y];
-            if (arg == y) correct++;
-            if (hasGrad) {
-                for (int j = 0; j < k; j++) {
-                    float p = (float) exp((double) o[j] - lse);
-                    g[j] = (p - (j == y ? 1.f : 0.f)) * invN;
-                }
-            }
+            kiln_softmax_ce_row(o, k, y, hasGrad, g, invN, lossSum, correct);
         } else if (kind == LOSS_HINGE) {
             float sy = o[y];
             double l = 0.0;
@@ -357,16 +340,7 @@ extern "C" __global__ void kiln_loss(int kind, const float* out, const float* la
             if (ok) correct++;
         }
     }
-    lossPart[threadIdx.x] = lossSum;
-    correctPart[threadIdx.x] = correct;
-    __syncthreads();
-    for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
-        if (threadIdx.x < stride) {
-            lossPart[threadIdx.x] += lossPart[threadIdx.x + stride];
-            correctPart[threadIdx.x] += correctPart[threadIdx.x + stride];
-        }
-        __syncthreads();
-    }
+    kiln_block_sum(lossPart, correctPart, lossSum, correct);
     if (threadIdx.x == 0) {
         partial[2 * blockIdx.x] = lossPart[0];
         partial[2 * blockIdx.x + 1] = (double) correctPart[0];

@@ -1,5 +1,5 @@
 // Kiln's kernels for sequence models (image captioning): word embeddings, the LSTM cell's gate arithmetic, the
-// temporal softmax loss and greedy decoding's argmax. Included by kernels.cu after GRID_STRIDE; the same
+// temporal softmax loss and greedy decoding's argmax. Included by kernels.cu after GRID_STRIDE and loss_rows.cuh; the same
 // conventions (extern "C", int sizes, grid-stride loops, -fmad=false) and the same semantics as the CPU backend
 // (engine/.../backend/cpu/CpuSequences.java and CpuLosses.java). Matrix products stay with cuBLAS.
 
@@ -130,38 +130,9 @@ extern "C" __global__ void kiln_temporal_softmax_loss(const float* out, const fl
             continue;
         }
         int y = (int) label;
-        float mx = -INFINITY;
-        int arg = 0;
-        for (int j = 0; j < k; j++) {
-            if (o[j] > mx) {
-                mx = o[j];
-                arg = j;
-            }
-        }
-        double sum = 0.0;
-        for (int j = 0; j < k; j++) {
-            sum += exp((double) (o[j] - mx));
-        }
-        double lse = (double) mx + log(sum);
-        lossSum += lse - (double) o[y];
-        if (arg == y) correct++;
-        if (hasGrad) {
-            for (int j = 0; j < k; j++) {
-                float p = (float) exp((double) o[j] - lse);
-                g[j] = (p - (j == y ? 1.f : 0.f)) * invN;
-            }
-        }
+        kiln_softmax_ce_row(o, k, y, hasGrad, g, invN, lossSum, correct);
     }
-    lossPart[threadIdx.x] = lossSum;
-    correctPart[threadIdx.x] = correct;
-    __syncthreads();
-    for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
-        if (threadIdx.x < stride) {
-            lossPart[threadIdx.x] += lossPart[threadIdx.x + stride];
-            correctPart[threadIdx.x] += correctPart[threadIdx.x + stride];
-        }
-        __syncthreads();
-    }
+    kiln_block_sum(lossPart, correctPart, lossSum, correct);
     if (threadIdx.x == 0) {
         stats[2 * slot] += (float) lossPart[0];
         stats[2 * slot + 1] += (float) correctPart[0];
