@@ -13,11 +13,8 @@ import java.util.SplittableRandom;
  */
 public final class Lstm implements RecurrentLayer {
     private final Backend backend;
-    private final int in;
     private final int hidden;
-    private final Param wx;
-    private final Param wh;
-    private final Param b;
+    private final RecurrentWeights weights;
     /** Per step: the gates (the pre-activations are overwritten in place), c_t and h_t. */
     private final StepTensors gates;
     private final StepTensors cs;
@@ -26,18 +23,14 @@ public final class Lstm implements RecurrentLayer {
     /** 0: c_0 (zeros), 1: dh reaching h_t, 2: dh_{t-1}, 3: dc (carried back through time). */
     private final StepTensors cellScratch;
     private final StepTensors gateScratch;
-    private Tensor biasScratch;
     private Tensor h0;
     private List<Tensor> xs;
     private int decodeStep;
 
     public Lstm(Backend backend, String name, int in, int hidden, SplittableRandom rng) {
         this.backend = backend;
-        this.in = in;
         this.hidden = hidden;
-        this.wx = SeqInit.gaussian(backend, name + ".wx", 1 / Math.sqrt(in), rng, in, 4 * hidden);
-        this.wh = SeqInit.gaussian(backend, name + ".wh", 1 / Math.sqrt(hidden), rng, hidden, 4 * hidden);
-        this.b = SeqInit.gaussian(backend, name + ".b", 0, rng, 4 * hidden);
+        this.weights = new RecurrentWeights(backend, name, in, hidden, 4 * hidden, rng);
         this.gates = new StepTensors(backend, 4 * hidden);
         this.cs = new StepTensors(backend, hidden);
         this.hs = new StepTensors(backend, hidden);
@@ -53,7 +46,7 @@ public final class Lstm implements RecurrentLayer {
 
     @Override
     public List<Param> params() {
-        return List.of(wx, wh, b);
+        return weights.params();
     }
 
     private Tensor zeroCell(int n) {
@@ -64,10 +57,7 @@ public final class Lstm implements RecurrentLayer {
     }
 
     private void cell(Tensor x, Tensor hPrev, Tensor cPrev, Tensor g, Tensor c, Tensor h) {
-        int n = x.dim(0);
-        backend.gemm(false, false, n, 4 * hidden, in, 1f, x, wx.value(), 0f, g);
-        backend.gemm(false, false, n, 4 * hidden, hidden, 1f, hPrev, wh.value(), 1f, g);
-        backend.addBias(g, b.value());
+        weights.preActivation(x, hPrev, g);
         backend.lstmCellForward(g, cPrev, g, c, h);
     }
 
@@ -95,27 +85,13 @@ public final class Lstm implements RecurrentLayer {
         gateScratch.ensure(n, 1);
         Tensor c0 = cellScratch.get(0), dh = cellScratch.get(1), dhPrev = cellScratch.get(2), dc = cellScratch.get(3);
         Tensor da = gateScratch.get(0);
-        if (biasScratch == null) {
-            biasScratch = backend.allocate(4 * hidden);
-        }
-        backend.fill(b.grad(), 0f);
+        weights.startBackward();
         for (int t = steps - 1; t >= 0; t--) {
             boolean last = t == steps - 1;
-            if (last) {
-                backend.copy(dhs.get(t), dh);
-            } else {
-                backend.add(dhs.get(t), dhPrev, dh);
-            }
+            weights.gradientReaching(dhs.get(t), dhPrev, last, dh);
             Tensor cPrev = t == 0 ? c0 : cs.get(t - 1);
             backend.lstmCellBackward(gates.get(t), cPrev, cs.get(t), dh, last ? null : dc, da, dc);
-            Tensor hPrev = t == 0 ? h0 : hs.get(t - 1);
-            float beta = last ? 0f : 1f;
-            backend.gemm(true, false, in, 4 * hidden, n, 1f, xs.get(t), da, beta, wx.grad());
-            backend.gemm(true, false, hidden, 4 * hidden, n, 1f, hPrev, da, beta, wh.grad());
-            backend.biasBackward(da, biasScratch);
-            backend.axpy(1f, biasScratch, b.grad());
-            backend.gemm(false, true, n, in, 4 * hidden, 1f, da, wx.value(), 0f, dxs.get(t));
-            backend.gemm(false, true, n, hidden, 4 * hidden, 1f, da, wh.value(), 0f, dhPrev);
+            weights.backwardStep(xs.get(t), t == 0 ? h0 : hs.get(t - 1), da, last, dxs.get(t), dhPrev);
         }
         return new Gradients(dxs.first(steps), dhPrev);
     }
@@ -147,9 +123,6 @@ public final class Lstm implements RecurrentLayer {
         for (StepTensors s : new StepTensors[] {gates, cs, hs, dxs, cellScratch, gateScratch}) {
             s.close();
         }
-        if (biasScratch != null) {
-            biasScratch.close();
-        }
-        params().forEach(Param::close);
+        weights.close();
     }
 }

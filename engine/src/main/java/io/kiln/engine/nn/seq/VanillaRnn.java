@@ -10,26 +10,19 @@ import java.util.SplittableRandom;
 /** The vanilla (Elman) RNN: h_t = tanh(x_t Wx + h_{t-1} Wh + b), with Wx {@code [D, H]} and Wh {@code [H, H]}. */
 public final class VanillaRnn implements RecurrentLayer {
     private final Backend backend;
-    private final int in;
     private final int hidden;
-    private final Param wx;
-    private final Param wh;
-    private final Param b;
+    private final RecurrentWeights weights;
     private final StepTensors hs;
     private final StepTensors dxs;
     private final StepTensors scratch;
-    private Tensor biasScratch;
     private Tensor h0;
     private List<Tensor> xs;
     private int decodeStep;
 
     public VanillaRnn(Backend backend, String name, int in, int hidden, SplittableRandom rng) {
         this.backend = backend;
-        this.in = in;
         this.hidden = hidden;
-        this.wx = SeqInit.gaussian(backend, name + ".wx", 1 / Math.sqrt(in), rng, in, hidden);
-        this.wh = SeqInit.gaussian(backend, name + ".wh", 1 / Math.sqrt(hidden), rng, hidden, hidden);
-        this.b = SeqInit.gaussian(backend, name + ".b", 0, rng, hidden);
+        this.weights = new RecurrentWeights(backend, name, in, hidden, hidden, rng);
         this.hs = new StepTensors(backend, hidden);
         this.dxs = new StepTensors(backend, in);
         this.scratch = new StepTensors(backend, hidden);
@@ -42,15 +35,12 @@ public final class VanillaRnn implements RecurrentLayer {
 
     @Override
     public List<Param> params() {
-        return List.of(wx, wh, b);
+        return weights.params();
     }
 
     /** out = tanh(x Wx + hPrev Wh + b). */
     private void cell(Tensor x, Tensor hPrev, Tensor out) {
-        int n = x.dim(0);
-        backend.gemm(false, false, n, hidden, in, 1f, x, wx.value(), 0f, out);
-        backend.gemm(false, false, n, hidden, hidden, 1f, hPrev, wh.value(), 1f, out);
-        backend.addBias(out, b.value());
+        weights.preActivation(x, hPrev, out);
         backend.activationForward(Activation.TANH, out, out);
     }
 
@@ -72,25 +62,12 @@ public final class VanillaRnn implements RecurrentLayer {
         // scratch 0: the gradient reaching h_t (from above and from step t+1); 1: da_t; 2: dh_{t-1}
         scratch.ensure(n, 3);
         Tensor dh = scratch.get(0), da = scratch.get(1), dhPrev = scratch.get(2);
-        if (biasScratch == null) {
-            biasScratch = backend.allocate(hidden);
-        }
-        backend.fill(b.grad(), 0f);
+        weights.startBackward();
         for (int t = steps - 1; t >= 0; t--) {
-            if (t == steps - 1) {
-                backend.copy(dhs.get(t), dh);
-            } else {
-                backend.add(dhs.get(t), dhPrev, dh);
-            }
+            boolean last = t == steps - 1;
+            weights.gradientReaching(dhs.get(t), dhPrev, last, dh);
             backend.activationBackward(Activation.TANH, hs.get(t), dh, da);
-            Tensor hPrev = t == 0 ? h0 : hs.get(t - 1);
-            float beta = t == steps - 1 ? 0f : 1f;
-            backend.gemm(true, false, in, hidden, n, 1f, xs.get(t), da, beta, wx.grad());
-            backend.gemm(true, false, hidden, hidden, n, 1f, hPrev, da, beta, wh.grad());
-            backend.biasBackward(da, biasScratch);
-            backend.axpy(1f, biasScratch, b.grad());
-            backend.gemm(false, true, n, in, hidden, 1f, da, wx.value(), 0f, dxs.get(t));
-            backend.gemm(false, true, n, hidden, hidden, 1f, da, wh.value(), 0f, dhPrev);
+            weights.backwardStep(xs.get(t), t == 0 ? h0 : hs.get(t - 1), da, last, dxs.get(t), dhPrev);
         }
         return new Gradients(dxs.first(steps), dhPrev);
     }
@@ -116,9 +93,6 @@ public final class VanillaRnn implements RecurrentLayer {
         hs.close();
         dxs.close();
         scratch.close();
-        if (biasScratch != null) {
-            biasScratch.close();
-        }
-        params().forEach(Param::close);
+        weights.close();
     }
 }
