@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kiln.engine.backend.Backend;
 import io.kiln.engine.checkpoint.Checkpoint;
+import io.kiln.engine.data.Batches;
 import io.kiln.engine.data.DatasetLoader;
 import io.kiln.engine.data.captions.CaptionSplit;
 import io.kiln.engine.data.captions.CaptioningData;
@@ -180,15 +181,7 @@ public final class CaptionTrainer implements AutoCloseable {
         info.put("val_bleu4", r.valBleu4());
         ArrayNode arr = info.putArray("samples");
         for (TrainingListener.CaptionSample s : samples) {
-            ObjectNode o = arr.addObject();
-            o.put("split", s.split());
-            o.put("image", s.image());
-            if (s.url() != null) {
-                o.put("url", s.url());
-            }
-            o.put("sample", s.sample());
-            ArrayNode t = o.putArray("truth");
-            s.truth().forEach(t::add);
+            s.addTo(arr);
         }
         return info;
     }
@@ -234,16 +227,7 @@ public final class CaptionTrainer implements AutoCloseable {
 
     /** A permutation of the training captions, a function of the seed and the epoch. */
     static int[] order(int n, long seed, int epoch) {
-        int[] p = new int[n];
-        Arrays.setAll(p, i -> i);
-        SplittableRandom r = new SplittableRandom(seed * 1_000_003L + epoch);
-        for (int i = n - 1; i > 0; i--) {
-            int j = r.nextInt(i + 1);
-            int t = p[i];
-            p[i] = p[j];
-            p[j] = t;
-        }
-        return p;
+        return Batches.permutation(n, new SplittableRandom(seed * 1_000_003L + epoch));
     }
 
     public List<Param> params() {

@@ -289,15 +289,7 @@ final class TrainCommand implements Callable<Integer> {
             JsonLines.number(n, "val_bleu4", c.valBleu4());
             var arr = n.putArray("samples");
             for (CaptionSample s : c.samples()) {
-                ObjectNode o = arr.addObject();
-                o.put("split", s.split());
-                o.put("image", s.image());
-                if (s.url() != null) {
-                    o.put("url", s.url());
-                }
-                o.put("sample", s.sample());
-                var truth = o.putArray("truth");
-                s.truth().forEach(truth::add);
+                s.addTo(arr);
                 log("  " + s.split() + " image " + s.image() + ": " + s.sample() + "  (truth: " + s.truth().get(0) + ")");
             }
             events.emit(n);

@@ -67,9 +67,13 @@ public final class Batches {
      * different from epoch to epoch.
      */
     public static int[] permutation(int n, long seed, int epoch) {
+        return permutation(n, new SplittableRandom(seed * 0x9E3779B97F4A7C15L + epoch));
+    }
+
+    /** A Fisher-Yates permutation of {@code 0..n-1} drawn from {@code rng}. */
+    public static int[] permutation(int n, SplittableRandom rng) {
         int[] order = new int[n];
         Arrays.setAll(order, i -> i);
-        SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + epoch);
         for (int i = n - 1; i > 0; i--) {
             int j = rng.nextInt(i + 1);
             int t = order[i];

@@ -26,6 +26,20 @@ public interface TrainingListener {
      * @param url   the image's address from {@code *_urls.txt}, or null
      */
     record CaptionSample(String split, int image, String url, String sample, java.util.List<String> truth) {
+        /**
+         * Appends this sample to {@code samples} as an object {split, image, url (when known), sample, truth}: the
+         * form of the {@code captions} event and of a captioning checkpoint's samples.
+         */
+        public void addTo(com.fasterxml.jackson.databind.node.ArrayNode samples) {
+            var o = samples.addObject();
+            o.put("split", split);
+            o.put("image", image);
+            if (url != null) {
+                o.put("url", url);
+            }
+            o.put("sample", sample);
+            truth.forEach(o.putArray("truth")::add);
+        }
     }
 
     /** A captioning job's epoch: validation BLEU-4 (NaN without validation images) and the sampled captions. */
