@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.kiln.engine.backend.Backend;
 import io.kiln.engine.tensor.Tensor;
 import java.util.SplittableRandom;
+import java.util.function.DoubleSupplier;
 
 /**
  * Numerical gradient check of a layer: f(x, params) = sum(forward(x) * r) for a fixed random r, so that
@@ -16,7 +17,7 @@ import java.util.SplittableRandom;
  * tolerance the caller states; float32 central differences with h = 1e-2 keep about three correct digits on
  * smooth functions, so tests use tolerances of 1e-2 unless they say otherwise.
  */
-final class GradientCheck {
+public final class GradientCheck {
     static final double H = 1e-2;
     static final double FLOOR = 1e-3;
     /** Coordinates checked per tensor (all of them when smaller). */
@@ -72,16 +73,8 @@ final class GradientCheck {
         double worst = 0;
         for (int c = 0; c < count; c++) {
             int i = count == n ? c : rng.nextInt(n);
-            float orig = values[i];
-            values[i] = (float) (orig + H);
-            backend.upload(values, target);
-            double fPlus = objective(layer, x, r, beforeForward);
-            values[i] = (float) (orig - H);
-            backend.upload(values, target);
-            double fMinus = objective(layer, x, r, beforeForward);
-            values[i] = orig;
-            backend.upload(values, target);
-            double numeric = (fPlus - fMinus) / (2 * H);
+            double numeric = centralDifference(backend, target, values, i, H,
+                    () -> objective(layer, x, r, beforeForward));
             double err = Math.abs(analytic[i] - numeric) / Math.max(Math.abs(analytic[i]) + Math.abs(numeric), FLOOR);
             worst = Math.max(worst, err);
             if (err > tol) {
@@ -89,6 +82,24 @@ final class GradientCheck {
                         + ", relative error " + err + " > " + tol);
             }
         }
+    }
+
+    /**
+     * (f(v + h) - f(v - h)) / 2h in coordinate {@code i} of {@code target}, whose host copy is {@code values}; the
+     * target and the copy hold their own values again afterwards.
+     */
+    public static double centralDifference(Backend backend, Tensor target, float[] values, int i, double h,
+                                           DoubleSupplier f) {
+        float orig = values[i];
+        values[i] = (float) (orig + h);
+        backend.upload(values, target);
+        double plus = f.getAsDouble();
+        values[i] = (float) (orig - h);
+        backend.upload(values, target);
+        double minus = f.getAsDouble();
+        values[i] = orig;
+        backend.upload(values, target);
+        return (plus - minus) / (2 * h);
     }
 
     private double objective(Layer layer, Tensor x, float[] r, Runnable beforeForward) {

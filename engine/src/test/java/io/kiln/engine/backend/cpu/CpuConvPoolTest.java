@@ -16,20 +16,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /** Convolution and pooling against direct loops written from the definitions. */
-class CpuConvPoolTest {
-    private static final CpuBackend SERIAL = new CpuBackend(1);
-    private static final CpuBackend PARALLEL = new CpuBackend(2);
-
-    @AfterAll
-    static void close() {
-        SERIAL.close();
-        PARALLEL.close();
-    }
-
+class CpuConvPoolTest extends SerialAndParallelBackends {
     private static List<ConvGeometry> convGeometries() {
         List<ConvGeometry> gs = new ArrayList<>();
         for (int stride : new int[] {1, 2}) {
@@ -128,7 +118,7 @@ class CpuConvPoolTest {
     void convolutionMatchesDirectLoops() {
         long seed = 100;
         for (ConvGeometry g : convGeometries()) {
-            for (CpuBackend be : new CpuBackend[] {SERIAL, PARALLEL}) {
+            for (CpuBackend be : new CpuBackend[] {serial, parallel}) {
                 Random r = new Random(seed++);
                 float[] x = random(r, g.n() * g.c() * g.h() * g.w());
                 float[] w = random(r, g.k() * g.c() * g.kernelH() * g.kernelW());
@@ -161,12 +151,12 @@ class CpuConvPoolTest {
         // images are claimed dynamically, but summed in fixed blocks in a fixed order: repeated runs agree bit for bit
         ConvGeometry g = ConvGeometry.square(16, 8, 12, 12, 16, 3, 1, 1);
         Random r = new Random(300);
-        Tensor x = PARALLEL.fromHost(random(r, g.n() * g.c() * g.h() * g.w()), g.inputShape());
-        Tensor dy = PARALLEL.fromHost(random(r, g.n() * g.k() * g.outH() * g.outW()), g.outputShape());
-        Tensor first = PARALLEL.allocate(g.filterShape()), again = PARALLEL.allocate(g.filterShape());
-        PARALLEL.conv2dBackwardFilter(g, x, dy, first);
+        Tensor x = parallel.fromHost(random(r, g.n() * g.c() * g.h() * g.w()), g.inputShape());
+        Tensor dy = parallel.fromHost(random(r, g.n() * g.k() * g.outH() * g.outW()), g.outputShape());
+        Tensor first = parallel.allocate(g.filterShape()), again = parallel.allocate(g.filterShape());
+        parallel.conv2dBackwardFilter(g, x, dy, first);
         for (int i = 0; i < 20; i++) {
-            PARALLEL.conv2dBackwardFilter(g, x, dy, again);
+            parallel.conv2dBackwardFilter(g, x, dy, again);
             assertTrue(java.util.Arrays.equals(data(first), data(again)), "run " + i + " differs");
         }
     }
@@ -174,14 +164,14 @@ class CpuConvPoolTest {
     @Test
     void convolutionRejectsWrongShapes() {
         ConvGeometry g = ConvGeometry.square(2, 3, 8, 8, 4, 3, 1, 0);
-        Tensor x = SERIAL.allocate(g.inputShape()), w = SERIAL.allocate(g.filterShape()), y = SERIAL.allocate(g.outputShape());
+        Tensor x = serial.allocate(g.inputShape()), w = serial.allocate(g.filterShape()), y = serial.allocate(g.outputShape());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> SERIAL.conv2dForward(g, x, SERIAL.allocate(4, 3, 5, 5), y));
+                () -> serial.conv2dForward(g, x, serial.allocate(4, 3, 5, 5), y));
         assertTrue(e.getMessage().contains("[4, 3, 5, 5]") && e.getMessage().contains("[4, 3, 3, 3]"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> SERIAL.conv2dForward(g, x, w, SERIAL.allocate(2, 4, 8, 8)));
+        e = assertThrows(IllegalArgumentException.class, () -> serial.conv2dForward(g, x, w, serial.allocate(2, 4, 8, 8)));
         assertTrue(e.getMessage().contains("[2, 4, 6, 6]"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> SERIAL.conv2dBackwardData(g, w, y, SERIAL.allocate(2, 3, 7, 8)));
-        assertThrows(IllegalArgumentException.class, () -> SERIAL.conv2dBackwardFilter(g, x, SERIAL.allocate(2, 4, 5, 6), w));
+        assertThrows(IllegalArgumentException.class, () -> serial.conv2dBackwardData(g, w, y, serial.allocate(2, 3, 7, 8)));
+        assertThrows(IllegalArgumentException.class, () -> serial.conv2dBackwardFilter(g, x, serial.allocate(2, 4, 5, 6), w));
     }
 
     // ---- pooling --------------------------------------------------------------------------------------
@@ -246,7 +236,7 @@ class CpuConvPoolTest {
         long seed = 200;
         for (PoolGeometry g : poolGeometries()) {
             for (PoolMode mode : PoolMode.values()) {
-                for (CpuBackend be : new CpuBackend[] {SERIAL, PARALLEL}) {
+                for (CpuBackend be : new CpuBackend[] {serial, parallel}) {
                     Random r = new Random(seed++);
                     float[] x = new float[g.n() * g.c() * g.h() * g.w()];
                     for (int i = 0; i < x.length; i++) {
@@ -271,12 +261,12 @@ class CpuConvPoolTest {
     @Test
     void maxPoolRoutesToFirstMaximum() {
         PoolGeometry g = PoolGeometry.square(1, 1, 2, 2, 2, 2, 0);
-        Tensor x = SERIAL.fromHost(new float[] {1, 3, 3, 3}, 1, 1, 2, 2), y = SERIAL.allocate(1, 1, 1, 1);
-        SERIAL.poolForward(PoolMode.MAX, g, x, y);
+        Tensor x = serial.fromHost(new float[] {1, 3, 3, 3}, 1, 1, 2, 2), y = serial.allocate(1, 1, 1, 1);
+        serial.poolForward(PoolMode.MAX, g, x, y);
         assertEquals(3f, data(y)[0]);
-        Tensor dx = SERIAL.allocate(1, 1, 2, 2);
-        SERIAL.poolBackward(PoolMode.MAX, g, x, y, SERIAL.fromHost(new float[] {2}, 1, 1, 1, 1), dx);
+        Tensor dx = serial.allocate(1, 1, 2, 2);
+        serial.poolBackward(PoolMode.MAX, g, x, y, serial.fromHost(new float[] {2}, 1, 1, 1, 1), dx);
         assertTrue(java.util.Arrays.equals(new float[] {0, 2, 0, 0}, data(dx)));
-        assertThrows(IllegalArgumentException.class, () -> SERIAL.poolForward(PoolMode.MAX, g, x, SERIAL.allocate(1, 1, 2, 1)));
+        assertThrows(IllegalArgumentException.class, () -> serial.poolForward(PoolMode.MAX, g, x, serial.allocate(1, 1, 2, 1)));
     }
 }

@@ -16,24 +16,13 @@ import io.kiln.engine.tensor.Tensor;
 import java.util.Arrays;
 import java.util.Random;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /** Memory, bias, pointwise, dropout and batch normalisation. */
-class CpuOpsTest {
-    private static final CpuBackend SERIAL = new CpuBackend(1);
-    private static final CpuBackend PARALLEL = new CpuBackend(2);
-    private static final CpuBackend[] BOTH = {SERIAL, PARALLEL};
-
-    @AfterAll
-    static void close() {
-        SERIAL.close();
-        PARALLEL.close();
-    }
-
+class CpuOpsTest extends SerialAndParallelBackends {
     @Test
     void memoryOperationsAndViews() {
-        CpuBackend be = SERIAL;
+        CpuBackend be = serial;
         Tensor t = be.allocate(2, 3);
         assertArrayEquals(new float[6], be.toHost(t));
         be.upload(new float[] {1, 2, 3, 4, 5, 6}, t);
@@ -81,21 +70,21 @@ class CpuOpsTest {
     @Test
     void rejectsTensorsOfAnotherBackend() {
         Tensor foreign = new ForeignTensor(2, 2);
-        Tensor mine = SERIAL.allocate(2, 2);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SERIAL.add(mine, foreign, mine));
+        Tensor mine = serial.allocate(2, 2);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> serial.add(mine, foreign, mine));
         assertTrue(e.getMessage().contains("another backend"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> SERIAL.gemm(false, false, 2, 2, 2, 1f, foreign, mine, 0f, SERIAL.allocate(2, 2)));
-        assertThrows(IllegalArgumentException.class, () -> SERIAL.upload(new float[4], foreign));
+        assertThrows(IllegalArgumentException.class, () -> serial.gemm(false, false, 2, 2, 2, 1f, foreign, mine, 0f, serial.allocate(2, 2)));
+        assertThrows(IllegalArgumentException.class, () -> serial.upload(new float[4], foreign));
         // CPU tensors are plain host arrays, so another CpuBackend's tensors are fine
-        Tensor other = PARALLEL.fromHost(new float[] {1, 2, 3, 4}, 2, 2);
-        SERIAL.add(other, other, mine);
+        Tensor other = parallel.fromHost(new float[] {1, 2, 3, 4}, 2, 2);
+        serial.add(other, other, mine);
         assertArrayEquals(new float[] {2, 4, 6, 8}, data(mine));
-        assertTrue(SERIAL.name().startsWith("cpu"));
+        assertTrue(serial.name().startsWith("cpu"));
     }
 
     @Test
     void biasForwardAndBackward() {
-        for (CpuBackend be : BOTH) {
+        for (CpuBackend be : both) {
             for (int[] shape : new int[][] {{5, 7}, {3, 4, 5, 6}, {64, 32, 26, 26}}) {
                 Random r = new Random(shape.length * 31L + shape[0]);
                 int n = shape[0], c = shape[1], spatial = Tensor.sizeOf(shape) / (n * c);
@@ -117,13 +106,13 @@ class CpuOpsTest {
             }
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> SERIAL.addBias(SERIAL.allocate(2, 3, 4), SERIAL.allocate(4)));
+                () -> serial.addBias(serial.allocate(2, 3, 4), serial.allocate(4)));
         assertTrue(e.getMessage().contains("[2, 3, 4]"), e.getMessage());
     }
 
     @Test
     void activationsAndTheirGradients() {
-        for (CpuBackend be : BOTH) {
+        for (CpuBackend be : both) {
             for (int size : new int[] {37, 300_000}) {
                 Random r = new Random(size);
                 float[] x = new float[size], dy = random(r, size);
@@ -164,7 +153,7 @@ class CpuOpsTest {
 
     @Test
     void elementwiseArithmetic() {
-        for (CpuBackend be : BOTH) {
+        for (CpuBackend be : both) {
             for (int size : new int[] {11, 500_000}) {
                 Random r = new Random(size + 5);
                 float[] a = random(r, size), b = random(r, size);
@@ -192,12 +181,12 @@ class CpuOpsTest {
                 }
             }
         }
-        assertThrows(IllegalArgumentException.class, () -> SERIAL.add(SERIAL.allocate(3), SERIAL.allocate(4), SERIAL.allocate(3)));
+        assertThrows(IllegalArgumentException.class, () -> serial.add(serial.allocate(3), serial.allocate(4), serial.allocate(3)));
     }
 
     @Test
     void dropoutMatchesCounterRandom() {
-        for (CpuBackend be : BOTH) {
+        for (CpuBackend be : both) {
             int size = 200_000;
             float p = 0.3f;
             long seed = 42;
@@ -220,7 +209,7 @@ class CpuOpsTest {
             assertArrayEquals(x, data(y), "p = 0 keeps everything");
         }
         assertThrows(IllegalArgumentException.class,
-                () -> SERIAL.dropoutForward(SERIAL.allocate(3), 1f, 1, SERIAL.allocate(3), SERIAL.allocate(3)));
+                () -> serial.dropoutForward(serial.allocate(3), 1f, 1, serial.allocate(3), serial.allocate(3)));
     }
 
     // ---- batch normalisation --------------------------------------------------------------------------
@@ -279,7 +268,7 @@ class CpuOpsTest {
      */
     @Test
     void batchNormWithOneValuePerChannelLeavesTheRunningStatisticsAlone() {
-        for (CpuBackend be : BOTH) {
+        for (CpuBackend be : both) {
             for (int[] shape : new int[][] {{1, 4}, {1, 4, 1, 1}, {2, 4}}) {
                 int c = 4;
                 float[] rm = {0.5f, -1f, 2f, 0f}, rv = {1f, 2f, 0.25f, 3f}, beta = {0.1f, 0.2f, 0.3f, 0.4f};
@@ -303,7 +292,7 @@ class CpuOpsTest {
 
     @Test
     void batchNormTrainingInferenceAndNumericalBackward() {
-        for (CpuBackend be : BOTH) {
+        for (CpuBackend be : both) {
             for (int[] shape : new int[][] {{6, 3}, {4, 3, 5, 5}, {64, 16, 12, 12}}) {
                 Random r = new Random(77 + shape.length);
                 int n = shape[0], c = shape[1], spatial = Tensor.sizeOf(shape) / (n * c), size = Tensor.sizeOf(shape);
@@ -362,9 +351,9 @@ class CpuOpsTest {
                 }
             }
         }
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SERIAL.batchNormForwardInference(
-                SERIAL.allocate(2, 3, 4), SERIAL.allocate(4), SERIAL.allocate(3), 1e-5f, SERIAL.allocate(3),
-                SERIAL.allocate(3), SERIAL.allocate(2, 3, 4)));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> serial.batchNormForwardInference(
+                serial.allocate(2, 3, 4), serial.allocate(4), serial.allocate(3), 1e-5f, serial.allocate(3),
+                serial.allocate(3), serial.allocate(2, 3, 4)));
         assertTrue(e.getMessage().contains("gamma") && e.getMessage().contains("[2, 3, 4]"), e.getMessage());
     }
 

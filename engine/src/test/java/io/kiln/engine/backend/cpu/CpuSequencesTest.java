@@ -11,21 +11,10 @@ import io.kiln.engine.backend.LossKind;
 import io.kiln.engine.tensor.Tensor;
 import java.util.Arrays;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /** Word embeddings, the LSTM cell, argmax and the temporal softmax loss against double-precision references. */
-class CpuSequencesTest {
-    private static final CpuBackend SERIAL = new CpuBackend(1);
-    private static final CpuBackend PARALLEL = new CpuBackend(2);
-    private static final CpuBackend[] BOTH = {SERIAL, PARALLEL};
-
-    @AfterAll
-    static void close() {
-        SERIAL.close();
-        PARALLEL.close();
-    }
-
+class CpuSequencesTest extends SerialAndParallelBackends {
     @Test
     void embeddingLooksUpRowsAndScatterAddsRepeatedWords() {
         Random r = new Random(1);
@@ -37,7 +26,7 @@ class CpuSequencesTest {
         }
         idx[3] = idx[4] = 2; // repeats add up
         float[] dOut = random(r, n * d);
-        for (CpuBackend be : BOTH) {
+        for (CpuBackend be : both) {
             Tensor t = be.fromHost(table, vocab, d), ix = be.fromHost(idx, n), out = be.allocate(n, d);
             be.fill(out, Float.NaN);
             be.embeddingForward(t, ix, out);
@@ -60,15 +49,15 @@ class CpuSequencesTest {
             }
             assertClose("scatter-add", want, be.toHost(dt), 1e-5, 1e-5);
         }
-        Tensor t = SERIAL.allocate(3, 2), out = SERIAL.allocate(1, 2);
+        Tensor t = serial.allocate(3, 2), out = serial.allocate(1, 2);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> SERIAL.embeddingForward(t, SERIAL.fromHost(new float[] {3}, 1), out));
+                () -> serial.embeddingForward(t, serial.fromHost(new float[] {3}, 1), out));
         assertTrue(e.getMessage().contains("index 0 is 3.0, expected a word index in [0, 3)"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
-                () -> SERIAL.embeddingForward(t, SERIAL.fromHost(new float[] {1, 2}, 2), out));
+                () -> serial.embeddingForward(t, serial.fromHost(new float[] {1, 2}, 2), out));
         assertTrue(e.getMessage().contains("out [1, 2] has 2 elements, expected 4"), e.getMessage());
         assertThrows(IllegalArgumentException.class,
-                () -> SERIAL.embeddingBackward(out, SERIAL.fromHost(new float[] {0.5f}, 1), t));
+                () -> serial.embeddingBackward(out, serial.fromHost(new float[] {0.5f}, 1), t));
     }
 
     private static double sigmoid(double x) {
@@ -105,7 +94,7 @@ class CpuSequencesTest {
                 dcPrev[e] = dct * f;
             }
         }
-        for (CpuBackend be : BOTH) {
+        for (CpuBackend be : both) {
             Tensor at = be.fromHost(a, n, 4 * h), cp = be.fromHost(cPrev, n, h);
             Tensor gt = be.allocate(n, 4 * h), ct = be.allocate(n, h), ht = be.allocate(n, h);
             be.lstmCellForward(at, cp, gt, ct, ht);
@@ -126,23 +115,23 @@ class CpuSequencesTest {
             be.lstmCellForward(at, cp, at, ct, ht);
             assertClose("gates in place", gates, be.toHost(at), 1e-6, 1e-6);
         }
-        Tensor bad = SERIAL.allocate(2, 6);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SERIAL.lstmCellForward(bad,
-                SERIAL.allocate(2, 1), SERIAL.allocate(2, 6), SERIAL.allocate(2, 1), SERIAL.allocate(2, 1)));
+        Tensor bad = serial.allocate(2, 6);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> serial.lstmCellForward(bad,
+                serial.allocate(2, 1), serial.allocate(2, 6), serial.allocate(2, 1), serial.allocate(2, 1)));
         assertTrue(e.getMessage().contains("must be [n, 4H]"), e.getMessage());
-        Tensor a2 = SERIAL.allocate(2, 8), c2 = SERIAL.allocate(2, 2);
-        e = assertThrows(IllegalArgumentException.class, () -> SERIAL.lstmCellForward(a2, c2, a2, c2, SERIAL.allocate(2, 2)));
+        Tensor a2 = serial.allocate(2, 8), c2 = serial.allocate(2, 2);
+        e = assertThrows(IllegalArgumentException.class, () -> serial.lstmCellForward(a2, c2, a2, c2, serial.allocate(2, 2)));
         assertTrue(e.getMessage().contains("must not share storage"), e.getMessage());
     }
 
     @Test
     void argmaxTakesTheFirstLargest() {
-        for (CpuBackend be : BOTH) {
+        for (CpuBackend be : both) {
             Tensor s = be.fromHost(new float[] {1, 3, 3, 0, -1, -2, -1, -5, 7}, 3, 3), ix = be.allocate(3);
             be.argmax(s, ix);
             assertArrayEquals(new float[] {1, 0, 2}, be.toHost(ix));
         }
-        assertThrows(IllegalArgumentException.class, () -> SERIAL.argmax(SERIAL.allocate(3, 3), SERIAL.allocate(2)));
+        assertThrows(IllegalArgumentException.class, () -> serial.argmax(serial.allocate(3, 3), serial.allocate(2)));
     }
 
     @Test
@@ -151,9 +140,9 @@ class CpuSequencesTest {
         int n = 5, k = 6;
         float[] s = random(r, n * k);
         float[] y = {0, 2, 5, 0, 1};
-        Tensor st = SERIAL.allocate(2), grad = SERIAL.allocate(n, k);
-        SERIAL.fill(grad, Float.NaN);
-        SERIAL.loss(LossKind.TEMPORAL_SOFTMAX, SERIAL.fromHost(s, n, k), SERIAL.fromHost(y, n), grad, st, 0);
+        Tensor st = serial.allocate(2), grad = serial.allocate(n, k);
+        serial.fill(grad, Float.NaN);
+        serial.loss(LossKind.TEMPORAL_SOFTMAX, serial.fromHost(s, n, k), serial.fromHost(y, n), grad, st, 0);
         double loss = 0;
         int correct = 0;
         double[] want = new double[n * k];
@@ -173,9 +162,9 @@ class CpuSequencesTest {
                 want[i * k + j] = (Math.exp(s[i * k + j]) / sum - (j == y[i] ? 1 : 0)) / n;
             }
         }
-        float[] stats = SERIAL.toHost(st);
+        float[] stats = serial.toHost(st);
         assertEquals(loss, stats[0], 1e-5);
         assertEquals(correct, stats[1]);
-        assertClose("gradient (zero rows for <NULL>)", want, SERIAL.toHost(grad), 1e-5, 1e-7);
+        assertClose("gradient (zero rows for <NULL>)", want, serial.toHost(grad), 1e-5, 1e-7);
     }
 }

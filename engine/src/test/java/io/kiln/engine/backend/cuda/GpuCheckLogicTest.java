@@ -45,6 +45,11 @@ class GpuCheckLogicTest {
         return GpuCheck.run(device, ONE_THREAD, precision, r -> { });
     }
 
+    /** gpu-check with every value the device backend reads back off by the perturbation's relative amount. */
+    static List<GpuCheck.Result> checkResultsOffBy(PerturbedBackend.Perturbation off, Precision precision) {
+        return check(PerturbedBackend.of(TWO_THREADS, PerturbedBackend.Where.RESULTS, off), precision);
+    }
+
     static Set<String> failed(List<GpuCheck.Result> results) {
         return results.stream().filter(r -> !r.passed()).map(GpuCheck.Result::op)
                 .collect(Collectors.toCollection(TreeSet::new));
@@ -76,8 +81,7 @@ class GpuCheckLogicTest {
 
     @Test
     void everyCheckFailsWhenTheDeviceIsOffByTenTimesItsTolerance() {
-        List<GpuCheck.Result> results = check(PerturbedBackend.of(TWO_THREADS, PerturbedBackend.Where.RESULTS,
-                GpuCheckLogicTest::tenTimes), Precision.FP32);
+        List<GpuCheck.Result> results = checkResultsOffBy(GpuCheckLogicTest::tenTimes, Precision.FP32);
         Set<String> passed = passed(results);
         // the inputs are exact; the training steps have a looser tolerance of their own (the next test)
         assertTrue(passed.remove("upload/download"), lines(results));
@@ -93,8 +97,7 @@ class GpuCheckLogicTest {
 
     @Test
     void everyCheckPassesWhenTheDeviceIsOffByATenthOfItsTolerance() {
-        List<GpuCheck.Result> results = check(PerturbedBackend.of(TWO_THREADS, PerturbedBackend.Where.RESULTS,
-                (op, f) -> documented(op, f) / 10), Precision.FP32);
+        List<GpuCheck.Result> results = checkResultsOffBy((op, f) -> documented(op, f) / 10, Precision.FP32);
         assertEquals(Set.of(), failed(results), lines(results));
         assertTrue(results.stream().filter(r -> r.op().startsWith("gemm")).allMatch(r -> r.worst() > 0.01),
                 "the perturbation reached the comparison:\n" + lines(results));
@@ -103,10 +106,10 @@ class GpuCheckLogicTest {
     @Test
     void theTrainingStepsHaveTheirOwnLooserTolerance() {
         // every value read back off by r: the training steps' weights and outputs pass through two reads
-        assertTrue(failed(check(PerturbedBackend.of(TWO_THREADS, PerturbedBackend.Where.RESULTS, (op, f) -> 2e-2),
-                Precision.FP32)).stream().anyMatch(op -> op.startsWith(TRAINING)), "10 x 2e-3 must fail");
-        assertTrue(failed(check(PerturbedBackend.of(TWO_THREADS, PerturbedBackend.Where.RESULTS, (op, f) -> 1e-4),
-                Precision.FP32)).stream().noneMatch(op -> op.startsWith(TRAINING)), "2 x 2e-3 / 20 must pass");
+        assertTrue(failed(checkResultsOffBy((op, f) -> 2e-2, Precision.FP32)).stream()
+                .anyMatch(op -> op.startsWith(TRAINING)), "10 x 2e-3 must fail");
+        assertTrue(failed(checkResultsOffBy((op, f) -> 1e-4, Precision.FP32)).stream()
+                .noneMatch(op -> op.startsWith(TRAINING)), "2 x 2e-3 / 20 must pass");
     }
 
     /** A wrong operation: its outputs are off as soon as it runs, and whatever computes with them is too. */
@@ -134,8 +137,7 @@ class GpuCheckLogicTest {
     @Test
     void tf32LoosensTheMatrixProductsAndConvolutionsOnly() {
         // ten times the fp32 tolerance everywhere is a tenth of TF32's 1e-2 for GEMM and convolutions
-        List<GpuCheck.Result> results = check(PerturbedBackend.of(TWO_THREADS, PerturbedBackend.Where.RESULTS,
-                GpuCheckLogicTest::tenTimes), Precision.TF32);
+        List<GpuCheck.Result> results = checkResultsOffBy(GpuCheckLogicTest::tenTimes, Precision.TF32);
         Set<String> passed = passed(results);
         assertTrue(passed.contains("upload/download"), lines(results));
         passed.remove("upload/download");

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.kiln.engine.backend.cpu.CpuBackend;
+import io.kiln.engine.nn.GradientCheck;
 import io.kiln.engine.nn.Param;
 import io.kiln.engine.spec.CaptioningOptions;
 import io.kiln.engine.tensor.Tensor;
@@ -98,16 +99,7 @@ class SequenceGradientTest {
         double largest = 0;
         for (int c = 0; c < count; c++) {
             int i = count == n ? c : rng.nextInt(n);
-            float orig = values[i];
-            values[i] = (float) (orig + H);
-            CPU.upload(values, target);
-            double plus = f.getAsDouble();
-            values[i] = (float) (orig - H);
-            CPU.upload(values, target);
-            double minus = f.getAsDouble();
-            values[i] = orig;
-            CPU.upload(values, target);
-            double numeric = (plus - minus) / (2 * H);
+            double numeric = GradientCheck.centralDifference(CPU, target, values, i, H, f);
             double err = Math.abs(analytic[i] - numeric) / Math.max(Math.abs(analytic[i]) + Math.abs(numeric), floor);
             worst = Math.max(worst, err);
             largest = Math.max(largest, Math.abs(numeric));
