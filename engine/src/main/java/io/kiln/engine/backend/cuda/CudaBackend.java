@@ -78,7 +78,7 @@ public final class CudaBackend implements Backend {
         // nothing below touches the device: create() opens the context once the backend is built
         this.checks = new CudaChecks(name());
         this.context = new CudaContext(ordinal, gpu, checks);
-        this.gate = new OperationGate(this, name(), checks, context);
+        this.gate = new OperationGate(this, checks, context);
         this.allocator = new DeviceAllocator<>(new DeviceMemory(context, checks));
         checks.freeCachedMemoryWith(allocator::emptyCache);
         this.kernels = new KernelLauncher(context, checks, gpu);

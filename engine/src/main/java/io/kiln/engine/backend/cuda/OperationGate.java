@@ -12,15 +12,13 @@ import jcuda.driver.JCudaDriver;
  */
 final class OperationGate {
     private final CudaBackend owner;
-    private final String device;
     private final CudaChecks checks;
     private final CudaContext context;
     private final boolean syncEachOp;
     private volatile boolean closed;
 
-    OperationGate(CudaBackend owner, String device, CudaChecks checks, CudaContext context) {
+    OperationGate(CudaBackend owner, CudaChecks checks, CudaContext context) {
         this.owner = owner;
-        this.device = device;
         this.checks = checks;
         this.context = context;
         this.syncEachOp = Boolean.parseBoolean(NativeLibraries.setting("kiln.cuda.sync", "KILN_CUDA_SYNC", "false")
@@ -31,7 +29,7 @@ final class OperationGate {
     CudaTensor dev(Tensor t, String what) {
         Objects.requireNonNull(t, what);
         if (!(t instanceof CudaTensor c) || c.storage.owner != owner) {
-            throw new IllegalArgumentException(what + " " + t + " belongs to another backend; " + device
+            throw new IllegalArgumentException(what + " " + t + " belongs to another backend; " + owner.name()
                     + " takes only its own CudaTensors");
         }
         if (c.isClosed()) {
@@ -43,10 +41,10 @@ final class OperationGate {
     /** Before an operation's work is queued: usable, bound to this thread, remembered for error messages. */
     void begin(String op) {
         if (closed) {
-            throw new IllegalStateException(device + " is closed (" + op + ")");
+            throw new IllegalStateException(owner.name() + " is closed (" + op + ")");
         }
         checks.notPoisoned(op);
-        context.bind(device);
+        context.bind(owner.name());
         checks.started(op);
     }
 
