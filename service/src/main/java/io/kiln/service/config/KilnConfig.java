@@ -3,8 +3,6 @@ package io.kiln.service.config;
 import io.micronaut.context.annotation.ConfigurationProperties;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.core.bind.annotation.Bindable;
-import jakarta.validation.constraints.Max;
-import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.Pattern;
 import java.time.Duration;
 
@@ -46,28 +44,25 @@ public record KilnConfig(
                 + "2g, got {validatedValue}")
         String workerHeap,
         @Bindable(defaultValue = "100")
-        @Min(value = 1, message = "kiln.max-queued-per-user: must be at least 1")
-        @Max(value = 1_000_000, message = "kiln.max-queued-per-user: must be at most 1000000")
+        @NumberRange(setting = "kiln.max-queued-per-user", min = 1, max = 1_000_000)
         int maxQueuedPerUser,
         @Bindable(defaultValue = "4")
-        @Min(value = 1, message = "kiln.max-running-per-user: must be at least 1")
-        @Max(value = 10_000, message = "kiln.max-running-per-user: must be at most 10000")
+        @NumberRange(setting = "kiln.max-running-per-user", min = 1, max = 10_000)
         int maxRunningPerUser,
         @Bindable(defaultValue = "10s")
-        @DurationRange(min = "0s", max = "10m", message = "kiln.cancel-grace: must be between 0s and 10m")
+        @DurationRange(setting = "kiln.cancel-grace", min = "0s", max = "10m")
         Duration cancelGrace,
         @Bindable(defaultValue = "5s")
-        @DurationRange(min = "100ms", max = "10m", message = "kiln.heartbeat-interval: must be between 100ms and 10m")
+        @DurationRange(setting = "kiln.heartbeat-interval", min = "100ms", max = "10m")
         Duration heartbeatInterval,
         @Bindable(defaultValue = "60s")
-        @DurationRange(min = "1s", max = "1d", message = "kiln.stale-after: must be between 1s and 1d")
+        @DurationRange(setting = "kiln.stale-after", min = "1s", max = "1d")
         Duration staleAfter,
         @Bindable(defaultValue = "3")
-        @Min(value = 1, message = "kiln.max-attempts: must be at least 1")
-        @Max(value = 100, message = "kiln.max-attempts: must be at most 100")
+        @NumberRange(setting = "kiln.max-attempts", min = 1, max = 100)
         int maxAttempts,
         @Nullable
-        @DurationRange(min = "1s", max = "365d", message = "kiln.max-job-duration: must be between 1s and 365d")
+        @DurationRange(setting = "kiln.max-job-duration", min = "1s", max = "365d")
         Duration maxJobDuration) {
 
     /**

@@ -2,8 +2,6 @@ package io.kiln.service.config;
 
 import io.micronaut.context.annotation.ConfigurationProperties;
 import io.micronaut.core.bind.annotation.Bindable;
-import jakarta.validation.constraints.Max;
-import jakarta.validation.constraints.Min;
 import java.time.Duration;
 import java.util.List;
 
@@ -35,69 +33,54 @@ import java.util.List;
 @ConfigurationProperties("kiln")
 public record KilnLimits(
         @Bindable(defaultValue = "2147483648")
-        @Min(value = 1L << 20, message = "kiln.upload-limit-bytes: must be at least 1048576 (1 MiB)")
-        @Max(value = 1L << 40, message = "kiln.upload-limit-bytes: must be at most 1099511627776 (1 TiB)")
+        @NumberRange(setting = "kiln.upload-limit-bytes", min = 1L << 20, max = 1L << 40)
         long uploadLimitBytes,
         @Bindable(defaultValue = "8589934592")
-        @Min(value = 1L << 20, message = "kiln.upload-max-unpacked-bytes: must be at least 1048576 (1 MiB)")
-        @Max(value = 1L << 44, message = "kiln.upload-max-unpacked-bytes: must be at most 17592186044416 (16 TiB)")
+        @NumberRange(setting = "kiln.upload-max-unpacked-bytes", min = 1L << 20, max = 1L << 44)
         long uploadMaxUnpackedBytes,
         @Bindable(defaultValue = "100")
-        @Min(value = 2, message = "kiln.upload-max-expansion: must be at least 2")
-        @Max(value = 100_000, message = "kiln.upload-max-expansion: must be at most 100000")
+        @NumberRange(setting = "kiln.upload-max-expansion", min = 2, max = 100_000)
         int uploadMaxExpansion,
         @Bindable(defaultValue = "8388608")
-        @Min(value = 0, message = "kiln.upload-expansion-grace-bytes: must be at least 0")
-        @Max(value = 1L << 30, message = "kiln.upload-expansion-grace-bytes: must be at most 1073741824 (1 GiB)")
+        @NumberRange(setting = "kiln.upload-expansion-grace-bytes", min = 0, max = 1L << 30)
         long uploadExpansionGraceBytes,
         @Bindable(defaultValue = "200000")
-        @Min(value = 1, message = "kiln.upload-max-files: must be at least 1")
-        @Max(value = 10_000_000, message = "kiln.upload-max-files: must be at most 10000000")
+        @NumberRange(setting = "kiln.upload-max-files", min = 1, max = 10_000_000)
         int uploadMaxFiles,
         @Bindable(defaultValue = "4096")
-        @Min(value = 100, message = "kiln.upload-max-name-bytes: must be at least 100")
-        @Max(value = 65_536, message = "kiln.upload-max-name-bytes: must be at most 65536")
+        @NumberRange(setting = "kiln.upload-max-name-bytes", min = 100, max = 65_536)
         int uploadMaxNameBytes,
         @Bindable(defaultValue = "1073741824")
-        @Min(value = 1L << 20, message = "kiln.model-limit-bytes: must be at least 1048576 (1 MiB)")
-        @Max(value = 1L << 40, message = "kiln.model-limit-bytes: must be at most 1099511627776 (1 TiB)")
+        @NumberRange(setting = "kiln.model-limit-bytes", min = 1L << 20, max = 1L << 40)
         long modelLimitBytes,
         @Bindable(defaultValue = "2")
-        @Min(value = 1, message = "kiln.max-concurrent-uploads: must be at least 1")
-        @Max(value = 64, message = "kiln.max-concurrent-uploads: must be at most 64")
+        @NumberRange(setting = "kiln.max-concurrent-uploads", min = 1, max = 64)
         int maxConcurrentUploads,
         @Bindable(defaultValue = "64")
-        @Min(value = 1, message = "kiln.predict-max-images: must be at least 1")
-        @Max(value = 10_000, message = "kiln.predict-max-images: must be at most 10000")
+        @NumberRange(setting = "kiln.predict-max-images", min = 1, max = 10_000)
         int predictMaxImages,
         @Bindable(defaultValue = "16777216")
-        @Min(value = 1024, message = "kiln.predict-max-image-bytes: must be at least 1024")
-        @Max(value = 1L << 30, message = "kiln.predict-max-image-bytes: must be at most 1073741824 (1 GiB)")
+        @NumberRange(setting = "kiln.predict-max-image-bytes", min = 1024, max = 1L << 30)
         long predictMaxImageBytes,
         @Bindable(defaultValue = "16777216")
-        @Min(value = 1, message = "kiln.predict-max-pixels: must be at least 1")
-        @Max(value = 1L << 30, message = "kiln.predict-max-pixels: must be at most 1073741824")
+        @NumberRange(setting = "kiln.predict-max-pixels", min = 1, max = 1L << 30)
         long predictMaxPixels,
         @Bindable(defaultValue = "20,100,500")
         List<Integer> reportSizes,
         @Bindable(defaultValue = "67108864")
-        @Min(value = 0, message = "kiln.report-cache-bytes: must be at least 0")
-        @Max(value = 1L << 36, message = "kiln.report-cache-bytes: must be at most 68719476736 (64 GiB)")
+        @NumberRange(setting = "kiln.report-cache-bytes", min = 0, max = 1L << 36)
         long reportCacheBytes,
         @Bindable(defaultValue = "1048576")
-        @Min(value = 1024, message = "kiln.max-json-bytes: must be at least 1024")
-        @Max(value = 64L << 20, message = "kiln.max-json-bytes: must be at most 67108864 (64 MiB)")
+        @NumberRange(setting = "kiln.max-json-bytes", min = 1024, max = 64L << 20)
         int maxJsonBytes,
         @Bindable(defaultValue = "32")
-        @Min(value = 8, message = "kiln.max-json-depth: must be at least 8")
-        @Max(value = 500, message = "kiln.max-json-depth: must be at most 500")
+        @NumberRange(setting = "kiln.max-json-depth", min = 8, max = 500)
         int maxJsonDepth,
         @Bindable(defaultValue = "5s")
-        @DurationRange(min = "100ms", max = "10m", message = "kiln.store-probe-interval: must be between 100ms and 10m")
+        @DurationRange(setting = "kiln.store-probe-interval", min = "100ms", max = "10m")
         Duration storeProbeInterval,
         @Bindable(defaultValue = "1048576")
-        @Min(value = 0, message = "kiln.outage-log-bytes: must be at least 0")
-        @Max(value = 1L << 30, message = "kiln.outage-log-bytes: must be at most 1073741824 (1 GiB)")
+        @NumberRange(setting = "kiln.outage-log-bytes", min = 0, max = 1L << 30)
         long outageLogBytes,
         @Bindable(defaultValue = "true")
         boolean memoryCheck) {

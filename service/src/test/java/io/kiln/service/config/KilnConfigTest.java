@@ -86,27 +86,29 @@ class KilnConfigTest {
 
     @ParameterizedTest(name = "{0}={1}")
     @CsvSource(delimiter = '|', textBlock = """
-            kiln.upload-limit-bytes            | 1000    | kiln.upload-limit-bytes
-            kiln.upload-max-unpacked-bytes     | 1000    | kiln.upload-max-unpacked-bytes
-            kiln.upload-max-expansion          | 1       | kiln.upload-max-expansion
-            kiln.upload-expansion-grace-bytes  | -1      | kiln.upload-expansion-grace-bytes
-            kiln.upload-max-files              | 0       | kiln.upload-max-files
-            kiln.upload-max-name-bytes         | 99      | kiln.upload-max-name-bytes
-            kiln.max-concurrent-uploads        | 0       | kiln.max-concurrent-uploads
-            kiln.predict-max-images            | 0       | kiln.predict-max-images
-            kiln.predict-max-image-bytes       | 10      | kiln.predict-max-image-bytes
-            kiln.predict-max-pixels            | 0       | kiln.predict-max-pixels
+            kiln.upload-limit-bytes            | 1000    | kiln.upload-limit-bytes: must be at least 1048576 (1 MiB)
+            kiln.upload-limit-bytes            | 1099511627777 | kiln.upload-limit-bytes: must be at most 1099511627776 (1 TiB)
+            kiln.upload-max-unpacked-bytes     | 1000    | kiln.upload-max-unpacked-bytes: must be at least 1048576 (1 MiB)
+            kiln.upload-max-expansion          | 1       | kiln.upload-max-expansion: must be at least 2
+            kiln.upload-expansion-grace-bytes  | -1      | kiln.upload-expansion-grace-bytes: must be at least 0
+            kiln.upload-max-files              | 0       | kiln.upload-max-files: must be at least 1
+            kiln.upload-max-name-bytes         | 99      | kiln.upload-max-name-bytes: must be at least 100
+            kiln.max-concurrent-uploads        | 0       | kiln.max-concurrent-uploads: must be at least 1
+            kiln.predict-max-images            | 0       | kiln.predict-max-images: must be at least 1
+            kiln.predict-max-image-bytes       | 10      | kiln.predict-max-image-bytes: must be at least 1024
+            kiln.predict-max-pixels            | 0       | kiln.predict-max-pixels: must be at least 1
             kiln.report-sizes                  | 0,100   | kiln.report-sizes
-            kiln.report-cache-bytes            | -1      | kiln.report-cache-bytes
-            kiln.max-json-bytes                | 100     | kiln.max-json-bytes
-            kiln.max-json-depth                | 501     | kiln.max-json-depth
-            kiln.store-probe-interval          | 10ms    | kiln.store-probe-interval
-            kiln.outage-log-bytes              | -1      | kiln.outage-log-bytes
+            kiln.report-cache-bytes            | -1      | kiln.report-cache-bytes: must be at least 0
+            kiln.report-cache-bytes            | 68719476737 | kiln.report-cache-bytes: must be at most 68719476736 (64 GiB)
+            kiln.max-json-bytes                | 100     | kiln.max-json-bytes: must be at least 1024
+            kiln.max-json-depth                | 501     | kiln.max-json-depth: must be at most 500
+            kiln.store-probe-interval          | 10ms    | kiln.store-probe-interval: must be between 100ms and 10m
+            kiln.outage-log-bytes              | -1      | kiln.outage-log-bytes: must be at least 0
             """)
-    void aLimitOutOfBoundsStopsTheStartNamingIt(String key, String value, String named) {
+    void aLimitOutOfBoundsStopsTheStartNamingIt(String key, String value, String said) {
         Exception e = assertThrows(Exception.class, () -> bind(Map.of(key, value), KilnLimits.class));
         String all = messages(e);
-        assertTrue(all.contains(named), all);
+        assertTrue(all.contains(said), all);
     }
 
     @ParameterizedTest(name = "{0} -> {1}")
@@ -128,14 +130,14 @@ class KilnConfigTest {
             kiln.cpu-slot            | maybe  | kiln.cpu-slot
             kiln.executor            | pbs    | kiln.executor
             kiln.worker-heap         | lots   | kiln.worker-heap
-            kiln.max-queued-per-user | 0      | kiln.max-queued-per-user
-            kiln.max-running-per-user| 0      | kiln.max-running-per-user
-            kiln.max-attempts        | 0      | kiln.max-attempts
-            kiln.max-attempts        | 101    | kiln.max-attempts
-            kiln.cancel-grace        | 11m    | kiln.cancel-grace
-            kiln.heartbeat-interval  | 10ms   | kiln.heartbeat-interval
-            kiln.stale-after         | 2d     | kiln.stale-after
-            kiln.max-job-duration    | 500ms  | kiln.max-job-duration
+            kiln.max-queued-per-user | 0      | kiln.max-queued-per-user: must be at least 1
+            kiln.max-running-per-user| 0      | kiln.max-running-per-user: must be at least 1
+            kiln.max-attempts        | 0      | kiln.max-attempts: must be at least 1
+            kiln.max-attempts        | 101    | kiln.max-attempts: must be at most 100
+            kiln.cancel-grace        | 11m    | kiln.cancel-grace: must be between 0s and 10m
+            kiln.heartbeat-interval  | 10ms   | kiln.heartbeat-interval: must be between 100ms and 10m
+            kiln.stale-after         | 2d     | kiln.stale-after: must be between 1s and 1d
+            kiln.max-job-duration    | 500ms  | kiln.max-job-duration: must be between 1s and 365d
             kiln.stale-after         | 9s     | kiln.stale-after (9s) must be at least 2 times kiln.heartbeat-interval (5s)
             """)
     void aValueOutOfBoundsStopsTheStartNamingTheSetting(String key, String value, String named) {
@@ -165,12 +167,12 @@ class KilnConfigTest {
     @ParameterizedTest(name = "{0}={1}")
     @CsvSource(delimiter = '|', textBlock = """
             kiln.slurm.partition        | 'gpu;rm -rf' | kiln.slurm.partition
-            kiln.slurm.cpus-per-job     | 0            | kiln.slurm.cpus-per-job
+            kiln.slurm.cpus-per-job     | 0            | kiln.slurm.cpus-per-job: must be at least 1
             kiln.slurm.memory-overhead  | lots         | kiln.slurm.memory-overhead
             kiln.slurm.gpu-gres         | 'gpu 1'      | kiln.slurm.gpu-gres
-            kiln.slurm.max-submitted    | 0            | kiln.slurm.max-submitted
-            kiln.slurm.poll-interval    | 10ms         | kiln.slurm.poll-interval
-            kiln.slurm.command-timeout  | 0s           | kiln.slurm.command-timeout
+            kiln.slurm.max-submitted    | 0            | kiln.slurm.max-submitted: must be at least 1
+            kiln.slurm.poll-interval    | 10ms         | kiln.slurm.poll-interval: must be between 200ms and 10m
+            kiln.slurm.command-timeout  | 0s           | kiln.slurm.command-timeout: must be between 1s and 10m
             kiln.slurm.job-name-prefix  | kiln-x       | kiln.slurm.job-name-prefix
             kiln.slurm.sbatch-options   | -w node1     | kiln.slurm.sbatch-options
             """)

@@ -1,11 +1,10 @@
 package io.kiln.service.executor.slurm;
 
 import io.kiln.service.config.DurationRange;
+import io.kiln.service.config.NumberRange;
 import io.micronaut.context.annotation.ConfigurationProperties;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.core.bind.annotation.Bindable;
-import jakarta.validation.constraints.Max;
-import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.Pattern;
 import java.time.Duration;
 import java.util.List;
@@ -48,8 +47,7 @@ public record SlurmSettings(
         @Pattern(regexp = "[A-Za-z0-9_.-]*", message = "kiln.slurm.qos: letters, digits, '_', '.', '-' only, got {validatedValue}")
         String qos,
         @Bindable(defaultValue = "4")
-        @Min(value = 1, message = "kiln.slurm.cpus-per-job: must be at least 1")
-        @Max(value = 1024, message = "kiln.slurm.cpus-per-job: must be at most 1024")
+        @NumberRange(setting = "kiln.slurm.cpus-per-job", min = 1, max = 1024)
         int cpusPerJob,
         @Bindable(defaultValue = "1g")
         @Pattern(regexp = "[1-9][0-9]*[kKmMgGtT]?", message = "kiln.slurm.memory-overhead: must be a size such as 512m or "
@@ -64,24 +62,22 @@ public record SlurmSettings(
                 + "{validatedValue}")
         String cpuGres,
         @Bindable(defaultValue = "0")
-        @Min(value = -10_000, message = "kiln.slurm.nice-base: must be at least -10000")
-        @Max(value = 1_000_000, message = "kiln.slurm.nice-base: must be at most 1000000")
+        @NumberRange(setting = "kiln.slurm.nice-base", min = -10_000, max = 1_000_000)
         int niceBase,
         @Bindable(defaultValue = "200")
-        @Min(value = 1, message = "kiln.slurm.max-submitted: must be at least 1")
-        @Max(value = 100_000, message = "kiln.slurm.max-submitted: must be at most 100000")
+        @NumberRange(setting = "kiln.slurm.max-submitted", min = 1, max = 100_000)
         int maxSubmitted,
         @Bindable(defaultValue = "5s")
-        @DurationRange(min = "200ms", max = "10m", message = "kiln.slurm.poll-interval: must be between 200ms and 10m")
+        @DurationRange(setting = "kiln.slurm.poll-interval", min = "200ms", max = "10m")
         Duration pollInterval,
         @Bindable(defaultValue = "1s")
-        @DurationRange(min = "100ms", max = "1m", message = "kiln.slurm.read-interval: must be between 100ms and 1m")
+        @DurationRange(setting = "kiln.slurm.read-interval", min = "100ms", max = "1m")
         Duration readInterval,
         @Bindable(defaultValue = "10s")
-        @DurationRange(min = "0s", max = "10m", message = "kiln.slurm.output-wait: must be between 0s and 10m")
+        @DurationRange(setting = "kiln.slurm.output-wait", min = "0s", max = "10m")
         Duration outputWait,
         @Bindable(defaultValue = "30s")
-        @DurationRange(min = "1s", max = "10m", message = "kiln.slurm.command-timeout: must be between 1s and 10m")
+        @DurationRange(setting = "kiln.slurm.command-timeout", min = "1s", max = "10m")
         Duration commandTimeout,
         @Bindable(defaultValue = "kiln")
         @Pattern(regexp = "[A-Za-z0-9_.]{1,40}", message = "kiln.slurm.job-name-prefix: 1 to 40 letters, digits, '_' "
