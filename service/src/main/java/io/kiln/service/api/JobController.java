@@ -108,7 +108,7 @@ public class JobController {
     @ApiDocs.NoSuch
     @Patch(value = "/{id}", consumes = MediaType.APPLICATION_JSON)
     public ObjectNode update(long id, @Nullable @Body JsonNode body, Authentication who) {
-        boolean shared = RequestBodies.requiredBoolean(RequestBodies.object(body, "shared"), "shared");
+        boolean shared = RequestBodies.onlyBoolean(body, "shared");
         Caller caller = Caller.of(who);
         return JobViews.full(jobs.share(id, caller, shared), access, caller);
     }

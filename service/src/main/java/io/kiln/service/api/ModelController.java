@@ -86,7 +86,7 @@ public class ModelController {
     @ApiDocs.NoSuch
     @Patch(value = "/{name}", consumes = MediaType.APPLICATION_JSON)
     public ObjectNode update(String name, @Nullable @Body JsonNode body, Authentication who) {
-        boolean shared = RequestBodies.requiredBoolean(RequestBodies.object(body, "shared"), "shared");
+        boolean shared = RequestBodies.onlyBoolean(body, "shared");
         Caller caller = Caller.of(who);
         return ModelViews.of(models.share(caller, name, shared), access, caller);
     }

@@ -28,7 +28,12 @@ final class RequestBodies {
         return body;
     }
 
-    static boolean requiredBoolean(JsonNode body, String field) {
+    /** The body {@code {"field": true|false}} and nothing else, as the PATCH of a flag takes it. */
+    static boolean onlyBoolean(@Nullable JsonNode body, String field) {
+        return requiredBoolean(object(body, field), field);
+    }
+
+    private static boolean requiredBoolean(JsonNode body, String field) {
         JsonNode v = body.get(field);
         if (v == null || !v.isBoolean()) {
             throw new BadInput(field, v == null ? "is required (true or false)" : "must be true or false, got " + shown(v));

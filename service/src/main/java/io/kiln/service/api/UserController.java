@@ -93,7 +93,7 @@ public class UserController {
     @Patch(value = "/users/{name}", consumes = MediaType.APPLICATION_JSON)
     @Secured(TokenService.ADMIN)
     public ObjectNode updateUser(String name, @Nullable @Body JsonNode body) {
-        boolean disabled = RequestBodies.requiredBoolean(RequestBodies.object(body, "disabled"), "disabled");
+        boolean disabled = RequestBodies.onlyBoolean(body, "disabled");
         return view(tokens.setDisabled(name, disabled));
     }
 
