@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.kiln.service.store.MetricStore;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -15,38 +13,9 @@ import org.junit.jupiter.api.Timeout;
 /** The engine's JSON lines read into listener calls, in the order the store needs them. */
 @Timeout(10)
 class EngineOutputTest {
-    /** Every call, in order, as text. */
-    static final class Recording implements RunListener {
-        final List<String> calls = new ArrayList<>();
-        final List<MetricStore.StepPoint> steps = new ArrayList<>();
-        final List<MetricStore.EpochPoint> epochs = new ArrayList<>();
-
-        @Override
-        public void progress(JsonNode event) {
-            calls.add("progress " + event.path("event").asText());
-        }
-
-        @Override
-        public void points(List<MetricStore.StepPoint> s, List<MetricStore.EpochPoint> e) {
-            calls.add("points " + s.size() + "+" + e.size());
-            steps.addAll(s);
-            epochs.addAll(e);
-        }
-
-        @Override
-        public void checkpoint(int epoch) {
-            calls.add("checkpoint " + epoch);
-        }
-
-        @Override
-        public void log(String text) {
-            calls.add("log " + text.strip());
-        }
-    }
-
     @Test
     void pointsArriveInBatchesAndAnEpochsFiguresBeforeItsCheckpoint() {
-        Recording r = new Recording();
+        RecordingListener r = new RecordingListener();
         EngineOutput out = new EngineOutput(1, r);
         out.line("{\"event\":\"start\",\"epochs\":2,\"steps_per_epoch\":3,\"start_epoch\":2}");
         out.line("{\"event\":\"step\",\"epoch\":2,\"step\":1,\"steps\":3,\"loss\":0.5}");
@@ -73,7 +42,7 @@ class EngineOutputTest {
 
     @Test
     void manyStepsAreHandedOverEveryFlushPointsAndTheRestAtTheEnd() {
-        Recording r = new Recording();
+        RecordingListener r = new RecordingListener();
         EngineOutput out = new EngineOutput(1, r);
         out.line("{\"event\":\"start\",\"epochs\":1,\"steps_per_epoch\":1000,\"start_epoch\":1}");
         for (int s = 1; s <= EngineOutput.FLUSH_POINTS + 7; s++) {
@@ -88,7 +57,7 @@ class EngineOutputTest {
 
     @Test
     void theEnginesErrorIsKeptForTheFailure() {
-        Recording r = new Recording();
+        RecordingListener r = new RecordingListener();
         EngineOutput out = new EngineOutput(1, r);
         out.line("{\"event\":\"error\",\"message\":\"training.epochs: must be at least 1\"}");
         assertEquals("training.epochs: must be at least 1", out.errorMessage());

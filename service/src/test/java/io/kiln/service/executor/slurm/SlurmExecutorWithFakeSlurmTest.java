@@ -11,8 +11,8 @@ import io.kiln.service.config.KilnConfig;
 import io.kiln.service.config.KilnPaths;
 import io.kiln.service.executor.Launch;
 import io.kiln.service.executor.Outcome;
+import io.kiln.service.executor.RecordingListener;
 import io.kiln.service.executor.Run;
-import io.kiln.service.executor.RunListener;
 import io.kiln.service.jobs.DatasetFacts;
 import io.kiln.service.jobs.JobLog;
 import io.kiln.service.store.JobRow;
@@ -21,8 +21,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -43,46 +41,16 @@ class SlurmExecutorWithFakeSlurmTest {
     SlurmExecutor executor;
     final StringBuilder jobLog = new StringBuilder();
 
-    /** What the executor told the scheduler about a run. */
-    static final class Heard implements RunListener {
-        final List<String> said = Collections.synchronizedList(new ArrayList<>());
+    /** What the executor told the scheduler about a run; one may refuse its batch job's id, as a cancel does. */
+    static final class Heard extends RecordingListener {
         volatile boolean refuseId;
-
-        @Override
-        public void progress(JsonNode event) {
-            said.add("progress " + event.path("event").asText());
-        }
-
-        @Override
-        public void points(List<MetricStore.StepPoint> steps, List<MetricStore.EpochPoint> epochs) {
-            said.add("points " + steps.size() + "+" + epochs.size());
-        }
-
-        @Override
-        public void checkpoint(int epoch) {
-        }
-
-        @Override
-        public void log(String text) {
-            said.add("log " + text.strip());
-        }
 
         @Override
         public void submitted(String batchJob) {
             if (refuseId) {
                 throw new IllegalStateException("job 7 is no longer running here");
             }
-            said.add("submitted " + batchJob);
-        }
-
-        @Override
-        public void waiting(String reason) {
-            said.add("waiting " + reason);
-        }
-
-        @Override
-        public void running(String where, Instant since) {
-            said.add("running " + where);
+            super.submitted(batchJob);
         }
     }
 
@@ -148,7 +116,7 @@ class SlurmExecutorWithFakeSlurmTest {
         Run run = executor.start(launch(), heard);
         assertEquals(List.of("submit 100", "release 100"), slurm.calls);
         assertTrue(slurm.submitted.get(0).contains("--hold"), slurm.submitted.toString());
-        assertEquals("submitted 100", heard.said.get(0), "stored before the release: " + heard.said);
+        assertEquals("submitted 100", heard.calls.get(0), "stored before the release: " + heard.calls);
         assertTrue(Files.isRegularFile(home.resolve("jobs/7/slurm-100.events-from")), "where its events begin, noted");
         String script = Files.readString(home.resolve("jobs/7").resolve(BatchRequest.SCRIPT_FILE));
         assertTrue(script.contains("exec '/usr/bin/java' '-Xmx1024m'") && script.contains("'/opt/kiln/kiln-service.jar'"),
@@ -162,7 +130,7 @@ class SlurmExecutorWithFakeSlurmTest {
         slurm.set("100", "kiln-7", "COMPLETED", "None");
         Outcome o = outcome(run, executor);
         assertTrue(o.succeeded(), o.toString());
-        assertTrue(heard.said.contains("points 0+1"), heard.said.toString());
+        assertTrue(heard.calls.contains("points 0+1"), heard.calls.toString());
     }
 
     @Test
@@ -183,9 +151,9 @@ class SlurmExecutorWithFakeSlurmTest {
         Heard heard = new Heard();
         Run run = executor.recover(job(null), heard).orElseThrow();
         assertEquals(List.of("named kiln-7", "cancel 54", "release 55"), slurm.calls, "the newest live one, taken back");
-        assertTrue(heard.said.contains("submitted 55"), "its id is stored now: " + heard.said);
-        assertTrue(jobLog.isEmpty() && heard.said.stream().anyMatch(s -> s.startsWith("log kiln: taking back SLURM batch job 55")),
-                heard.said.toString());
+        assertTrue(heard.calls.contains("submitted 55"), "its id is stored now: " + heard.calls);
+        assertTrue(jobLog.isEmpty() && heard.calls.stream().anyMatch(s -> s.startsWith("log kiln: taking back SLURM batch job 55")),
+                heard.calls.toString());
         assertEquals("slurm:batch", run.placement());
         assertEquals(List.of("55"), executor.followed());
     }
@@ -242,11 +210,11 @@ class SlurmExecutorWithFakeSlurmTest {
         awaitHeard(heard, "waiting BeginTime");
         slurm.set("64", "kiln-7", "RUNNING", "None");
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (heard.said.stream().filter(s -> s.equals("running slurm:node1")).count() < 2 && System.nanoTime() < end) {
+        while (heard.calls.stream().filter(s -> s.equals("running slurm:node1")).count() < 2 && System.nanoTime() < end) {
             Thread.sleep(20);
         }
-        assertEquals(2, heard.said.stream().filter(s -> s.equals("running slurm:node1")).count(),
-                "started again after the requeue, on the same node: " + heard.said);
+        assertEquals(2, heard.calls.stream().filter(s -> s.equals("running slurm:node1")).count(),
+                "started again after the requeue, on the same node: " + heard.calls);
         slurm.set("64", "kiln-7", "COMPLETED", "None");
         outcome(run, executor);
     }
@@ -303,9 +271,9 @@ class SlurmExecutorWithFakeSlurmTest {
 
     private static void awaitHeard(Heard heard, String what) throws InterruptedException {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!heard.said.contains(what) && System.nanoTime() < end) {
+        while (!heard.calls.contains(what) && System.nanoTime() < end) {
             Thread.sleep(20);
         }
-        assertTrue(heard.said.contains(what), "heard " + what + ": " + heard.said);
+        assertTrue(heard.calls.contains(what), "heard " + what + ": " + heard.calls);
     }
 }
