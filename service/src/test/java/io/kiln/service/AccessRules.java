@@ -22,7 +22,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -37,6 +37,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(300)
 abstract class AccessRules {
     static final Duration TIMEOUT = Duration.ofSeconds(120);
+    @AutoClose
     KilnServer kiln;
     Path home;
     String alice;
@@ -62,13 +63,6 @@ abstract class AccessRules {
         sharedJob = kiln.submit(TestData.spec("alice-to-share", "tiny", 2), alice);
         kiln.awaitState(job, "SUCCEEDED", TIMEOUT);
         kiln.awaitState(sharedJob, "SUCCEEDED", TIMEOUT);
-    }
-
-    @AfterAll
-    void stop() {
-        if (kiln != null) {
-            kiln.close();
-        }
     }
 
     /** A refusal in the one error shape: the status in the body too, a message, and nothing of the request. */

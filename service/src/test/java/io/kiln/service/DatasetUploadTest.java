@@ -16,8 +16,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -39,6 +39,7 @@ class DatasetUploadTest {
     Path home;
     Path dataRoot;
     Path source;
+    @AutoClose
     KilnServer kiln;
 
     @BeforeAll
@@ -49,13 +50,6 @@ class DatasetUploadTest {
         source = TestData.write(home.resolve("source"), "small", 100, 40, 4);
         kiln = new KilnServer(home, dataRoot, null, Map.of("kiln.cpu-slot", "off", "kiln.upload-limit-bytes", String.valueOf(UPLOAD_LIMIT),
                 "kiln.upload-max-unpacked-bytes", String.valueOf(EXPANSION_LIMIT)));
-    }
-
-    @AfterAll
-    void stop() {
-        if (kiln != null) {
-            kiln.close();
-        }
     }
 
     /** Whatever an upload did, it left no half-extracted folder behind. */

@@ -18,7 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Timeout;
 class ExperimentsApiTest {
     static final Duration TIMEOUT = Duration.ofSeconds(120);
     Path home;
+    @AutoClose
     KilnServer kiln;
 
     @BeforeAll
@@ -42,11 +43,6 @@ class ExperimentsApiTest {
             Files.createSymbolicLink(data.resolve("fashion-mnist"), fashion);
         }
         kiln = new KilnServer(home, data, null, Map.of("kiln.worker-heap", "1g"));
-    }
-
-    @AfterAll
-    void stop() {
-        kiln.close();
     }
 
     static Path sharedFashion() {

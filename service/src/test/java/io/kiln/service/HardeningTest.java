@@ -18,7 +18,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -33,6 +33,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(120)
 class HardeningTest {
     static final String TOKEN_IN_URL = "kiln_" + "5ec7e7".repeat(10) + "abcd";
+    @AutoClose
     KilnServer kiln;
     String user;
 
@@ -43,13 +44,6 @@ class HardeningTest {
                 "kiln.max-queued-per-user", "1", "micronaut.server.max-request-size", "100000",
                 FailingController.PROPERTY, "on"));
         user = kiln.user("ursula", "user");
-    }
-
-    @AfterAll
-    void stop() {
-        if (kiln != null) {
-            kiln.close();
-        }
     }
 
     HttpResponse<String> send(String method, String path, String token, String contentType, String body) {

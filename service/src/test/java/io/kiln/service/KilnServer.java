@@ -79,6 +79,16 @@ public final class KilnServer implements AutoCloseable {
         owned = true;
     }
 
+    /** The server's home ({@code kiln.home}): its database, job folders and uploaded models. */
+    public Path home() {
+        return Path.of(server.getEnvironment().getRequiredProperty("kiln.home", String.class));
+    }
+
+    /** Its data root ({@code kiln.data-root}), where datasets are. */
+    public Path dataRoot() {
+        return Path.of(server.getEnvironment().getRequiredProperty("kiln.data-root", String.class));
+    }
+
     public ApplicationContext context() {
         return server.getApplicationContext();
     }

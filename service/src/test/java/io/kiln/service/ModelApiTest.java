@@ -39,7 +39,7 @@ import java.util.UUID;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -58,6 +58,7 @@ class ModelApiTest {
     static final long LIMIT = 1L << 20;
     final Path resnet = TestData.pytorchFixture("resnet18_w4.pt");
     Path home;
+    @AutoClose
     KilnServer kiln;
     String alice;
     String bob;
@@ -70,13 +71,6 @@ class ModelApiTest {
         alice = kiln.user("alice", "user");
         bob = kiln.user("bob", "user");
         assertEquals(201, upload(alice, "r18", resnet, Files.readAllBytes(resnet)).status());
-    }
-
-    @AfterAll
-    void stop() {
-        if (kiln != null) {
-            kiln.close();
-        }
     }
 
     @Test

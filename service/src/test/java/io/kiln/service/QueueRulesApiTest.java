@@ -8,7 +8,7 @@ import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -27,6 +27,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class QueueRulesApiTest {
     static final int QUEUED_LIMIT = 2;
+    @AutoClose
     KilnServer kiln;
     String spec;
 
@@ -35,13 +36,6 @@ class QueueRulesApiTest {
         kiln = KilnServer.onTinyData("kiln-queue-rules", 100, 40, Map.of("kiln.cpu-slot", "off",
                 "kiln.max-queued-per-user", Integer.toString(QUEUED_LIMIT)));
         spec = TestData.spec("queued", "tiny", 1);
-    }
-
-    @AfterAll
-    void stop() {
-        if (kiln != null) {
-            kiln.close();
-        }
     }
 
     @Test

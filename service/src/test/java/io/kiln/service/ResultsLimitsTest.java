@@ -28,7 +28,7 @@ import java.util.zip.CRC32;
 import java.util.zip.DeflaterOutputStream;
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -44,21 +44,16 @@ import org.junit.jupiter.api.Timeout;
 class ResultsLimitsTest {
     static final long MB = 1L << 20;
     Path home;
+    @AutoClose
     KilnServer kiln;
     String job;
 
     @BeforeAll
     void start() throws IOException {
-        home = Files.createTempDirectory("kiln-results-limits");
-        TestData.write(home.resolve("data"), "tiny", 600, 200, 4);
-        kiln = new KilnServer(home, home.resolve("data"), null, Map.of("kiln.predict-max-image-bytes", "65536"));
+        kiln = KilnServer.onTinyData("kiln-results-limits", 600, 200, Map.of("kiln.predict-max-image-bytes", "65536"));
+        home = kiln.home();
         job = kiln.submit(TestData.spec("trained", "tiny", 2));
         kiln.awaitState(job, "SUCCEEDED", Duration.ofSeconds(120));
-    }
-
-    @AfterAll
-    void stop() {
-        kiln.close();
     }
 
     List<Path> reports(String id) throws IOException {
@@ -102,15 +97,13 @@ class ResultsLimitsTest {
 
     @Test
     void aJobsReportsAreKeptWithinTheConfiguredBytes() throws Exception {
-        Path other = Files.createTempDirectory("kiln-report-cache");
-        TestData.write(other.resolve("data"), "tiny", 600, 200, 4);
         // Room for the reports of 20 and 100 images, not for that of 500 as well.
         long bound = 60_000;
-        try (KilnServer small = new KilnServer(other, other.resolve("data"), null,
+        try (KilnServer small = KilnServer.onTinyData("kiln-report-cache", 600, 200,
                 Map.of("kiln.report-cache-bytes", Long.toString(bound)))) {
             String id = small.submit(TestData.spec("cached", "tiny", 1));
             small.awaitState(id, "SUCCEEDED", Duration.ofSeconds(120));
-            Path dir = other.resolve("jobs").resolve(id);
+            Path dir = small.home().resolve("jobs").resolve(id);
             for (int n : new int[] {20, 100, 500, 20, 100, 500, 20}) {
                 KilnServer.Answer r = small.get("/api/v1/jobs/" + id + "/report?images=" + n, KilnServer.ADMIN);
                 assertEquals(200, r.status(), r.body());

@@ -10,7 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -26,18 +26,13 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(180)
 class SubmissionLimitsTest {
     Path home;
+    @AutoClose
     KilnServer kiln;
 
     @BeforeAll
     void start() throws IOException {
-        home = Files.createTempDirectory("kiln-submission-limits");
-        TestData.write(home.resolve("data"), "tiny", 600, 200, 4);
-        kiln = new KilnServer(home, home.resolve("data"), null, Map.of("kiln.cpu-slot", "off"));
-    }
-
-    @AfterAll
-    void stop() {
-        kiln.close();
+        kiln = KilnServer.onTinyData("kiln-submission-limits", 600, 200, Map.of("kiln.cpu-slot", "off"));
+        home = kiln.home();
     }
 
     static String withModel(String model) {

@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -35,6 +35,7 @@ abstract class SweepResults {
     /** The tiny set's training images; with validationSplit 0.2, the points train on 480 of them. */
     static final int TRAIN = 600;
     Path home;
+    @AutoClose
     KilnServer kiln;
     String student;
 
@@ -48,13 +49,6 @@ abstract class SweepResults {
         TestData.write(data, "tiny", TRAIN, 200, 4);
         kiln = new KilnServer(home, data, dbUrl(), Map.of());
         student = kiln.user("student", "user");
-    }
-
-    @AfterAll
-    void stop() {
-        if (kiln != null) {
-            kiln.close();
-        }
     }
 
     static String sweepBody(String name, String grid, boolean retrain) {

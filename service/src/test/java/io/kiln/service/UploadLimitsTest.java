@@ -26,8 +26,8 @@ import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -44,6 +44,7 @@ class UploadLimitsTest {
     static final long MB = 1L << 20;
     Path home;
     Path data;
+    @AutoClose
     KilnServer kiln;
     Path idx;
 
@@ -55,11 +56,6 @@ class UploadLimitsTest {
         idx = TestData.write(Files.createTempDirectory("kiln-upload-src"), "tiny", 100, 40, 4);
         kiln = new KilnServer(home, data, null, Map.of("kiln.upload-limit-bytes", Long.toString(MB),
                 "kiln.max-concurrent-uploads", "1"));
-    }
-
-    @AfterAll
-    void stop() {
-        kiln.close();
     }
 
     @AfterEach

@@ -11,7 +11,7 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -27,19 +27,14 @@ import org.junit.jupiter.api.Timeout;
 class WorkerExitTest {
     static final Duration WAIT = Duration.ofSeconds(120);
     Path home;
+    @AutoClose
     KilnServer kiln;
 
     @BeforeAll
     void start() throws IOException {
-        home = Files.createTempDirectory("kiln-worker-exit");
-        TestData.write(home.resolve("data"), "tiny", 600, 200, 4);
-        kiln = new KilnServer(home, home.resolve("data"), null, Map.of("kiln.memory-check", "false",
+        kiln = KilnServer.onTinyData("kiln-worker-exit", 600, 200, Map.of("kiln.memory-check", "false",
                 "kiln.worker-heap", "64m"));
-    }
-
-    @AfterAll
-    void stop() {
-        kiln.close();
+        home = kiln.home();
     }
 
     String failedWith(String spec) {

@@ -10,12 +10,10 @@ import io.kiln.engine.spec.SpecParser;
 import io.kiln.service.KilnServer;
 import io.kiln.service.TestData;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -30,22 +28,15 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(180)
 class MemoryCheckTest {
     static final long GPU_BYTES = 1L << 30;
-    Path home;
+    @AutoClose
     KilnServer kiln;
 
     @BeforeAll
     void start() throws IOException {
-        home = Files.createTempDirectory("kiln-memory-check");
-        TestData.write(home.resolve("data"), "tiny", 600, 200, 4);
-        InsectImages.write(home.resolve("data"), "insects", 3, 1, 5);
         Map<String, Object> p = new HashMap<>(KilnServer.fakeGpus("Fake GPU 1GiB:" + GPU_BYTES));
         p.put("kiln.cpu-slot", "on");
-        kiln = new KilnServer(home, home.resolve("data"), null, p);
-    }
-
-    @AfterAll
-    void stop() {
-        kiln.close();
+        kiln = KilnServer.onTinyData("kiln-memory-check", 600, 200, p);
+        InsectImages.write(kiln.dataRoot(), "insects", 3, 1, 5);
     }
 
     @Test
