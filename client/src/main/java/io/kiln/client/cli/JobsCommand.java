@@ -5,6 +5,7 @@ import io.kiln.client.JobView;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "jobs", mixinStandardHelpOptions = true, description = "Lists jobs, newest first.")
@@ -12,18 +13,12 @@ final class JobsCommand extends ClientCommand {
     @Option(names = "--state", description = "only jobs in this state (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)")
     String state;
 
-    @Option(names = "--user", description = "only this user's jobs")
-    String user;
-
-    @Option(names = "--page", defaultValue = "0")
-    int page;
-
-    @Option(names = "--size", defaultValue = "50", description = "jobs per page (default ${DEFAULT-VALUE})")
-    int size;
+    @Mixin
+    Listing listing;
 
     @Override
     public Integer call() {
-        JsonNode answer = client().jobs(state, user, page, size);
+        JsonNode answer = client().jobs(state, listing.user, listing.page, listing.size);
         List<JobView> jobs = new ArrayList<>();
         JsonNode list = answer.isArray() ? answer : firstArray(answer, "content", "jobs", "items");
         list.forEach(j -> jobs.add(new JobView(j)));

@@ -2,23 +2,17 @@ package io.kiln.client.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
 @Command(name = "sweeps", mixinStandardHelpOptions = true,
         description = "Lists sweeps, newest first: state, points, the best point and the retrained test accuracy.")
 final class SweepsCommand extends ClientCommand {
-    @Option(names = "--user", description = "only this user's sweeps")
-    String user;
-
-    @Option(names = "--page", defaultValue = "0")
-    int page;
-
-    @Option(names = "--size", defaultValue = "50", description = "sweeps per page (default ${DEFAULT-VALUE})")
-    int size;
+    @Mixin
+    Listing listing;
 
     @Override
     public Integer call() {
-        JsonNode list = client().sweeps(user, page, size).path("sweeps");
+        JsonNode list = client().sweeps(listing.user, listing.page, listing.size).path("sweeps");
         out().printf("%-8s %-24s %-12s %-10s %-6s %-32s %-12s %s%n", "ID", "NAME", "USER", "STATE", "POINTS", "BEST",
                 "BEST VAL ACC", "RETRAINED TEST ACC");
         for (JsonNode s : list) {
