@@ -16,9 +16,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -26,15 +26,11 @@ import org.junit.jupiter.api.io.TempDir;
  * KILN_TEST_PG_URL). Each job is claimed by exactly one server, both servers work, and a job whose server stopped
  * heartbeating is taken over by another.
  */
+@ExtendWith(TestPostgres.FreshForEach.class)
 @Timeout(400)
 class PostgresQueueTest {
     static final Duration TIMEOUT = Duration.ofSeconds(180);
     static final String URL = TestPostgres.URL;
-
-    @BeforeEach
-    void freshDatabase() throws SQLException {
-        TestPostgres.freshDatabase();
-    }
 
     /**
      * A server that heartbeats every second but waits 30 s before it takes over another's job: a tick delayed by a

@@ -6,25 +6,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.sql.SQLException;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two Kiln servers sharing one PostgreSQL database (KILN_TEST_PG_URL): a token revoked, or a user disabled, on one
  * is refused by the other at its very next request. Nothing about tokens is cached.
  */
+@ExtendWith(TestPostgres.FreshForEach.class)
 @Timeout(180)
 class TokensAcrossServersTest {
     static final String URL = TestPostgres.URL;
-
-    @BeforeEach
-    void freshDatabase() throws SQLException {
-        TestPostgres.freshDatabase();
-    }
 
     @Test
     void aRevocationOrADisabledUserIsSeenByEveryServerAtOnce(@TempDir Path home) throws IOException {
