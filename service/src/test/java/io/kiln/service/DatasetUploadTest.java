@@ -44,12 +44,11 @@ class DatasetUploadTest {
 
     @BeforeAll
     void start() throws IOException {
-        home = Files.createTempDirectory("kiln-uploads");
-        dataRoot = home.resolve("data");
-        Files.createDirectories(dataRoot);
+        kiln = KilnServer.onEmptyData("kiln-uploads", Map.of("kiln.cpu-slot", "off", "kiln.upload-limit-bytes",
+                String.valueOf(UPLOAD_LIMIT), "kiln.upload-max-unpacked-bytes", String.valueOf(EXPANSION_LIMIT)));
+        home = kiln.home();
+        dataRoot = kiln.dataRoot();
         source = TestData.write(home.resolve("source"), "small", 100, 40, 4);
-        kiln = new KilnServer(home, dataRoot, null, Map.of("kiln.cpu-slot", "off", "kiln.upload-limit-bytes", String.valueOf(UPLOAD_LIMIT),
-                "kiln.upload-max-unpacked-bytes", String.valueOf(EXPANSION_LIMIT)));
     }
 
     /** Whatever an upload did, it left no half-extracted folder behind. */

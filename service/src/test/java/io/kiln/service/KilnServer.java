@@ -71,6 +71,12 @@ public final class KilnServer implements AutoCloseable {
         return new KilnServer(home, home.resolve("data"), null, extra);
     }
 
+    /** Starts a server of its own in a new temporary home with H2 and an empty data root, for uploads to fill. */
+    public static KilnServer onEmptyData(String prefix, Map<String, Object> extra) throws IOException {
+        Path home = Files.createTempDirectory(prefix);
+        return new KilnServer(home, Files.createDirectories(home.resolve("data")), null, extra);
+    }
+
     /** Starts a server of its own. */
     public KilnServer(Path home, Path dataRoot, String dbUrl, Map<String, Object> extra) {
         Map<String, Object> p = properties(home, dataRoot, dbUrl);

@@ -50,12 +50,11 @@ class UploadLimitsTest {
 
     @BeforeAll
     void start() throws IOException {
-        home = Files.createTempDirectory("kiln-upload-limits");
-        data = home.resolve("data");
-        Files.createDirectories(data);
-        idx = TestData.write(Files.createTempDirectory("kiln-upload-src"), "tiny", 100, 40, 4);
-        kiln = new KilnServer(home, data, null, Map.of("kiln.upload-limit-bytes", Long.toString(MB),
+        kiln = KilnServer.onEmptyData("kiln-upload-limits", Map.of("kiln.upload-limit-bytes", Long.toString(MB),
                 "kiln.max-concurrent-uploads", "1"));
+        home = kiln.home();
+        data = kiln.dataRoot();
+        idx = TestData.write(Files.createTempDirectory("kiln-upload-src"), "tiny", 100, 40, 4);
     }
 
     @AfterEach
