@@ -20,13 +20,18 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm) {
     /** Largest column matrix of a group, in floats (per thread): bounds the group's memory. */
     static final int MAX_GROUP_FLOATS = 1 << 22;
 
-    /** Images per group: enough for MIN_COLUMNS output pixels, within MAX_GROUP_FLOATS; 1 for large maps. */
-    static int groupSize(ConvGeometry g) {
+    /**
+     * Images per group: enough for MIN_COLUMNS output pixels, within MAX_GROUP_FLOATS, and no more than gives
+     * each of the threads a group of its own; 1 for large maps. The last rule is for the smallest maps (VGG's
+     * 2x2: 128 wanted of a batch of 128): as one group, its im2col, col2im and output scatter ran on one thread
+     * while only the product was split, and the layer gained 1.05-1.1x from a second thread.
+     */
+    static int groupSize(ConvGeometry g, int threads) {
         int ohw = g.outH() * g.outW(), crs = g.c() * g.kernelH() * g.kernelW();
         if (ohw == 0 || ohw >= MIN_COLUMNS || g.n() < 2) {
             return 1;
         }
-        int wanted = Math.ceilDiv(MIN_COLUMNS, ohw);
+        int wanted = Math.min(Math.ceilDiv(MIN_COLUMNS, ohw), Math.ceilDiv(g.n(), Math.max(1, threads)));
         long fit = MAX_GROUP_FLOATS / Math.max(1L, (long) Math.max(crs, g.k()) * ohw);
         return (int) Math.max(1, Math.min(Math.min(wanted, g.n()), fit));
     }
@@ -83,7 +88,7 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm) {
         int crs = g.c() * g.kernelH() * g.kernelW(), ohw = g.outH() * g.outW();
         int inSize = g.c() * g.h() * g.w(), outSize = g.k() * ohw;
         boolean pointwise = isPointwise(g);
-        int group = groupSize(g), groups = Math.ceilDiv(g.n(), group);
+        int group = groupSize(g, loops.threads()), groups = Math.ceilDiv(g.n(), group);
         int chunks = loops.chunks(groups, g.macs());
         boolean byGroup = imagesInParallel(chunks, groups);
         loops.parallelDynamic(groups, byGroup ? chunks : 1, imageGrain(groups, chunks), (ci, from, to) -> {
@@ -113,7 +118,7 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm) {
         int crs = c * kh * kw, ohw = g.outH() * g.outW();
         int inSize = c * g.h() * g.w(), outSize = k * ohw;
         boolean pointwise = isPointwise(g);
-        int group = groupSize(g), groups = Math.ceilDiv(g.n(), group);
+        int group = groupSize(g, loops.threads()), groups = Math.ceilDiv(g.n(), group);
         int chunks = loops.chunks(groups, g.macs());
         boolean byGroup = imagesInParallel(chunks, groups);
         loops.parallelDynamic(groups, byGroup ? chunks : 1, imageGrain(groups, chunks), (ci, from, to) -> {
@@ -147,7 +152,7 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm) {
         boolean pointwise = isPointwise(g);
         // few filter taps (a first layer): make the filters the long side, dw^T [crs, k] = columns * dy^T
         boolean swapped = crs < k && crs < 64;
-        int group = groupSize(g), groups = Math.ceilDiv(g.n(), group);
+        int group = groupSize(g, loops.threads()), groups = Math.ceilDiv(g.n(), group);
         int chunks = loops.chunks(groups, g.macs());
         boolean byGroup = imagesInParallel(chunks, groups);
         // The groups go in fixed blocks, each summed into its own buffer (block 0 straight into dw unless
