@@ -267,20 +267,25 @@ public final class ArgumentChecks {
 
     /** The width D of the table {@code [V, D]}. */
     public int embeddingForward(Tensor table, Tensor indices, Tensor out) {
-        rows("embeddingForward", "table", table);
-        int d = table.dim(1);
-        expectSize("embeddingForward", "out", out, (long) indices.size() * d, "[n, D] = [" + indices.size() + ", " + d + "]");
+        int d = embeddingWidth("embeddingForward", "table", table, "out", out, indices);
         noAlias("embeddingForward", "out", out, "table", table);
         noAlias("embeddingForward", "out", out, "indices", indices);
         return d;
     }
 
     public int embeddingBackward(Tensor dOut, Tensor indices, Tensor dTable) {
-        rows("embeddingBackward", "dTable", dTable);
-        int d = dTable.dim(1);
-        expectSize("embeddingBackward", "dOut", dOut, (long) indices.size() * d, "[n, D] = [" + indices.size() + ", " + d + "]");
+        int d = embeddingWidth("embeddingBackward", "dTable", dTable, "dOut", dOut, indices);
         noAlias("embeddingBackward", "dTable", dTable, "dOut", dOut);
         noAlias("embeddingBackward", "dTable", dTable, "indices", indices);
+        return d;
+    }
+
+    /** The width D of a table {@code [V, D]} whose looked-up rows, one per index, are {@code vectors [n, D]}. */
+    private static int embeddingWidth(String op, String tableName, Tensor table, String vectorsName, Tensor vectors,
+                                      Tensor indices) {
+        rows(op, tableName, table);
+        int d = table.dim(1);
+        expectSize(op, vectorsName, vectors, (long) indices.size() * d, "[n, D] = [" + indices.size() + ", " + d + "]");
         return d;
     }
 

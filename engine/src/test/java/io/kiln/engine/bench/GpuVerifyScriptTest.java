@@ -54,11 +54,16 @@ class GpuVerifyScriptTest {
         assertTrue(Files.readString(tmp.resolve("out/summary.md")).contains("no NVIDIA GPU found"));
     }
 
+    /** Runs the bundle's script with results to {@code tmp/out}, given an nvidia-smi whose listing is {@code smiOutput}. */
+    private static ToolProcess.Result runWithSmi(Path tmp, Path bundle, String smiOutput)
+            throws IOException, InterruptedException {
+        Path smi = fakeSmi(tmp, smiOutput);
+        return run(bundle, Map.of("KILN_NVIDIA_SMI", smi.toString()), tmp.resolve("out").toString());
+    }
+
     @Test
     void anNvidiaSmiListingNoGpuIsNoGpu(@TempDir Path tmp) throws Exception {
-        Path b = bundle(tmp);
-        Path smi = fakeSmi(tmp, "No devices were found\\n");
-        ToolProcess.Result r = run(b, Map.of("KILN_NVIDIA_SMI", smi.toString()), tmp.resolve("out").toString());
+        ToolProcess.Result r = runWithSmi(tmp, bundle(tmp), "No devices were found\\n");
         assertEquals(3, r.exit(), r.output());
         assertTrue(r.output().contains("lists no GPU"), r.output());
     }
@@ -66,8 +71,7 @@ class GpuVerifyScriptTest {
     @Test
     void aGpuWithAnIncompleteBundleIsBadUsage(@TempDir Path tmp) throws Exception {
         Path b = bundle(tmp);
-        Path smi = fakeSmi(tmp, "GPU 0: NVIDIA H200 (UUID: GPU-0)\\n");
-        ToolProcess.Result r = run(b, Map.of("KILN_NVIDIA_SMI", smi.toString()), tmp.resolve("out").toString());
+        ToolProcess.Result r = runWithSmi(tmp, b, "GPU 0: NVIDIA H200 (UUID: GPU-0)\\n");
         assertEquals(2, r.exit(), r.output());
         assertTrue(r.output().contains("kiln-service.jar missing"), r.output());
         assertEquals(2, run(b, Map.of()).exit(), "no RESULTS_DIR");

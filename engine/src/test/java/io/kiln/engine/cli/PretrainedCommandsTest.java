@@ -106,12 +106,8 @@ class PretrainedCommandsTest {
 
     @Test
     void fineTuningFromTheImportedCheckpointRunsFromTheCommandLine() throws IOException {
-        Path spec = Files.writeString(dir.resolve("freeze.json"), """
-                {"name":"insects","data":{"name":"insects","normalize":"imagenet",
-                  "transform":{"randomResizedCrop":48,"flip":true,"resize":55,"centerCrop":48}},
-                 "model":{"preset":"resnet18","width":4},"optimizer":{"type":"sgd","lr":0.01,"momentum":0.9},
-                 "training":{"epochs":1,"batchSize":4,"seed":1},
-                 "init":{"checkpoint":"%s","freeze":"all-but-last"}}""".formatted(checkpoint));
+        Path spec = insectsSpec("freeze.json", """
+                {"checkpoint":"%s","freeze":"all-but-last"}""".formatted(checkpoint));
         EngineMainTest.Run r = EngineMainTest.run("train", "--spec", spec.toString(), "--data-root", dir.toString(),
                 "--device", "cpu", "--out", dir.resolve("run").toString());
         assertEquals(0, r.exit(), r.events().toString());
@@ -121,12 +117,8 @@ class PretrainedCommandsTest {
 
     @Test
     void initModelStartsFromPyTorchWeightsAndFreezingKeepsAllButTheNewHead() throws IOException {
-        Path spec = Files.writeString(dir.resolve("model.json"), """
-                {"name":"insects","data":{"name":"insects","normalize":"imagenet",
-                  "transform":{"randomResizedCrop":48,"flip":true,"resize":55,"centerCrop":48}},
-                 "model":{"preset":"resnet18","width":4},"optimizer":{"type":"sgd","lr":0.01,"momentum":0.9},
-                 "training":{"epochs":1,"batchSize":4,"seed":1},
-                 "init":{"model":"resnet18-w4","freeze":"all-but-last"}}""");
+        Path spec = insectsSpec("model.json", """
+                {"model":"resnet18-w4","freeze":"all-but-last"}""");
         Path run = dir.resolve("from-model");
         EngineMainTest.Run unresolved = EngineMainTest.run("train", "--spec", spec.toString(), "--data-root",
                 dir.toString(), "--device", "cpu");
@@ -179,6 +171,16 @@ class PretrainedCommandsTest {
         int[] fc = Checkpoint.read(out).tensors().values().stream().filter(t -> t.shape().length == 2).findFirst()
                 .orElseThrow().shape();
         assertEquals("[2, 32]", java.util.Arrays.toString(fc), "fc for two classes");
+    }
+
+    /** Writes a one-epoch ResNet-18 (width 4) spec over the insect photos whose {@code init} is {@code init}. */
+    private static Path insectsSpec(String file, String init) throws IOException {
+        return Files.writeString(dir.resolve(file), """
+                {"name":"insects","data":{"name":"insects","normalize":"imagenet",
+                  "transform":{"randomResizedCrop":48,"flip":true,"resize":55,"centerCrop":48}},
+                 "model":{"preset":"resnet18","width":4},"optimizer":{"type":"sgd","lr":0.01,"momentum":0.9},
+                 "training":{"epochs":1,"batchSize":4,"seed":1},
+                 "init":%s}""".formatted(init));
     }
 
     private static List<String> iterable(java.util.Iterator<String> it) {

@@ -1,5 +1,8 @@
 package io.kiln.engine.data;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -137,6 +140,14 @@ final class DataFixtures {
         Files.createDirectories(file.getParent());
         if (!ImageIO.write(img, format, file.toFile())) {
             throw new IOException("no ImageIO writer for " + format);
+        }
+    }
+
+    /** Asserts that loading {@code dir} fails with a {@link DataException} whose message contains every fragment. */
+    static void assertLoadFails(Path dir, String... fragments) {
+        DataException e = assertThrows(DataException.class, () -> DatasetLoader.load(dir));
+        for (String fragment : fragments) {
+            assertTrue(e.getMessage().contains(fragment), e.getMessage());
         }
     }
 

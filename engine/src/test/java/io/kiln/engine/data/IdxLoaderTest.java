@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,6 +31,11 @@ class IdxLoaderTest {
         Path dir = root.resolve(name);
         DataFixtures.writeIdx(dir, ROWS, COLS, TRAIN_PX, TRAIN_Y, TEST_PX, TEST_Y, gzip);
         return dir;
+    }
+
+    /** Writes {@code file} again as {@code damage} leaves its bytes. */
+    private static void damage(Path file, UnaryOperator<byte[]> damage) throws IOException {
+        Files.write(file, damage.apply(Files.readAllBytes(file)));
     }
 
     @ParameterizedTest
@@ -101,30 +107,23 @@ class IdxLoaderTest {
     void badMagicNumber() throws IOException {
         Path dir = writeDefault("magic", true);
         DataFixtures.write(dir.resolve("t10k-labels-idx1-ubyte.gz"), DataFixtures.idxLabels(0x803, 2, TEST_Y), true);
-        DataException e = assertThrows(DataException.class, () -> DatasetLoader.load(dir));
-        assertTrue(e.getMessage().contains("t10k-labels-idx1-ubyte.gz"), e.getMessage());
-        assertTrue(e.getMessage().contains("bad magic number 0x00000803, expected 0x00000801"), e.getMessage());
+        DataFixtures.assertLoadFails(dir, "t10k-labels-idx1-ubyte.gz",
+                "bad magic number 0x00000803, expected 0x00000801");
     }
 
     @Test
     void namedGzButNotCompressed() throws IOException {
         Path dir = writeDefault("named", true);
         Files.write(dir.resolve("train-images-idx3-ubyte.gz"), "hello, not gzip at all".getBytes());
-        DataException e = assertThrows(DataException.class, () -> DatasetLoader.load(dir));
-        assertTrue(e.getMessage().contains("bad magic number"), e.getMessage());
-        assertTrue(e.getMessage().contains("not gzip-compressed"), e.getMessage());
+        DataFixtures.assertLoadFails(dir, "bad magic number", "not gzip-compressed");
     }
 
     @Test
     void truncatedRawFile() throws IOException {
         Path dir = writeDefault("short", false);
         Path f = dir.resolve("train-images-idx3-ubyte");
-        byte[] all = Files.readAllBytes(f);
-        Files.write(f, Arrays.copyOf(all, all.length - 5));
-        DataException e = assertThrows(DataException.class, () -> DatasetLoader.load(dir));
-        assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
-        assertTrue(e.getMessage().contains("truncated"), e.getMessage());
-        assertTrue(e.getMessage().contains("5 images of 3x4"), e.getMessage());
+        damage(f, all -> Arrays.copyOf(all, all.length - 5));
+        DataFixtures.assertLoadFails(dir, f.toString(), "truncated", "5 images of 3x4");
     }
 
     @Test
@@ -137,11 +136,8 @@ class IdxLoaderTest {
         new java.util.Random(1).nextBytes(px);
         DataFixtures.writeIdx(dir, 28, 28, px, y, px, y, true);
         Path f = dir.resolve("t10k-images-idx3-ubyte.gz");
-        byte[] all = Files.readAllBytes(f);
-        Files.write(f, Arrays.copyOf(all, all.length / 2));
-        DataException e = assertThrows(DataException.class, () -> DatasetLoader.load(dir));
-        assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
-        assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+        damage(f, all -> Arrays.copyOf(all, all.length / 2));
+        DataFixtures.assertLoadFails(dir, f.toString(), "truncated");
     }
 
     @Test
@@ -149,20 +145,19 @@ class IdxLoaderTest {
         Path dir = writeDefault("fewpx", true);
         byte[] px = Arrays.copyOf(TRAIN_PX, TRAIN_PX.length - 12);
         DataFixtures.write(dir.resolve("train-images-idx3-ubyte.gz"), DataFixtures.idxImages(0x803, 5, 3, 4, px), true);
-        DataException e = assertThrows(DataException.class, () -> DatasetLoader.load(dir));
-        assertTrue(e.getMessage().contains("truncated: expected 60 bytes of pixel data"), e.getMessage());
-        assertTrue(e.getMessage().contains("found only 48"), e.getMessage());
+        DataFixtures.assertLoadFails(dir, "truncated: expected 60 bytes of pixel data", "found only 48");
     }
 
     @Test
     void corruptGzip() throws IOException {
         Path dir = writeDefault("corrupt", true);
         Path f = dir.resolve("train-labels-idx1-ubyte.gz");
-        byte[] all = Files.readAllBytes(f);
-        for (int i = 10; i < all.length - 8; i++) {
-            all[i] = (byte) 0xFF;
-        }
-        Files.write(f, all);
+        damage(f, all -> {
+            for (int i = 10; i < all.length - 8; i++) {
+                all[i] = (byte) 0xFF;
+            }
+            return all;
+        });
         DataException e = assertThrows(DataException.class, () -> DatasetLoader.load(dir));
         assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
         assertTrue(e.getMessage().contains("corrupt") || e.getMessage().contains("truncated"), e.getMessage());
@@ -173,18 +168,14 @@ class IdxLoaderTest {
         Path dir = writeDefault("mismatch", true);
         DataFixtures.write(dir.resolve("train-labels-idx1-ubyte.gz"),
                 DataFixtures.idxLabels(0x801, 4, new int[] {0, 1, 2, 0}), true);
-        DataException e = assertThrows(DataException.class, () -> DatasetLoader.load(dir));
-        assertTrue(e.getMessage().contains("count mismatch"), e.getMessage());
-        assertTrue(e.getMessage().contains("has 5 images"), e.getMessage());
-        assertTrue(e.getMessage().contains("has 4 labels"), e.getMessage());
+        DataFixtures.assertLoadFails(dir, "count mismatch", "has 5 images", "has 4 labels");
     }
 
     @Test
     void missingTestFiles() throws IOException {
         Path dir = writeDefault("half", true);
         Files.delete(dir.resolve("t10k-images-idx3-ubyte.gz"));
-        DataException e = assertThrows(DataException.class, () -> DatasetLoader.load(dir));
-        assertTrue(e.getMessage().contains("missing t10k-images-idx3-ubyte[.gz]"), e.getMessage());
+        DataFixtures.assertLoadFails(dir, "missing t10k-images-idx3-ubyte[.gz]");
     }
 
     @Test
@@ -214,11 +205,11 @@ class IdxLoaderTest {
     void corruptGzipTrailer() throws IOException {
         Path dir = writeDefault("crc", true);
         Path f = dir.resolve("t10k-labels-idx1-ubyte.gz");
-        byte[] all = Files.readAllBytes(f);
-        all[all.length - 6] ^= 0x55;
-        Files.write(f, all);
-        DataException e = assertThrows(DataException.class, () -> DatasetLoader.load(dir));
-        assertTrue(e.getMessage().contains(f + " is corrupt"), e.getMessage());
+        damage(f, all -> {
+            all[all.length - 6] ^= 0x55;
+            return all;
+        });
+        DataFixtures.assertLoadFails(dir, f + " is corrupt");
     }
 
     @Test
