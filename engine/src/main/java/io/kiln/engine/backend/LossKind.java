@@ -26,5 +26,13 @@ public enum LossKind {
      * sequence, accumulated into one stats slot, give the mean over captions of each caption's summed loss.
      * Correct when argmax s == y, counted over the non-null labels only.
      */
-    TEMPORAL_SOFTMAX
+    TEMPORAL_SOFTMAX;
+
+    /**
+     * Whether a model trained with this loss reports probabilities (the softmax, or for logistic the positive
+     * class's sigmoid) rather than raw scores.
+     */
+    public boolean givesProbabilities() {
+        return this == SOFTMAX_CROSS_ENTROPY || this == LOGISTIC;
+    }
 }

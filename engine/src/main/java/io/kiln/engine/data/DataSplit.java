@@ -40,16 +40,7 @@ public record DataSplit(Dataset train, Dataset validation) {
 
     /** A seeded Fisher-Yates permutation of {@code 0..n-1}, independent of the batch orders' seeding. */
     private static int[] permutation(int n, long seed) {
-        int[] p = new int[n];
-        Arrays.setAll(p, i -> i);
-        SplittableRandom rng = new SplittableRandom(seed ^ 0x5EED_5B11_7000_0001L);
-        for (int i = n - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1);
-            int t = p[i];
-            p[i] = p[j];
-            p[j] = t;
-        }
-        return p;
+        return Batches.permutation(n, new SplittableRandom(seed ^ 0x5EED_5B11_7000_0001L));
     }
 
     public boolean hasValidation() {

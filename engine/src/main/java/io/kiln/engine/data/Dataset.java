@@ -60,6 +60,19 @@ public final class Dataset {
     }
 
     /**
+     * A zeroed pixel array for {@code images} samples of {@code shape} {@code [c, h, w]}, or a {@link DataException}
+     * when they would not fit in one array, naming the {@code setting} that makes the images smaller.
+     */
+    static byte[] allocatePixels(int images, int[] shape, String setting) {
+        long bytes = (long) images * shape[0] * shape[1] * shape[2];
+        if (bytes > Integer.MAX_VALUE - 16) {
+            throw new DataException(images + " images of " + shape[1] + "x" + shape[2] + " are too many to load ("
+                    + bytes + " bytes); use a smaller " + setting);
+        }
+        return new byte[(int) bytes];
+    }
+
+    /**
      * As {@link #of(byte[], int[], int[], List)}, also keeping each sample's source image (its original size and
      * {@code C} channels) for training transforms that crop it afresh every epoch.
      */

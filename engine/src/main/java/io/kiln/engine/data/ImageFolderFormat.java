@@ -145,12 +145,7 @@ final class ImageFolderFormat {
     private static Dataset transformed(List<Entry> entries, int[] shape, List<String> classes, ImageTransform transform,
                                        boolean keepSources) {
         int sampleSize = shape[0] * shape[1] * shape[2];
-        long bytes = (long) entries.size() * sampleSize;
-        if (bytes > Integer.MAX_VALUE - 16) {
-            throw new DataException(entries.size() + " images of " + shape[1] + "x" + shape[2] + " are too many to load ("
-                    + bytes + " bytes); use a smaller data.transform.centerCrop");
-        }
-        byte[] pixels = new byte[(int) bytes];
+        byte[] pixels = Dataset.allocatePixels(entries.size(), shape, "data.transform.centerCrop");
         int[] labels = new int[entries.size()];
         SourceImage[] sources = keepSources ? new SourceImage[entries.size()] : null;
         String[] errors = new String[entries.size()];

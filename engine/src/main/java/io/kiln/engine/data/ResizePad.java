@@ -63,12 +63,7 @@ public record ResizePad(int[] resize, int pad) {
         }
         int inSize = set.sampleSize();
         int outSize = out[0] * out[1] * out[2];
-        long bytes = (long) set.size() * outSize;
-        if (bytes > Integer.MAX_VALUE - 16) {
-            throw new DataException(set.size() + " images of " + out[1] + "x" + out[2] + " are too many to load ("
-                    + bytes + " bytes); use a smaller data.resize or data.pad");
-        }
-        byte[] pixels = new byte[(int) bytes];
+        byte[] pixels = Dataset.allocatePixels(set.size(), out, "data.resize or data.pad");
         IntStream.range(0, set.size()).parallel().forEach(i -> {
             byte[] raw = new byte[inSize];
             set.copyRaw(i, raw, 0);

@@ -67,20 +67,12 @@ public class Sequential extends Layer {
 
     @Override
     public List<Param> params() {
-        List<Param> ps = new ArrayList<>();
-        for (Layer l : layers) {
-            ps.addAll(l.params());
-        }
-        return ps;
+        return layers.stream().flatMap(l -> l.params().stream()).toList();
     }
 
     @Override
     public List<NamedTensor> buffers() {
-        List<NamedTensor> bs = new ArrayList<>();
-        for (Layer l : layers) {
-            bs.addAll(l.buffers());
-        }
-        return bs;
+        return layers.stream().flatMap(l -> l.buffers().stream()).toList();
     }
 
     @Override

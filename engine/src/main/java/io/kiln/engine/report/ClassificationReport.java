@@ -70,7 +70,7 @@ public final class ClassificationReport {
         for (int i = 0; i < test.size(); i++) {
             confusion[test.label(i)][Math.min(predicted[i], classes.size() - 1)]++;
         }
-        this.probabilities = loss == LossKind.SOFTMAX_CROSS_ENTROPY || loss == LossKind.LOGISTIC;
+        this.probabilities = loss.givesProbabilities();
         this.scoreLabel = probabilities ? "probabilities" : "raw scores";
     }
 

@@ -129,24 +129,29 @@ public final class Inference implements AutoCloseable {
         int offset = 0;
         for (int s = 0, steps = batcher.batches(set.size()); s < steps; s++) {
             Batcher.Batch b = batcher.load(set, order, s);
-            Tensor out = model.forward(b.x(), false);
-            float[] host = new float[out.size()];
-            if (loss == LossKind.SOFTMAX_CROSS_ENTROPY || loss == LossKind.LOGISTIC) {
-                try (Tensor p = backend.allocate(out.shape())) {
-                    if (loss == LossKind.LOGISTIC) {
-                        backend.activationForward(Activation.SIGMOID, out, p);
-                    } else {
-                        backend.softmax(out, p);
-                    }
-                    backend.download(p, host);
-                }
-            } else {
-                backend.download(out, host);
-            }
+            float[] host = reported(backend, loss, model.forward(b.x(), false));
             System.arraycopy(host, 0, all, offset, host.length);
             offset += host.length;
         }
         return all;
+    }
+
+    /**
+     * On the host, what a model trained with {@code loss} reports for its output {@code scores}: probabilities where
+     * the loss {@link LossKind#givesProbabilities gives them}, else the raw scores.
+     */
+    public static float[] reported(Backend backend, LossKind loss, Tensor scores) {
+        if (!loss.givesProbabilities()) {
+            return backend.toHost(scores);
+        }
+        try (Tensor p = backend.allocate(scores.shape())) {
+            if (loss == LossKind.LOGISTIC) {
+                backend.activationForward(Activation.SIGMOID, scores, p);
+            } else {
+                backend.softmax(scores, p);
+            }
+            return backend.toHost(p);
+        }
     }
 
     @Override

@@ -33,6 +33,15 @@ class ResizePadTest {
     }
 
     @Test
+    void imagesTooManyForOneArrayAreRefusedNamingTheSettingThatShrinksThem() {
+        assertEquals(2 * 3 * 4 * 5, Dataset.allocatePixels(2, new int[] {3, 4, 5}, "data.resize").length);
+        DataException e = assertThrows(DataException.class,
+                () -> Dataset.allocatePixels(1000, new int[] {3, 1000, 1000}, "data.resize or data.pad"));
+        assertTrue(e.getMessage().contains("1000 images of 1000x1000 are too many to load (3000000000 bytes)")
+                && e.getMessage().endsWith("use a smaller data.resize or data.pad"), e.getMessage());
+    }
+
+    @Test
     void resizingARampKeepsItLinearInside() {
         // 8 columns stretched to 16: output column i samples the source at (i + 0.5) / 2 - 0.5, so 10 * that.
         Dataset out = new ResizePad(new int[] {4, 16}, 0).apply(ramp(8, 4));

@@ -18,6 +18,10 @@ import org.junit.jupiter.api.Timeout;
 /** The plan of a model, from its spec alone: the shapes the built model has, and each refusal with its figures. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ModelPlanTest {
+    /** 65,536 filters of 136x136 on an 8x8 input: 1.2 billion values a sample, 38.8 billion at a batch of 32. */
+    private static final String HUGE_ACTIVATION = "{\"layers\":[{\"type\":\"conv2d\",\"filters\":65536,\"kernel\":1,"
+            + "\"padding\":64},{\"type\":\"flatten\"},{\"type\":\"dense\",\"units\":10}]}";
+
     static JobSpec spec(String model, int batch) {
         return SpecParser.parse("{\"data\":{\"name\":\"d\"},\"model\":" + model
                 + ",\"optimizer\":{\"type\":\"sgd\",\"lr\":0.1},\"training\":{\"batchSize\":" + batch + "}}");
@@ -73,10 +77,7 @@ class ModelPlanTest {
 
     @Test
     void anActivationTooLargeForOneTensorAtTheBatchSizeIsRefusedSayingWhichBatchFits() {
-        // 65,536 filters of 136x136: 1.2 billion values a sample, 38.8 billion at a batch of 32.
-        String conv = "{\"layers\":[{\"type\":\"conv2d\",\"filters\":65536,\"kernel\":1,\"padding\":64},{\"type\":\"flatten\"},"
-                + "{\"type\":\"dense\",\"units\":10}]}";
-        SpecException e = refused(conv, 32, new int[] {1, 8, 8}, 10);
+        SpecException e = refused(HUGE_ACTIVATION, 32, new int[] {1, 8, 8}, 10);
         assertEquals("model.layers[0]", e.field());
         assertTrue(e.getMessage().contains("[65536, 136, 136]") && e.getMessage().contains("38,788,923,392")
                 && e.getMessage().contains("2,147,483,647") && e.getMessage().contains("at most 1"), e.getMessage());
@@ -93,10 +94,8 @@ class ModelPlanTest {
 
     @Test
     void buildingAModelChecksThePlanBeforeAllocating() {
-        String conv = "{\"layers\":[{\"type\":\"conv2d\",\"filters\":65536,\"kernel\":1,\"padding\":64},{\"type\":\"flatten\"},"
-                + "{\"type\":\"dense\",\"units\":10}]}";
         try (CpuBackend cpu = new CpuBackend(1)) {
-            SpecException e = assertThrows(SpecException.class, () -> Model.build(cpu, spec(conv, 32), new int[] {1, 8, 8}, 10));
+            SpecException e = assertThrows(SpecException.class, () -> Model.build(cpu, spec(HUGE_ACTIVATION, 32), new int[] {1, 8, 8}, 10));
             assertEquals("model.layers[0]", e.field());
         }
     }

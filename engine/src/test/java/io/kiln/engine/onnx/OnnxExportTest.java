@@ -9,7 +9,6 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.kiln.engine.backend.Activation;
 import io.kiln.engine.backend.LossKind;
 import io.kiln.engine.backend.cpu.CpuBackend;
 import io.kiln.engine.loss.Losses;
@@ -17,6 +16,7 @@ import io.kiln.engine.nn.Layer;
 import io.kiln.engine.nn.Model;
 import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecParser;
+import io.kiln.engine.train.Inference;
 import io.kiln.engine.tensor.Tensor;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
@@ -111,15 +111,8 @@ class OnnxExportTest {
         try (Tensor t = backend.fromHost(x, full)) {
             Tensor out = m.forward(t, false);
             kiln = backend.toHost(out);
-            if (kind == LossKind.SOFTMAX_CROSS_ENTROPY || kind == LossKind.LOGISTIC) {
-                try (Tensor p = backend.allocate(out.shape())) {
-                    if (kind == LossKind.LOGISTIC) {
-                        backend.activationForward(Activation.SIGMOID, out, p);
-                    } else {
-                        backend.softmax(out, p);
-                    }
-                    kilnProb = backend.toHost(p);
-                }
+            if (kind.givesProbabilities()) {
+                kilnProb = Inference.reported(backend, kind, out);
             }
         }
         long[] dims = Arrays.stream(full).asLongStream().toArray();
