@@ -250,18 +250,6 @@ extern "C" __global__ void kiln_pool_backward(int mode, const float* x, const fl
 #define LOSS_LOGISTIC 2
 #define LOSS_MSE 3
 
-__device__ __forceinline__ int kiln_argmax(const float* v, int k) {
-    int arg = 0;
-    float m = v[0];
-    for (int j = 1; j < k; j++) {
-        if (v[j] > m) {
-            m = v[j];
-            arg = j;
-        }
-    }
-    return arg;
-}
-
 // Java's Math.round(float): the closest integer, ties towards positive infinity.
 __device__ __forceinline__ float kiln_java_round(float x) {
     float f = floorf(x);

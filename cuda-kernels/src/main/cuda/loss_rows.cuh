@@ -1,6 +1,20 @@
 // Device helpers shared by the loss kernels, kiln_loss (kernels.cu) and kiln_temporal_softmax_loss
-// (sequences.cuh): one sample's softmax cross-entropy and the block's fixed-order sum of its threads' figures.
+// (sequences.cuh): one sample's softmax cross-entropy and the block's fixed-order sum of its threads' figures;
+// and the row argmax that kiln_loss's accuracy and the kiln_argmax kernel (sequences.cuh) share.
 // Included by kernels.cu before sequences.cuh.
+
+// The first j with the largest v[j] of the k scores v (a NaN never wins after the first score).
+__device__ __forceinline__ int kiln_argmax(const float* v, int k) {
+    int arg = 0;
+    float m = v[0];
+    for (int j = 1; j < k; j++) {
+        if (v[j] > m) {
+            m = v[j];
+            arg = j;
+        }
+    }
+    return arg;
+}
 
 // One sample's softmax cross-entropy over the k scores o against class y: adds its loss (in double) to lossSum
 // and 1 to correct when the first largest score is y's; when hasGrad writes the row's gradient to g, the

@@ -89,16 +89,7 @@ extern "C" __global__ void kiln_lstm_backward(const float* gates, const float* c
 // indices[i] = the first j with the largest scores[i, j] (scores [n, k]), as a float. One thread per row.
 extern "C" __global__ void kiln_argmax(const float* scores, float* indices, int n, int k) {
     GRID_STRIDE(i, n) {
-        const float* s = scores + i * k;
-        int arg = 0;
-        float m = s[0];
-        for (int j = 1; j < k; j++) {
-            if (s[j] > m) {
-                m = s[j];
-                arg = j;
-            }
-        }
-        indices[i] = (float) arg;
+        indices[i] = (float) kiln_argmax(scores + i * k, k);
     }
 }
 
