@@ -12,36 +12,19 @@ import java.util.stream.IntStream;
  * <p>Use: {@code Batches.Epoch e = batches.epoch(k); for (b < e.count()) n = e.fill(b, x, y);}. {@link #fill} only
  * reads the dataset, so several threads may fill different batches (into different arrays) at once.
  */
-public final class Batches {
+public record Batches(Dataset dataset, int batchSize, boolean shuffle, long seed) {
     /** Below this many floats per batch, filling is done on the calling thread. */
     private static final int PARALLEL_THRESHOLD = 1 << 17;
 
-    private final Dataset set;
-    private final int batchSize;
-    private final boolean shuffle;
-    private final long seed;
-
-    public Batches(Dataset set, int batchSize, boolean shuffle, long seed) {
+    public Batches {
         if (batchSize <= 0) {
             throw new IllegalArgumentException("batch size must be > 0, not " + batchSize);
         }
-        this.set = set;
-        this.batchSize = batchSize;
-        this.shuffle = shuffle;
-        this.seed = seed;
-    }
-
-    public Dataset dataset() {
-        return set;
-    }
-
-    public int batchSize() {
-        return batchSize;
     }
 
     /** Batches per epoch: {@code ceil(size / batchSize)}. */
     public int count() {
-        return (set.size() + batchSize - 1) / batchSize;
+        return (dataset.size() + batchSize - 1) / batchSize;
     }
 
     /** The number of samples in batch {@code b}: {@code batchSize}, or fewer for the last one. */
@@ -49,17 +32,17 @@ public final class Batches {
         if (b < 0 || b >= count()) {
             throw new IndexOutOfBoundsException("batch " + b + " outside [0, " + count() + ")");
         }
-        return Math.min(batchSize, set.size() - b * batchSize);
+        return Math.min(batchSize, dataset.size() - b * batchSize);
     }
 
     /** The sample order of epoch {@code epoch}: a seeded permutation when shuffling, else 0, 1, 2, ... */
     public int[] order(int epoch) {
         if (!shuffle) {
-            int[] order = new int[set.size()];
+            int[] order = new int[dataset.size()];
             Arrays.setAll(order, i -> i);
             return order;
         }
-        return permutation(set.size(), seed, epoch);
+        return permutation(dataset.size(), seed, epoch);
     }
 
     /**
@@ -91,27 +74,27 @@ public final class Batches {
      * @return the batch's size
      */
     public int fill(int[] order, int b, float[] x, float[] y) {
-        if (order.length != set.size()) {
-            throw new IllegalArgumentException("order has " + order.length + " entries for " + set.size()
+        if (order.length != dataset.size()) {
+            throw new IllegalArgumentException("order has " + order.length + " entries for " + dataset.size()
                     + " samples");
         }
         int n = size(b);
         int from = b * batchSize;
-        int sampleSize = set.sampleSize();
+        int sampleSize = dataset.sampleSize();
         if (x.length < n * sampleSize || (y != null && y.length < n)) {
             throw new IllegalArgumentException("batch of " + n + " samples needs x of " + n * sampleSize
                     + " and y of " + n + " floats, got " + x.length + " and " + (y == null ? "none" : y.length));
         }
         if ((long) n * sampleSize >= PARALLEL_THRESHOLD && n > 1) {
-            IntStream.range(0, n).parallel().forEach(k -> set.copySample(order[from + k], x, k * sampleSize));
+            IntStream.range(0, n).parallel().forEach(k -> dataset.copySample(order[from + k], x, k * sampleSize));
         } else {
             for (int k = 0; k < n; k++) {
-                set.copySample(order[from + k], x, k * sampleSize);
+                dataset.copySample(order[from + k], x, k * sampleSize);
             }
         }
         if (y != null) {
             for (int k = 0; k < n; k++) {
-                y[k] = set.label(order[from + k]);
+                y[k] = dataset.label(order[from + k]);
             }
         }
         return n;
