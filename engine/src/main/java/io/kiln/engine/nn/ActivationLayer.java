@@ -9,10 +9,8 @@ public final class ActivationLayer extends ScratchLayer {
     private final Activation function;
 
     public ActivationLayer(Backend backend, String name, int[] inputShape, Activation function) {
-        super(backend, name);
+        super(backend, name, inputShape);
         this.function = function;
-        inShape = inputShape.clone();
-        outShape = inputShape.clone();
     }
 
     @Override

@@ -27,11 +27,9 @@ public final class BatchNorm extends Layer {
     private Tensor dx;
 
     public BatchNorm(Backend backend, String name, int[] inputShape, double momentum, double eps) {
-        super(backend, name);
+        super(backend, name, inputShape);
         this.momentum = (float) momentum;
         this.eps = (float) eps;
-        inShape = inputShape.clone();
-        outShape = inputShape.clone();
         int c = inputShape[0];
         float[] ones = new float[c];
         java.util.Arrays.fill(ones, 1f);

@@ -19,11 +19,9 @@ public final class Dropout extends Layer {
     private Tensor dx;
 
     public Dropout(Backend backend, String name, int[] inputShape, double rate, long seed) {
-        super(backend, name);
+        super(backend, name, inputShape);
         this.rate = (float) rate;
         this.seed = seed;
-        inShape = inputShape.clone();
-        outShape = inputShape.clone();
     }
 
     public void setCalls(long calls) {

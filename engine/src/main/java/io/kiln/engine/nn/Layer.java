@@ -26,6 +26,13 @@ public abstract class Layer implements AutoCloseable {
         this.name = name;
     }
 
+    /** A layer whose per-sample output has the shape of its input, {@code shape}. */
+    protected Layer(Backend backend, String name, int[] shape) {
+        this(backend, name);
+        this.inShape = shape.clone();
+        this.outShape = shape.clone();
+    }
+
     public String name() {
         return name;
     }

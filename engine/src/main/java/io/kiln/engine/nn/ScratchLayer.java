@@ -16,6 +16,11 @@ public abstract class ScratchLayer extends Layer {
         super(backend, name);
     }
 
+    /** A layer whose per-sample output has the shape of its input, {@code shape}. */
+    protected ScratchLayer(Backend backend, String name, int[] shape) {
+        super(backend, name, shape);
+    }
+
     /** The output tensor for {@code x}'s batch, reused while the batch size stays the same. */
     protected final Tensor output(Tensor x) {
         y = ensure(y, x.dim(0), outShape);

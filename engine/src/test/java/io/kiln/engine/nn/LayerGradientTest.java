@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kiln.engine.backend.Activation;
 import io.kiln.engine.backend.PoolMode;
 import io.kiln.engine.backend.cpu.CpuBackend;
+import io.kiln.engine.data.Batches;
 import io.kiln.engine.spec.LayerSpec;
 import io.kiln.engine.tensor.Tensor;
 import java.util.List;
@@ -173,15 +174,10 @@ class LayerGradientTest {
 
     /** Values 0.05 apart (more than the 2h of a central difference), in random order: no near-ties for max pooling. */
     private float[] distinct(int n) {
+        int[] order = Batches.permutation(n, rng);
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {
-            v[i] = (i - n / 2) * 0.05f;
-        }
-        for (int i = n - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1);
-            float t = v[i];
-            v[i] = v[j];
-            v[j] = t;
+            v[i] = (order[i] - n / 2) * 0.05f;
         }
         return v;
     }
