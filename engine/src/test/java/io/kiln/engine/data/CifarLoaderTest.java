@@ -18,11 +18,10 @@ class CifarLoaderTest {
     @Test
     void readsBatchesInOrderWithChannelPlanes() throws IOException {
         Path dir = root.resolve("cifar");
-        Files.createDirectories(dir);
         // batches 1 and 3 exist (2 is missing): read 1 then 3
-        Files.write(dir.resolve("data_batch_1.bin"), DataFixtures.cifarBatch(new int[] {3, 9}, 0));
-        Files.write(dir.resolve("data_batch_3.bin"), DataFixtures.cifarBatch(new int[] {0}, 50));
-        Files.write(dir.resolve("test_batch.bin"), DataFixtures.cifarBatch(new int[] {7, 1, 2}, 90));
+        DataFixtures.writeCifarBatch(dir, "data_batch_1.bin", new int[] {3, 9}, 0);
+        DataFixtures.writeCifarBatch(dir, "data_batch_3.bin", new int[] {0}, 50);
+        DataFixtures.writeCifarBatch(dir, "test_batch.bin", new int[] {7, 1, 2}, 90);
         LoadedData data = DatasetLoader.load(root, "cifar");
         assertEquals("cifar10-binary", data.format());
         Dataset train = data.train();
@@ -52,9 +51,8 @@ class CifarLoaderTest {
     @Test
     void subfolderAndMetaNames() throws IOException {
         Path dir = root.resolve("c10").resolve("cifar-10-batches-bin");
-        Files.createDirectories(dir);
-        Files.write(dir.resolve("data_batch_1.bin"), DataFixtures.cifarBatch(new int[] {0, 1, 2}, 1));
-        Files.write(dir.resolve("test_batch.bin"), DataFixtures.cifarBatch(new int[] {2}, 2));
+        DataFixtures.writeCifarBatch(dir, "data_batch_1.bin", new int[] {0, 1, 2}, 1);
+        DataFixtures.writeCifarBatch(dir, "test_batch.bin", new int[] {2}, 2);
         Files.writeString(dir.resolve("batches.meta.txt"), "red\ngreen\nblue\n\n");
         LoadedData data = DatasetLoader.load(root, "c10");
         assertEquals(List.of("red", "green", "blue"), data.train().classNames());
@@ -64,8 +62,7 @@ class CifarLoaderTest {
     @Test
     void lengthNotAMultipleOfTheRecord() throws IOException {
         Path dir = root.resolve("bad");
-        Files.createDirectories(dir);
-        Files.write(dir.resolve("data_batch_1.bin"), DataFixtures.cifarBatch(new int[] {0, 1}, 1));
+        DataFixtures.writeCifarBatch(dir, "data_batch_1.bin", new int[] {0, 1}, 1);
         byte[] test = DataFixtures.cifarBatch(new int[] {2, 3}, 2);
         Path testFile = dir.resolve("test_batch.bin");
         Files.write(testFile, Arrays.copyOf(test, test.length - 100));
@@ -75,17 +72,15 @@ class CifarLoaderTest {
     @Test
     void labelOutOfRange() throws IOException {
         Path dir = root.resolve("labels");
-        Files.createDirectories(dir);
-        Files.write(dir.resolve("data_batch_1.bin"), DataFixtures.cifarBatch(new int[] {0, 10}, 1));
-        Files.write(dir.resolve("test_batch.bin"), DataFixtures.cifarBatch(new int[] {2}, 2));
+        DataFixtures.writeCifarBatch(dir, "data_batch_1.bin", new int[] {0, 10}, 1);
+        DataFixtures.writeCifarBatch(dir, "test_batch.bin", new int[] {2}, 2);
         DataFixtures.assertLoadFails(dir, "data_batch_1.bin", "label 10 of record 1 is out of range");
     }
 
     @Test
     void missingTestBatch() throws IOException {
         Path dir = root.resolve("notest");
-        Files.createDirectories(dir);
-        Files.write(dir.resolve("data_batch_1.bin"), DataFixtures.cifarBatch(new int[] {0}, 1));
+        DataFixtures.writeCifarBatch(dir, "data_batch_1.bin", new int[] {0}, 1);
         DataFixtures.assertLoadFails(dir, "has no test_batch.bin");
     }
 }

@@ -116,6 +116,12 @@ final class DataFixtures {
         return out;
     }
 
+    /** Writes {@link #cifarBatch} of {@code labels} as {@code dir/name}, creating {@code dir} if need be. */
+    static void writeCifarBatch(Path dir, String name, int[] labels, int salt) throws IOException {
+        Files.createDirectories(dir);
+        Files.write(dir.resolve(name), cifarBatch(labels, salt));
+    }
+
     static BufferedImage grey(int w, int h, int base) {
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY);
         for (int y = 0; y < h; y++) {

@@ -90,9 +90,8 @@ class ResizePadTest {
     @Test
     void cifarImagesAreResizedPerChannel() throws IOException {
         Path dir = root.resolve("cifar");
-        Files.createDirectories(dir);
-        Files.write(dir.resolve("data_batch_1.bin"), DataFixtures.cifarBatch(new int[] {3, 9}, 0));
-        Files.write(dir.resolve("test_batch.bin"), DataFixtures.cifarBatch(new int[] {7}, 90));
+        DataFixtures.writeCifarBatch(dir, "data_batch_1.bin", new int[] {3, 9}, 0);
+        DataFixtures.writeCifarBatch(dir, "test_batch.bin", new int[] {7}, 90);
         LoadedData raw = DatasetLoader.load(root, "cifar");
         LoadedData data = DatasetLoader.load(root, "cifar", null, new ResizePad(new int[] {16, 16}, 0));
         assertArrayEquals(new int[] {3, 16, 16}, data.train().sampleShape());
