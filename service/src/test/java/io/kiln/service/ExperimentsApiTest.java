@@ -65,8 +65,7 @@ class ExperimentsApiTest {
         assertEquals(201, created.status(), created.body());
         String id = created.json().get("id").asText();
         assertEquals(4, created.json().get("points").size());
-        JsonNode done = await(() -> kiln.get("/api/v1/sweeps/" + id, KilnServer.ADMIN).json(),
-                s -> !s.get("state").asText().matches("QUEUED|RUNNING"));
+        JsonNode done = kiln.awaitSweepEnd(id, TIMEOUT);
         assertEquals("SUCCEEDED", done.get("state").asText(), done.toString());
         double bestAcc = 0;
         java.util.Set<Integer> units = new java.util.TreeSet<>();
@@ -139,23 +138,5 @@ class ExperimentsApiTest {
         assertTrue(lines.contains("event: epoch"), "epochs arrive as they happen");
         String last = lines.stream().filter(l -> l.startsWith("data:")).reduce((a, b) -> b).orElse("");
         assertTrue(last.contains("SUCCEEDED"), "ends with the final state: " + last);
-    }
-
-    private static JsonNode await(java.util.function.Supplier<JsonNode> get, java.util.function.Predicate<JsonNode> done) {
-        long end = System.nanoTime() + TIMEOUT.toNanos();
-        JsonNode last = null;
-        while (System.nanoTime() < end) {
-            last = get.get();
-            if (done.test(last)) {
-                return last;
-            }
-            try {
-                Thread.sleep(500);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
-        throw new AssertionError("not done in " + TIMEOUT + ": " + last);
     }
 }

@@ -195,7 +195,7 @@ class JobApiTest implements TestPropertyProvider {
         String bob = ApiTestSupport.token(kiln, "bob");
         assertEquals("alice", kiln.get("/api/v1/me", alice).json().get("name").asText());
         String id = kiln.submit(TestData.spec("to-cancel", "tiny", 5000), alice);
-        kiln.awaitJob(id, j -> j.path("state").asText().equals("RUNNING") && j.path("progress").path("epoch").asInt() >= 1, TIMEOUT);
+        kiln.awaitJob(id, KilnServer.runningWithEpoch(1), TIMEOUT);
         ProcessHandle worker = ProcessHandle.of(workerPid(id)).orElseThrow();
 
         KilnServer.Answer denied = kiln.post("/api/v1/jobs/" + id + "/cancel", bob, null);
@@ -219,7 +219,7 @@ class JobApiTest implements TestPropertyProvider {
     @Test
     void aKilledWorkerFailsItsJobAndTheServiceGoesOn() {
         String id = kiln.submit(TestData.spec("to-kill", "tiny", 5000));
-        kiln.awaitJob(id, j -> j.path("state").asText().equals("RUNNING") && j.path("progress").path("epoch").asInt() >= 1, TIMEOUT);
+        kiln.awaitJob(id, KilnServer.runningWithEpoch(1), TIMEOUT);
         ProcessHandle.of(workerPid(id)).orElseThrow().destroyForcibly();
         JsonNode job = kiln.awaitState(id, "FAILED", TIMEOUT);
         assertTrue(job.path("error").asText().contains("killed by signal 9"), job.toString());

@@ -226,22 +226,21 @@ public final class KilnServer implements AutoCloseable {
 
     /** Polls a job until the condition holds; fails with the job's last state after the timeout. */
     public JsonNode awaitJob(String id, Predicate<JsonNode> condition, Duration timeout) {
-        long end = System.nanoTime() + timeout.toNanos();
-        JsonNode job = null;
-        while (System.nanoTime() < end) {
-            job = get("/api/v1/jobs/" + id, ADMIN).json();
-            if (condition.test(job)) {
-                return job;
-            }
-            try {
-                Thread.sleep(200);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
-        throw new AssertionError("job " + id + " did not get there in " + timeout + "; last seen: " + job
-                + "\nlog:\n" + get("/api/v1/jobs/" + id + "/log", ADMIN).body());
+        return Polling.await(() -> get("/api/v1/jobs/" + id, ADMIN).json(), condition, timeout,
+                job -> "job " + id + " did not get there in " + timeout + "; last seen: " + job
+                        + "\nlog:\n" + get("/api/v1/jobs/" + id + "/log", ADMIN).body());
+    }
+
+    /** Polls a sweep until it has ended (neither queued nor running); fails with its last state after the timeout. */
+    public JsonNode awaitSweepEnd(String id, Duration timeout) {
+        return Polling.await(() -> get("/api/v1/sweeps/" + id, ADMIN).json(),
+                s -> !s.get("state").asText().matches("QUEUED|RUNNING"), timeout,
+                sweep -> "sweep " + id + " did not end in " + timeout + "; last seen: " + sweep);
+    }
+
+    /** A job that is running and has reported at least {@code epochs} epochs, as {@link #awaitJob} waits for one. */
+    public static Predicate<JsonNode> runningWithEpoch(int epochs) {
+        return j -> j.path("state").asText().equals("RUNNING") && j.path("progress").path("epoch").asInt() >= epochs;
     }
 
     public JsonNode awaitState(String id, String state, Duration timeout) {

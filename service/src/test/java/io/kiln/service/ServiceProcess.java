@@ -161,21 +161,13 @@ final class ServiceProcess implements AutoCloseable {
         return a.json().get("id").asText();
     }
 
-    JsonNode await(String id, Predicate<JsonNode> condition) throws InterruptedException {
-        long end = System.nanoTime() + TIMEOUT.toNanos();
-        JsonNode job = null;
-        while (System.nanoTime() < end) {
-            job = get("/api/v1/jobs/" + id).json();
-            if (condition.test(job)) {
-                return job;
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("job " + id + " did not get there in " + TIMEOUT + "; last seen: " + job
-                + "\nlog:\n" + get("/api/v1/jobs/" + id + "/log").body());
+    JsonNode await(String id, Predicate<JsonNode> condition) {
+        return Polling.await(() -> get("/api/v1/jobs/" + id).json(), condition, TIMEOUT,
+                job -> "job " + id + " did not get there in " + TIMEOUT + "; last seen: " + job
+                        + "\nlog:\n" + get("/api/v1/jobs/" + id + "/log").body());
     }
 
-    JsonNode awaitState(String id, String state) throws InterruptedException {
+    JsonNode awaitState(String id, String state) {
         return await(id, j -> j.path("state").asText().equals(state));
     }
 }

@@ -68,8 +68,7 @@ class SlurmExecutorTest {
         KilnServer.Answer a = kiln.post("/api/v1/jobs?priority=5", endless("time-limited"));
         assertEquals(201, a.status(), a.body());
         limited = a.json().get("id").asText();
-        JsonNode running = kiln.await(limited, j -> j.path("state").asText().equals("RUNNING")
-                && j.path("progress").path("epoch").asInt() >= 1);
+        JsonNode running = kiln.await(limited, KilnServer.runningWithEpoch(1));
         node = running.get("device").asText().replaceFirst("^slurm:", "");
         assertTrue(TestSlurm.show(batchJob(running)).contains(" Nice=95 "), "priority 5 as --nice=95");
     }
@@ -112,16 +111,14 @@ class SlurmExecutorTest {
     @Order(1)
     void aServiceKilledAndRestartedTakesItsRunningBatchJobsBackSubmittingNoneTwice() throws Exception {
         String id = kiln.submit(endless("through-a-crash"));
-        JsonNode before = kiln.await(id, j -> j.path("state").asText().equals("RUNNING")
-                && j.path("progress").path("epoch").asInt() >= 3);
+        JsonNode before = kiln.await(id, KilnServer.runningWithEpoch(3));
         String batch = batchJob(before);
         TestSlurm.run("scontrol", "update", "JobId=" + batch, "TimeLimit=10");
         kiln.kill();
         int epochAtKill = lastEpochWritten(id);
         kiln = start();
 
-        JsonNode after = kiln.await(id, j -> j.path("state").asText().equals("RUNNING")
-                && j.path("progress").path("epoch").asInt() > epochAtKill + 3);
+        JsonNode after = kiln.await(id, KilnServer.runningWithEpoch(epochAtKill + 4));
         assertEquals("RUNNING", TestSlurm.state(batch), "the batch job ran on across the crash");
         assertEquals(batch, batchJob(after), "the same batch job, taken back");
         assertEquals(1, after.get("attempts").asInt(), "taken back, not run again: " + after);
@@ -155,8 +152,7 @@ class SlurmExecutorTest {
     @Order(2)
     void aJobSlurmRequeuesWaitsQueuedThenRunsAgainFromItsCheckpointKeepingEachPointOnce() throws Exception {
         String id = kiln.submit(endless("requeued"));
-        String batch = batchJob(kiln.await(id, j -> j.path("state").asText().equals("RUNNING")
-                && j.path("progress").path("epoch").asInt() >= 3));
+        String batch = batchJob(kiln.await(id, KilnServer.runningWithEpoch(3)));
         long requeuedAt = System.nanoTime();
         TestSlurm.requeue(batch);
         // SLURM's reason for holding a requeued job back
@@ -183,7 +179,7 @@ class SlurmExecutorTest {
         assertEquals(2, starts.size(), "the engine ran again: " + starts);
         assertTrue(starts.get(1) > 1, "the second run resumed after a checkpoint: " + starts);
         int resumedAt = starts.get(1);
-        kiln.await(id, j -> j.path("state").asText().equals("RUNNING") && j.path("progress").path("epoch").asInt() > resumedAt + 2);
+        kiln.await(id, KilnServer.runningWithEpoch(resumedAt + 3));
         assertEquals(200, kiln.post("/api/v1/jobs/" + id + "/cancel", null).status());
         JsonNode cancelled = kiln.awaitState(id, "CANCELLED");
 
@@ -200,8 +196,7 @@ class SlurmExecutorTest {
     @Order(3)
     void aJobCancelledInSlurmIsReportedCancelled() throws Exception {
         String id = kiln.submit(endless("cancelled-outside"));
-        JsonNode running = kiln.await(id, j -> j.path("state").asText().equals("RUNNING")
-                && j.path("progress").path("epoch").asInt() >= 1);
+        JsonNode running = kiln.await(id, KilnServer.runningWithEpoch(1));
         TestSlurm.cancel(batchJob(running));
         JsonNode cancelled = kiln.awaitState(id, "CANCELLED");
         assertTrue(cancelled.path("error").asText().contains("cancelled in SLURM"), cancelled.toString());

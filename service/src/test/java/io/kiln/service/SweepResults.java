@@ -62,28 +62,10 @@ abstract class SweepResults {
         return a.json().get("id").asText();
     }
 
-    JsonNode awaitSweep(String id, java.util.function.Predicate<JsonNode> done) {
-        long end = System.nanoTime() + TIMEOUT.toNanos();
-        JsonNode last = null;
-        while (System.nanoTime() < end) {
-            last = kiln.get("/api/v1/sweeps/" + id, KilnServer.ADMIN).json();
-            if (done.test(last)) {
-                return last;
-            }
-            try {
-                Thread.sleep(300);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
-        throw new AssertionError("sweep " + id + " not done in " + TIMEOUT + ": " + last);
-    }
-
     @Test
     void retrainsTheBestPointOnTrainingAndValidationDataForItsBestEpochCount() {
         String id = createSweep(student, sweepBody("hidden", "{\"model.layers[1].units\":[4,16]}", true));
-        JsonNode done = awaitSweep(id, s -> !s.get("state").asText().matches("QUEUED|RUNNING"));
+        JsonNode done = kiln.awaitSweepEnd(id, TIMEOUT);
         assertEquals("SUCCEEDED", done.get("state").asText(), done.toString());
         JsonNode best = done.get("best");
         JsonNode retrained = done.get("retrained");
@@ -163,7 +145,7 @@ abstract class SweepResults {
     void aSweepSummaryComesAsCsvByFormatOrAccept() {
         String id = createSweep(student, sweepBody("csv-summary", "{\"model.layers[1].units\":[4,8],"
                 + "\"optimizer.lr\":[0.05]}", false));
-        JsonNode done = awaitSweep(id, s -> !s.get("state").asText().matches("QUEUED|RUNNING"));
+        JsonNode done = kiln.awaitSweepEnd(id, TIMEOUT);
         HttpResponse<String> byAccept = kiln.exchange(HttpRequest.newBuilder(kiln.uri("/api/v1/sweeps/" + id))
                 .header("Authorization", "Bearer " + KilnServer.ADMIN).header("Accept", "text/csv").GET());
         assertEquals(200, byAccept.statusCode(), byAccept.body());
