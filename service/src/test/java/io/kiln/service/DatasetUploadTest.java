@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.AfterEach;
@@ -51,12 +50,9 @@ class DatasetUploadTest {
         source = TestData.write(home.resolve("source"), "small", 100, 40, 4);
     }
 
-    /** Whatever an upload did, it left no half-extracted folder behind. */
     @AfterEach
     void noLeftovers() throws IOException {
-        try (Stream<Path> s = Files.list(dataRoot)) {
-            assertEquals(java.util.List.of(), s.filter(p -> p.getFileName().toString().startsWith(".upload-")).toList());
-        }
+        ApiTestSupport.assertNoUnpackingLeftovers(dataRoot);
     }
 
     @Test

@@ -59,10 +59,7 @@ class UploadLimitsTest {
 
     @AfterEach
     void nothingIsLeftBehind() throws IOException {
-        try (Stream<Path> s = Files.list(data)) {
-            List<String> hidden = s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".")).toList();
-            assertEquals(List.of(), hidden, "no unpacking folder is left in the data root");
-        }
+        ApiTestSupport.assertNoUnpackingLeftovers(data);
     }
 
     KilnServer.Answer upload(String name, String fileName, byte[] archive) {
