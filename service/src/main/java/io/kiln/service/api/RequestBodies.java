@@ -5,6 +5,7 @@ import io.kiln.service.errors.BadInput;
 import io.micronaut.core.annotation.Nullable;
 import java.util.Iterator;
 import java.util.List;
+import java.util.function.Predicate;
 
 /** Reading the small JSON bodies of PATCH and POST requests: only known fields, each of its type. */
 final class RequestBodies {
@@ -43,26 +44,27 @@ final class RequestBodies {
 
     @Nullable
     static Integer optionalInt(JsonNode body, String field) {
-        JsonNode v = body.get(field);
-        if (v == null || v.isNull()) {
-            return null;
-        }
-        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-            throw new BadInput(field, "must be a whole number, got " + shown(v));
-        }
-        return v.intValue();
+        JsonNode v = optional(body, field, n -> n.isIntegralNumber() && n.canConvertToInt(), "must be a whole number");
+        return v == null ? null : v.intValue();
     }
 
     @Nullable
     static String optionalText(JsonNode body, String field) {
+        JsonNode v = optional(body, field, JsonNode::isTextual, "must be a string");
+        return v == null ? null : v.textValue();
+    }
+
+    /** The field's value, null when it is absent or JSON null; a value that is not {@code ok} is refused naming the rule. */
+    @Nullable
+    private static JsonNode optional(JsonNode body, String field, Predicate<JsonNode> ok, String rule) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) {
             return null;
         }
-        if (!v.isTextual()) {
-            throw new BadInput(field, "must be a string, got " + shown(v));
+        if (!ok.test(v)) {
+            throw new BadInput(field, rule + ", got " + shown(v));
         }
-        return v.textValue();
+        return v;
     }
 
     /** A value as a message quotes it: short, whatever the request sent. */
