@@ -17,6 +17,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** What a run asks SLURM for, and the batch script that runs it. */
 @Timeout(30)
@@ -66,12 +68,11 @@ class BatchRequestTest {
                 || s.startsWith("--nice")), "no GRES and no nice when none is asked for");
     }
 
-    @Test
-    void sizesAreReadAsJavasHeapOption() {
-        assertEquals(512, BatchRequest.mebibytes("512m"));
-        assertEquals(2048, BatchRequest.mebibytes("2G"));
-        assertEquals(1, BatchRequest.mebibytes("1k"));
-        assertEquals(2, BatchRequest.mebibytes("1048577"));
+    /** As Java's heap option reads a size, rounded up to whole MiB. */
+    @ParameterizedTest
+    @CsvSource({"512m, 512", "2G, 2048", "1k, 1", "1048577, 2"})
+    void sizesAreReadAsJavasHeapOption(String size, long mebibytes) {
+        assertEquals(mebibytes, BatchRequest.mebibytes(size));
     }
 
     /** The script is run by a real shell: the engine's command, quoted, and --resume when planned or requeued. */

@@ -9,6 +9,8 @@ import java.time.ZoneId;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** What SLURM 22.05's tools print (taken from a real single-node cluster), read as Kiln reads it. */
 @Timeout(10)
@@ -86,11 +88,10 @@ class SlurmCommandLineTest {
         assertEquals(0, Gres.gpus(nodes.get(1).gresUsed()));
     }
 
-    @Test
-    void gresCountsEveryGpuType() {
-        assertEquals(4, Gres.gpus("gpu:a100:2,gpu:v100:2(IDX:0-1)"));
-        assertEquals(2, Gres.gpus("gpu:a100:2(IDX:0,2),nvme:1"));
-        assertEquals(0, Gres.gpus("(null)"));
-        assertEquals(0, Gres.gpus(""));
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {"gpu:a100:2,gpu:v100:2(IDX:0-1) | 4", "gpu:a100:2(IDX:0,2),nvme:1 | 2",
+            "(null) | 0", "'' | 0"})
+    void gresCountsEveryGpuType(String gres, int gpus) {
+        assertEquals(gpus, Gres.gpus(gres));
     }
 }
