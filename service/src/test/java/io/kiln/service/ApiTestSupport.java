@@ -5,16 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.stream.Stream;
 
 /**
  * What several API tests need beside {@link KilnServer}: users with tokens, multipart uploads, and the events
@@ -36,14 +33,6 @@ final class ApiTestSupport {
 
     static String token(KilnServer kiln, String user) {
         return token(kiln, user, "user");
-    }
-
-    /** Whatever an upload did, it left nothing hidden (an unpacking folder, {@code .upload-*}) in the data root. */
-    static void assertNoUnpackingLeftovers(Path dataRoot) throws IOException {
-        try (Stream<Path> s = Files.list(dataRoot)) {
-            List<String> hidden = s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".")).toList();
-            assertEquals(List.of(), hidden, "no unpacking folder is left in the data root");
-        }
     }
 
     /** POSTs one file (and text fields) as multipart/form-data, as the admin. */

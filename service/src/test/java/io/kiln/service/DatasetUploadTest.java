@@ -15,11 +15,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -30,29 +27,17 @@ import org.junit.jupiter.params.provider.ValueSource;
  * nothing behind in the data root. An archive may unpack to 4 MiB here (kiln.upload-max-unpacked-bytes), for the
  * limit to be reachable with small archives; UploadLimitsTest has the expansion ratio and the bombs.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class DatasetUploadTest {
+class DatasetUploadTest extends DatasetUploads {
     static final long UPLOAD_LIMIT = 8 << 20;
     static final long EXPANSION_LIMIT = 4 << 20;
-    Path home;
-    Path dataRoot;
     Path source;
-    @AutoClose
-    KilnServer kiln;
 
     @BeforeAll
     void start() throws IOException {
-        kiln = KilnServer.onEmptyData("kiln-uploads", Map.of("kiln.cpu-slot", "off", "kiln.upload-limit-bytes",
+        startServer("kiln-uploads", Map.of("kiln.cpu-slot", "off", "kiln.upload-limit-bytes",
                 String.valueOf(UPLOAD_LIMIT), "kiln.upload-max-unpacked-bytes", String.valueOf(EXPANSION_LIMIT)));
-        home = kiln.home();
-        dataRoot = kiln.dataRoot();
         source = TestData.write(home.resolve("source"), "small", 100, 40, 4);
-    }
-
-    @AfterEach
-    void noLeftovers() throws IOException {
-        ApiTestSupport.assertNoUnpackingLeftovers(dataRoot);
     }
 
     @Test
@@ -63,8 +48,7 @@ class DatasetUploadTest {
         String[][] uploads = {{"zipped", "small.zip"}, {"tarred", "small.tar"}, {"gzipped", "small.tar.gz"}, {"tgz", "small.tgz"}};
         byte[][] bodies = {zip, tar, tarGz, tarGz};
         for (int i = 0; i < uploads.length; i++) {
-            KilnServer.Answer a = ApiTestSupport.multipart(kiln, "/api/v1/datasets", Map.of("name", uploads[i][0]), "file",
-                    uploads[i][1], bodies[i]);
+            KilnServer.Answer a = upload(uploads[i][0], uploads[i][1], bodies[i]);
             assertEquals(201, a.status(), uploads[i][1] + ": " + a.body());
             JsonNode d = a.json();
             assertEquals(uploads[i][0], d.get("name").asText());
@@ -81,7 +65,7 @@ class DatasetUploadTest {
         for (String[] u : uploads) {
             assertTrue(list.toString().contains("\"name\":\"" + u[0] + "\",\"format\":\"idx\""), list.toString());
         }
-        KilnServer.Answer again = ApiTestSupport.multipart(kiln, "/api/v1/datasets", Map.of("name", "tarred"), "file", "small.tar", tar);
+        KilnServer.Answer again = upload("tarred", "small.tar", tar);
         assertEquals(409, again.status(), again.body());
         assertEquals("name: dataset tarred already exists", again.json().get("message").asText(), again.body());
         assertEquals("name", again.json().get("field").asText(), again.body());
@@ -97,7 +81,7 @@ class DatasetUploadTest {
                 case "zip" -> zipEntries(Map.of(name, x));
                 default -> new TarArchive().files(source, "").file(name, x).tar();
             };
-            KilnServer.Answer a = ApiTestSupport.multipart(kiln, "/api/v1/datasets", Map.of("name", "evil"), "file", upload[0], body);
+            KilnServer.Answer a = upload("evil", upload[0], body);
             assertEquals(400, a.status(), upload[0] + " " + name + ": " + a.body());
             // Commons Compress reads a zip entry's backslashes as the separators they mean.
             String read = upload[1].equals("zip") ? name.replace('\\', '/') : name;
@@ -114,7 +98,7 @@ class DatasetUploadTest {
     @ValueSource(chars = {'2', '1', '3', '6'})
     void linksAndSpecialFilesAreRefused(char type) {
         byte[] tar = new TarArchive().files(source, "").link("shortcut", type, "/etc/passwd").tar();
-        KilnServer.Answer a = ApiTestSupport.multipart(kiln, "/api/v1/datasets", Map.of("name", "linked"), "file", "linked.tar", tar);
+        KilnServer.Answer a = upload("linked", "linked.tar", tar);
         assertEquals(400, a.status(), a.body());
         assertTrue(a.json().get("message").asText().contains("the archive entry shortcut is a link or special file"), a.body());
         assertFalse(Files.exists(dataRoot.resolve("linked")));
@@ -126,20 +110,20 @@ class DatasetUploadTest {
         byte[] zeros = new byte[(int) EXPANSION_LIMIT + 1];
         byte[] tarGz = new TarArchive().files(source, "").file("padding.bin", zeros).tarGz();
         assertTrue(tarGz.length < UPLOAD_LIMIT / 10, "the upload itself is small: " + tarGz.length);
-        KilnServer.Answer a = ApiTestSupport.multipart(kiln, "/api/v1/datasets", Map.of("name", "bomb"), "file", "bomb.tar.gz", tarGz);
+        KilnServer.Answer a = upload("bomb", "bomb.tar.gz", tarGz);
         assertEquals(400, a.status(), a.body());
         assertTrue(a.json().get("message").asText().startsWith("file: the archive unpacks to more than 4.0 MiB "
                 + "(kiln.upload-max-unpacked-bytes); refused after writing "), a.body());
 
         byte[] zip = zipEntries(Map.of("padding.bin", zeros));
-        KilnServer.Answer z = ApiTestSupport.multipart(kiln, "/api/v1/datasets", Map.of("name", "bomb"), "file", "bomb.zip", zip);
+        KilnServer.Answer z = upload("bomb", "bomb.zip", zip);
         assertEquals(400, z.status(), z.body());
         assertTrue(z.json().get("message").asText().startsWith("file: the archive unpacks to more than 4.0 MiB "
                 + "(kiln.upload-max-unpacked-bytes); refused after writing "), z.body());
         assertFalse(Files.exists(dataRoot.resolve("bomb")));
 
         byte[] justUnder = new TarArchive().file("padding.bin", new byte[(int) EXPANSION_LIMIT - 20_000]).files(source, "").tar();
-        KilnServer.Answer fits = ApiTestSupport.multipart(kiln, "/api/v1/datasets", Map.of("name", "padded"), "file", "padded.tar", justUnder);
+        KilnServer.Answer fits = upload("padded", "padded.tar", justUnder);
         assertEquals(201, fits.status(), "within the limit: " + fits.body());
     }
 
@@ -148,12 +132,12 @@ class DatasetUploadTest {
         byte[] tar = new TarArchive().files(source, "").tar();
         byte[] truncated = Arrays.copyOf(tar, 512 + 100);
         assertRefused("cut.tar", truncated, "file: the tar archive cannot be read at ");
-        assertTrue(ApiTestSupport.multipart(kiln, "/api/v1/datasets", Map.of("name", "broken"), "file", "cut.tar", truncated)
+        assertTrue(upload("broken", "cut.tar", truncated)
                 .json().get("message").asText().endsWith(": it is truncated (it ends in the middle of an entry)"));
         assertRefused("data.rar", tar, "file: \"data.rar\" is not a .zip, .tar, .tar.gz or .tgz archive");
         assertRefused("empty.tar", new TarArchive().file("readme.txt", "hello".getBytes(StandardCharsets.UTF_8)).tar(),
                 "file: no dataset format recognised in empty.tar");
-        KilnServer.Answer name = ApiTestSupport.multipart(kiln, "/api/v1/datasets", Map.of("name", "../up"), "file", "x.tar", tar);
+        KilnServer.Answer name = upload("../up", "x.tar", tar);
         assertEquals(400, name.status(), name.body());
         assertTrue(name.json().get("message").asText().startsWith("name: must be 1 to 100 letters"), name.body());
         assertEquals("name", name.json().path("field").asText(), name.body());
@@ -168,7 +152,7 @@ class DatasetUploadTest {
     }
 
     private void assertRefused(String fileName, byte[] body, String message) {
-        KilnServer.Answer a = ApiTestSupport.multipart(kiln, "/api/v1/datasets", Map.of("name", "broken"), "file", fileName, body);
+        KilnServer.Answer a = upload("broken", fileName, body);
         assertEquals(400, a.status(), fileName + ": " + a.body());
         assertTrue(a.json().get("message").asText().startsWith(message), fileName + ": " + a.body());
         assertEquals("file", a.json().path("field").asText(), fileName + ": " + a.body());

@@ -26,11 +26,8 @@ import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -38,32 +35,16 @@ import org.junit.jupiter.api.Timeout;
  * upload at a time: bombs are refused costing little memory and disk, every broken archive is a 400 saying what is
  * wrong, and no refused upload leaves anything behind in the data root.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(300)
-class UploadLimitsTest {
+class UploadLimitsTest extends DatasetUploads {
     static final long MB = 1L << 20;
-    Path home;
-    Path data;
-    @AutoClose
-    KilnServer kiln;
     Path idx;
 
     @BeforeAll
     void start() throws IOException {
-        kiln = KilnServer.onEmptyData("kiln-upload-limits", Map.of("kiln.upload-limit-bytes", Long.toString(MB),
+        startServer("kiln-upload-limits", Map.of("kiln.upload-limit-bytes", Long.toString(MB),
                 "kiln.max-concurrent-uploads", "1"));
-        home = kiln.home();
-        data = kiln.dataRoot();
         idx = TestData.write(Files.createTempDirectory("kiln-upload-src"), "tiny", 100, 40, 4);
-    }
-
-    @AfterEach
-    void nothingIsLeftBehind() throws IOException {
-        ApiTestSupport.assertNoUnpackingLeftovers(data);
-    }
-
-    KilnServer.Answer upload(String name, String fileName, byte[] archive) {
-        return ApiTestSupport.multipart(kiln, "/api/v1/datasets", Map.of("name", name), "file", fileName, archive);
     }
 
     static void refused(KilnServer.Answer a, int status, String... words) {
@@ -113,7 +94,7 @@ class UploadLimitsTest {
         refused(again, 400, "GNU long name");
         System.out.println("three long-name bombs of " + bomb.length + " bytes: " + allocated / MB + " MB allocated by all threads");
         assertTrue(allocated < 64 * MB, "all threads together allocated " + allocated / MB + " MB for the bombs");
-        assertFalse(Files.exists(data.resolve("bomb-1")) || Files.exists(data.resolve("bomb-2")));
+        assertFalse(Files.exists(dataRoot.resolve("bomb-1")) || Files.exists(dataRoot.resolve("bomb-2")));
         assertEquals(200, kiln.get("/health", null).status(), "the service is well");
     }
 
@@ -137,7 +118,7 @@ class UploadLimitsTest {
                 + "wrote " + written + " bytes meanwhile");
         assertTrue(said < 16, "the message says " + said + " MiB written");
         assertTrue(written < 16 * MB, "the process wrote " + written / MB + " MB while refusing the bomb");
-        assertFalse(Files.exists(data.resolve(name)));
+        assertFalse(Files.exists(dataRoot.resolve(name)));
         return written;
     }
 
@@ -182,7 +163,7 @@ class UploadLimitsTest {
         refused(upload("escape", "escape.tar", Archives.tar(Archives.tarEntry("../../escape.txt", '0', new byte[] {1}))),
                 400, "outside the dataset folder");
         assertFalse(Files.exists(home.resolve("escape.txt")));
-        try (Stream<Path> s = Files.list(data)) {
+        try (Stream<Path> s = Files.list(dataRoot)) {
             assertEquals(List.of(), s.toList(), "nothing was installed");
         }
     }
@@ -195,8 +176,8 @@ class UploadLimitsTest {
             KilnServer.Answer a = upload(name, "long.tar.gz", gzip(tarOf(idx, folder, mode)));
             assertEquals(201, a.status(), a.body());
             assertEquals(100, a.json().path("train").asInt(), a.body());
-            assertTrue(Files.isRegularFile(data.resolve(name).resolve("train-images-idx3-ubyte.gz"))
-                    || Files.isRegularFile(data.resolve(name).resolve("train-images-idx3-ubyte")), "the folder's files");
+            assertTrue(Files.isRegularFile(dataRoot.resolve(name).resolve("train-images-idx3-ubyte.gz"))
+                    || Files.isRegularFile(dataRoot.resolve(name).resolve("train-images-idx3-ubyte")), "the folder's files");
         }
     }
 
@@ -240,7 +221,7 @@ class UploadLimitsTest {
     private void awaitUnpackingFolder() throws Exception {
         long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (System.nanoTime() < end) {
-            try (Stream<Path> s = Files.list(data)) {
+            try (Stream<Path> s = Files.list(dataRoot)) {
                 if (s.anyMatch(p -> p.getFileName().toString().startsWith(".upload-"))) {
                     return;
                 }
