@@ -24,7 +24,6 @@ public final class BatchNorm extends Layer {
     private Tensor zeros;
     private Tensor x;
     private Tensor y;
-    private Tensor dx;
 
     public BatchNorm(Backend backend, String name, int[] inputShape, double momentum, double eps) {
         super(backend, name, inputShape);
@@ -67,13 +66,18 @@ public final class BatchNorm extends Layer {
             if (zeros == null) {
                 zeros = backend.allocate(inShape[0]);
             }
-            dx = ensure(dx, dy.dim(0), inShape);
+            Tensor dx = takeInputGradient(dy);
             backend.batchNormForwardInference(dy, gamma.value(), zeros, eps, zeros, runningVar, dx);
             return dx;
         }
-        dx = ensure(dx, dy.dim(0), inShape);
+        // the backward kernels write dx whether or not it is needed
+        Tensor dx = takeInputGradient(dy);
         backend.batchNormBackward(x, dy, gamma.value(), saveMean, saveInvStd, dx, gamma.grad(), beta.grad());
-        return needInputGrad ? dx : null;
+        if (!needInputGrad) {
+            gradients().giveBack(dx);
+            return null;
+        }
+        return dx;
     }
 
     @Override
@@ -89,6 +93,6 @@ public final class BatchNorm extends Layer {
 
     @Override
     protected void closeScratch() {
-        closeAll(y, dx, saveMean, saveInvStd, zeros);
+        closeAll(y, saveMean, saveInvStd, zeros);
     }
 }

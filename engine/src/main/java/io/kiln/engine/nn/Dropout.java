@@ -16,7 +16,6 @@ public final class Dropout extends Layer {
     private Tensor mask;
     private boolean masked;
     private Tensor y;
-    private Tensor dx;
 
     public Dropout(Backend backend, String name, int[] inputShape, double rate, long seed) {
         super(backend, name, inputShape);
@@ -49,13 +48,13 @@ public final class Dropout extends Layer {
         if (!masked) {
             return dy;
         }
-        dx = ensure(dx, dy.dim(0), inShape);
+        Tensor dx = takeInputGradient(dy);
         backend.multiply(dy, mask, dx);
         return dx;
     }
 
     @Override
     protected void closeScratch() {
-        closeAll(mask, y, dx);
+        closeAll(mask, y);
     }
 }

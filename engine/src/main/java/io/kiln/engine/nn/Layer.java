@@ -9,9 +9,10 @@ import java.util.List;
  * A layer with an explicit backward pass. Shapes given to and returned by {@link #outputShape} are per
  * sample (no batch dimension); tensors passed to forward and backward carry the batch first.
  *
- * <p>A layer keeps its output and input-gradient tensors between steps and reuses them while the batch size
- * stays the same, so a training step allocates nothing. The tensor returned by forward or backward belongs to
- * the layer and stays valid until its next call.
+ * <p>A layer keeps its output tensor between steps and reuses it while the batch size stays the same; the
+ * tensor returned by forward belongs to the layer and stays valid until its next call. The tensor returned by
+ * backward is lent from {@link #gradients()}, shared by all layers of a model: the caller gives it back once
+ * it has used it (see {@link GradientBuffers}). After the first step a training step allocates nothing.
  */
 public abstract class Layer implements AutoCloseable {
     protected final Backend backend;
@@ -20,10 +21,36 @@ public abstract class Layer implements AutoCloseable {
     protected int[] outShape;
     /** False for the first layer of a model: nothing needs the gradient of the data. */
     protected boolean needInputGrad = true;
+    /** Where backward's results come from: the layer's own until a model shares one among its layers. */
+    private GradientBuffers gradients;
+    private boolean ownGradients = true;
 
     protected Layer(Backend backend, String name) {
         this.backend = backend;
         this.name = name;
+        this.gradients = new GradientBuffers(backend);
+    }
+
+    /** The buffers that backward's results are taken from and given back to. */
+    public final GradientBuffers gradients() {
+        return gradients;
+    }
+
+    /**
+     * Makes this layer (and a container's layers) take backward's results from {@code shared}, which the
+     * caller owns and closes; a model calls this once, before the first step.
+     */
+    public void useGradients(GradientBuffers shared) {
+        if (ownGradients) {
+            gradients.close();
+        }
+        gradients = shared;
+        ownGradients = false;
+    }
+
+    /** The input gradient for {@code dy}'s batch, lent from {@link #gradients()}. */
+    protected final Tensor takeInputGradient(Tensor dy) {
+        return gradients.take(dy.dim(0), inShape);
     }
 
     /** A layer whose per-sample output has the shape of its input, {@code shape}. */
@@ -54,7 +81,9 @@ public abstract class Layer implements AutoCloseable {
 
     /**
      * Given the gradient of the loss with respect to the last forward's output, sets the parameters'
-     * gradients and returns the gradient with respect to the input (null when {@link #needInputGrad} is false).
+     * gradients and returns the gradient with respect to the input (null when {@link #needInputGrad} is false):
+     * {@code dy} itself or a view of it, or a tensor lent from {@link #gradients()} for the caller to give back.
+     * {@code dy} stays the caller's.
      */
     public abstract Tensor backward(Tensor dy);
 
@@ -92,6 +121,14 @@ public abstract class Layer implements AutoCloseable {
             b.tensor().close();
         }
         closeScratch();
+        closeOwnGradients();
+    }
+
+    /** Frees the gradient buffers unless they are shared (then their owner frees them). */
+    protected final void closeOwnGradients() {
+        if (ownGradients) {
+            gradients.close();
+        }
     }
 
     /** Frees the tensors kept between steps. */

@@ -6,8 +6,9 @@ import java.util.Locale;
 
 /**
  * How much memory a job needs to train, estimated from its model's {@link ModelPlan} before anything runs:
- * parameters, their gradients and optimizer state, and for each layer its output and input gradient at the
- * training batch size, plus a margin for library workspaces and the allocator. On a GPU that is device memory
+ * parameters, their gradients and optimizer state, each layer's output at the training batch size and the input
+ * gradients a backward pass holds at once (the layers share them: {@link GradientBuffers}; counted as three of
+ * the largest output), plus a margin for library workspaces and the allocator. On a GPU that is device memory
  * (with the CUDA context's share); on the CPU it is the worker's Java heap, which also holds the dataset.
  */
 public record MemoryEstimate(long parameters, long parameterBytes, long activationBytes, long totalBytes) {
@@ -32,9 +33,14 @@ public record MemoryEstimate(long parameters, long parameterBytes, long activati
         long params = plan.parameters();
         long paramBytes = params * 4L * (2 + stateSlots);
         long activations = batch * ModelPlan.elements(plan.inputShape());
+        long largest = 0;
         for (ModelPlan.Leaf l : plan.leaves()) {
-            activations += 2L * batch * ModelPlan.elements(l.outputShape());
+            long out = batch * ModelPlan.elements(l.outputShape());
+            activations += out;
+            largest = Math.max(largest, out);
         }
+        // a chain needs two gradients of a shape at a time, a residual block three
+        activations += 3 * largest;
         long activationBytes = activations * 4L;
         long total = (long) ((paramBytes + activationBytes) * MARGIN) + CONTEXT_BYTES;
         return new MemoryEstimate(params, paramBytes, activationBytes, total);

@@ -17,6 +17,8 @@ import java.util.SplittableRandom;
  */
 public final class Model implements AutoCloseable {
     private final Sequential root;
+    /** Every layer's input gradient is lent from these: see {@link GradientBuffers}. */
+    private final GradientBuffers gradients;
     private final List<LayerSpec> specs;
     /** The preset the layers were expanded from, or null for a spec's own layer list. */
     private final String preset;
@@ -52,6 +54,8 @@ public final class Model implements AutoCloseable {
         root = sequence(backend, specs, inputShape, rng, "layers", "model.layers", seed);
         root.setNeedInputGrad(false);
         root.prepareBackward();
+        gradients = new GradientBuffers(backend);
+        root.useGradients(gradients);
     }
 
     private Sequential sequence(Backend backend, List<LayerSpec> specs, int[] inputShape, SplittableRandom rng,
@@ -102,7 +106,15 @@ public final class Model implements AutoCloseable {
     }
 
     public void backward(Tensor dOutput) {
-        root.backward(dOutput);
+        Tensor dx = root.backward(dOutput);
+        if (dx != null && !dx.sharesStorage(dOutput)) {
+            gradients.giveBack(dx);
+        }
+    }
+
+    /** The gradient buffers the layers share (for tests: after a backward step none is lent). */
+    GradientBuffers gradients() {
+        return gradients;
     }
 
     public int[] outputShape() {
@@ -151,5 +163,6 @@ public final class Model implements AutoCloseable {
     @Override
     public void close() {
         root.close();
+        gradients.close();
     }
 }

@@ -54,6 +54,21 @@ public final class Residual extends ScratchLayer {
     @Override
     protected void inputGradient(Tensor dy, Tensor dx) {
         backend.add(bodyGrad, shortcutGrad, dx);
+        // an identity shortcut's gradient is dy itself, which stays the caller's
+        for (Tensor used : new Tensor[] {bodyGrad, shortcutGrad}) {
+            if (!used.sharesStorage(dy)) {
+                gradients().giveBack(used);
+            }
+        }
+        bodyGrad = null;
+        shortcutGrad = null;
+    }
+
+    @Override
+    public void useGradients(GradientBuffers shared) {
+        super.useGradients(shared);
+        body.useGradients(shared);
+        shortcut.useGradients(shared);
     }
 
     @Override
@@ -81,5 +96,6 @@ public final class Residual extends ScratchLayer {
         body.close();
         shortcut.close();
         closeScratch();
+        closeOwnGradients();
     }
 }

@@ -4,13 +4,13 @@ import io.kiln.engine.backend.Backend;
 import io.kiln.engine.tensor.Tensor;
 
 /**
- * A layer whose forward writes one output tensor and whose backward writes one input-gradient tensor, both kept
- * between steps. This class owns the two tensors and the order of a backward pass (parameters' gradients first,
- * then the input's, skipped when nothing needs it), so a subclass says only how to compute them.
+ * A layer whose forward writes one output tensor, kept between steps, and whose backward writes one input
+ * gradient, lent from the model's {@link GradientBuffers}. This class owns the output and the order of a
+ * backward pass (parameters' gradients first, then the input's, skipped when nothing needs it), so a subclass
+ * says only how to compute them.
  */
 public abstract class ScratchLayer extends Layer {
     private Tensor y;
-    private Tensor dx;
 
     protected ScratchLayer(Backend backend, String name) {
         super(backend, name);
@@ -38,7 +38,7 @@ public abstract class ScratchLayer extends Layer {
         if (!needInputGrad) {
             return null;
         }
-        dx = ensure(dx, dy.dim(0), inShape);
+        Tensor dx = takeInputGradient(dy);
         inputGradient(dy, dx);
         return dx;
     }
@@ -52,6 +52,6 @@ public abstract class ScratchLayer extends Layer {
 
     @Override
     protected void closeScratch() {
-        closeAll(y, dx);
+        closeAll(y);
     }
 }

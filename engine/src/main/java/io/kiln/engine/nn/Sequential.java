@@ -14,8 +14,22 @@ public class Sequential extends Layer {
     public Sequential(Backend backend, String name, int[] inputShape, List<Layer> layers) {
         super(backend, name);
         this.layers = List.copyOf(layers);
+        for (int i = 1; i < this.layers.size(); i++) {
+            if (this.layers.get(i) instanceof ActivationLayer a && ownsOutputAlone(this.layers.get(i - 1))) {
+                a.setInPlace(true);
+            }
+        }
         inShape = inputShape.clone();
         outShape = layers.isEmpty() ? inputShape.clone() : layers.get(layers.size() - 1).outputShape();
+    }
+
+    /**
+     * Whether a layer's output is read by the next layer only and not by its own backward pass, so that the
+     * next layer, an activation, may overwrite it. Not an activation or pooling (their backward reads their
+     * output), nor a flatten or dropout (their output can be their input, which the layer before them owns).
+     */
+    private static boolean ownsOutputAlone(Layer l) {
+        return l instanceof Conv2d || l instanceof Dense || l instanceof BatchNorm || l instanceof Residual;
     }
 
     public List<Layer> layers() {
@@ -60,9 +74,28 @@ public class Sequential extends Layer {
     public Tensor backward(Tensor dy) {
         Tensor g = dy;
         for (int i = layers.size() - 1; i >= backwardStart && i >= 0; i--) {
-            g = layers.get(i).backward(g);
+            Tensor next = layers.get(i).backward(g);
+            // g is used up unless it is the caller's dy or next is g reshaped (a flatten, an inactive dropout)
+            if (!g.sharesStorage(dy) && !g.sharesStorage(next)) {
+                gradients().giveBack(g);
+            }
+            g = next;
         }
-        return needInputGrad ? g : null;
+        if (!needInputGrad) {
+            if (g != null && !g.sharesStorage(dy)) {
+                gradients().giveBack(g);
+            }
+            return null;
+        }
+        return g;
+    }
+
+    @Override
+    public void useGradients(GradientBuffers shared) {
+        super.useGradients(shared);
+        for (Layer l : layers) {
+            l.useGradients(shared);
+        }
     }
 
     @Override
@@ -102,5 +135,6 @@ public class Sequential extends Layer {
         for (Layer l : layers) {
             l.close();
         }
+        closeOwnGradients();
     }
 }

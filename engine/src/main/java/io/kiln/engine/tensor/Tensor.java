@@ -68,6 +68,14 @@ public abstract class Tensor implements AutoCloseable {
         }
     }
 
+    /** Whether this tensor and {@code other} are the same storage: one of them a view of the other, or both of one. */
+    public final boolean sharesStorage(Tensor other) {
+        return other != null && other.storage() == storage();
+    }
+
+    /** What identifies the storage: the same object for a tensor and all its views. */
+    protected abstract Object storage();
+
     /** Frees the storage (device memory for a GPU tensor). Idempotent. */
     @Override
     public abstract void close();

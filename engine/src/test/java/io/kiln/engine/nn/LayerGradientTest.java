@@ -2,6 +2,7 @@ package io.kiln.engine.nn;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kiln.engine.backend.Activation;
@@ -147,6 +148,8 @@ class LayerGradientTest {
                 tanh(in)));
         Residual r = new Residual(backend, "res", in, body, new Sequential(backend, "short", in, List.of()));
         r.prepareBackward();
+        // as in a model: the block's layers share gradient tensors, and the shortcut's gradient is dy itself
+        r.useGradients(new GradientBuffers(backend));
         check.check(r, 2, 0.0, TOL, NOTHING);
     }
 
@@ -159,7 +162,27 @@ class LayerGradientTest {
                 new Conv2d(backend, "p", in, new LayerSpec.Conv2d(3, 1, 2, 0, false, LayerSpec.Init.HE), rng, "f")));
         Residual r = new Residual(backend, "res", in, body, shortcut);
         r.prepareBackward();
+        r.useGradients(new GradientBuffers(backend));
         check.check(r, 2, 0.0, TOL, NOTHING);
+    }
+
+    @Test
+    void activationOverwritesItsInputOnlyWhereNothingElseReadsIt() {
+        int[] in = {2, 6, 5};
+        Pool2d pool = new Pool2d(backend, "pool", in, new LayerSpec.Pool2d(PoolMode.MAX, 2, 2, 0), "f");
+        ActivationLayer afterPool = tanh(pool.outputShape());
+        Sequential pooled = new Sequential(backend, "s", in, List.of(pool, afterPool));
+        // cuDNN's max-pooling backward finds each window's maximum by the output (the CPU's recomputes it)
+        assertFalse(afterPool.inPlace());
+        check.check(pooled, 2, distinct(2 * 2 * 6 * 5), TOL, NOTHING);
+
+        ActivationLayer first = tanh(in);
+        Conv2d conv = new Conv2d(backend, "c", in, new LayerSpec.Conv2d(3, 3, 1, 1, true, LayerSpec.Init.HE), rng, "f");
+        ActivationLayer afterConv = tanh(conv.outputShape());
+        Sequential convolved = new Sequential(backend, "t", in, List.of(first, conv, afterConv));
+        assertFalse(first.inPlace(), "a sequence's input is its caller's");
+        assertTrue(afterConv.inPlace(), "nothing but the activation reads a convolution's output");
+        check.check(convolved, 2, 0.0, TOL, NOTHING);
     }
 
     private ActivationLayer tanh(int[] shape) {

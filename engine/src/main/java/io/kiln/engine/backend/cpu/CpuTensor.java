@@ -52,6 +52,11 @@ public final class CpuTensor extends Tensor {
         return new CpuTensor(root, newShape);
     }
 
+    @Override
+    protected Object storage() {
+        return data;
+    }
+
     /** Whether this tensor, or the tensor whose storage it views, has been closed. */
     public boolean isClosed() {
         return closed || root.closed;

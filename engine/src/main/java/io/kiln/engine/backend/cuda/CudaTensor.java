@@ -35,6 +35,11 @@ public final class CudaTensor extends Tensor {
         return storage.block.pointer;
     }
 
+    @Override
+    protected Object storage() {
+        return storage;
+    }
+
     /** Whether this tensor or the storage it views has been closed. */
     public boolean isClosed() {
         return closed || storage.freed;

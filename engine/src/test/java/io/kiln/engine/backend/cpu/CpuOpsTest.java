@@ -63,6 +63,11 @@ class CpuOpsTest extends SerialAndParallelBackends {
         }
 
         @Override
+        protected Object storage() {
+            return this;
+        }
+
+        @Override
         public void close() {
         }
     }
