@@ -53,10 +53,18 @@ public final class CpuBackend implements Backend {
 
     /** A backend with a given GEMM micro-kernel (for tests and benchmarks). */
     CpuBackend(int threads, Gemm.Kernel kernel) {
+        this(threads, kernel, VectorSupport.enabled());
+    }
+
+    /**
+     * A backend that uses {@link VectorConvolution} where it can if {@code vector} (only when {@link
+     * VectorSupport#enabled}), else the matrix-product path everywhere (for tests and benchmarks).
+     */
+    CpuBackend(int threads, Gemm.Kernel kernel, boolean vector) {
         Objects.requireNonNull(kernel, "kernel");
         this.loops = new ParallelLoops(threads);
         this.gemm = new ParallelGemm(loops, kernel);
-        this.convolution = new CpuConvolution(loops, gemm);
+        this.convolution = new CpuConvolution(loops, gemm, vector && VectorSupport.enabled());
         this.pointwise = new CpuPointwise(loops);
         this.batchNorm = new CpuBatchNorm(loops);
         this.losses = new CpuLosses(loops);
@@ -66,6 +74,12 @@ public final class CpuBackend implements Backend {
 
     public int threads() {
         return loops.threads();
+    }
+
+    /** How convolutions run: directly on the Vector API, or as matrix products and why. */
+    public String convolutionPath() {
+        return convolution.vector() || !VectorSupport.enabled() ? VectorSupport.describe()
+                : "convolutions as matrix products";
     }
 
     @Override

@@ -94,6 +94,10 @@ final class Gemm {
         private float[] col = new float[0];
         private float[] out = new float[0];
         private float[][] partials = new float[0][];
+        private float[] filters = new float[0];
+        private float[] padded = new float[0];
+        private int[] taps = new int[0];
+        private int[] positions = new int[0];
 
         /** Ensures kcp panel rows and 4 accumulators of at least nc floats, and an A pack of apSize. */
         void ensure(int kcp, int nc, int apSize) {
@@ -132,6 +136,38 @@ final class Gemm {
                 }
             }
             return partials;
+        }
+
+        /** A reusable buffer for a convolution's rearranged filters, used by none of the others. */
+        float[] filters(int size) {
+            if (filters.length < size) {
+                filters = new float[size];
+            }
+            return filters;
+        }
+
+        /** A reusable buffer for a zero-padded image ({@link VectorConvolution}), used by none of the others. */
+        float[] padded(int size) {
+            if (padded.length < size) {
+                padded = new float[size];
+            }
+            return padded;
+        }
+
+        /** A reusable array of at least {@code size} tap offsets ({@link VectorConvolution}). */
+        int[] taps(int size) {
+            if (taps.length < size) {
+                taps = new int[size];
+            }
+            return taps;
+        }
+
+        /** A reusable array of at least {@code size} vector positions ({@link VectorConvolution#positions}). */
+        int[] positions(int size) {
+            if (positions.length < size) {
+                positions = new int[size];
+            }
+            return positions;
         }
 
         /** A second reusable buffer, distinct from {@link #col}, of at least {@code size} floats. */

@@ -16,10 +16,29 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** Convolution and pooling against direct loops written from the definitions. */
 class CpuConvPoolTest extends SerialAndParallelBackends {
+    /** Two threads without the Vector API: the matrix-product path for every shape. */
+    final CpuBackend matrixProducts = new CpuBackend(2, Gemm.DEFAULT_KERNEL, false);
+
+    @AfterAll
+    void closeMatrixProducts() {
+        matrixProducts.close();
+    }
+
+    @Test
+    void testsRunWithTheVectorApi() {
+        // the engine's surefire configuration adds the module; without it the first two backends would test the
+        // matrix-product path twice
+        assertTrue(ModuleLayer.boot().findModule(VectorSupport.MODULE).isPresent(), VectorSupport.describe());
+        Assumptions.assumeTrue(VectorSupport.enabled(), VectorSupport.describe());
+        assertTrue(serial.convolutionPath().contains("Vector API"), serial.convolutionPath());
+        assertEquals("convolutions as matrix products", matrixProducts.convolutionPath());
+    }
     private static List<ConvGeometry> convGeometries() {
         List<ConvGeometry> gs = new ArrayList<>();
         for (int stride : new int[] {1, 2}) {
@@ -49,6 +68,14 @@ class CpuConvPoolTest extends SerialAndParallelBackends {
         // the groups spread over the threads
         gs.add(ConvGeometry.square(70, 4, 8, 8, 8, 3, 1, 1));
         gs.add(new ConvGeometry(13, 6, 8, 8, 4, 1, 1, 2, 2, 0, 0));       // strided 1x1 in groups
+        // VectorConvolution's shapes (stride 1, output rows of whole 8-pixel vectors, filters in fours): 27 taps
+        // (an odd last pair), 24-pixel rows (a 16 tile and an 8 tile), one image (its filters split over the
+        // threads), a 3x2 kernel whose data gradient is not vector-shaped, a 5x5 kernel, no padding
+        gs.add(ConvGeometry.square(3, 3, 16, 16, 8, 3, 1, 1));
+        gs.add(ConvGeometry.square(1, 4, 24, 24, 12, 3, 1, 1));
+        gs.add(new ConvGeometry(2, 4, 10, 9, 8, 3, 2, 1, 1, 1, 0));
+        gs.add(ConvGeometry.square(2, 8, 8, 16, 4, 5, 1, 2));
+        gs.add(ConvGeometry.square(2, 4, 18, 18, 8, 3, 1, 0));
         return gs;
     }
 
@@ -118,7 +145,7 @@ class CpuConvPoolTest extends SerialAndParallelBackends {
     void convolutionMatchesDirectLoops() {
         long seed = 100;
         for (ConvGeometry g : convGeometries()) {
-            for (CpuBackend be : new CpuBackend[] {serial, parallel}) {
+            for (CpuBackend be : new CpuBackend[] {serial, parallel, matrixProducts}) {
                 Random r = new Random(seed++);
                 float[] x = random(r, g.n() * g.c() * g.h() * g.w());
                 float[] w = random(r, g.k() * g.c() * g.kernelH() * g.kernelW());
@@ -148,16 +175,19 @@ class CpuConvPoolTest extends SerialAndParallelBackends {
 
     @Test
     void filterGradientDoesNotDependOnWhichThreadRanWhichImages() {
-        // images are claimed dynamically, but summed in fixed blocks in a fixed order: repeated runs agree bit for bit
-        ConvGeometry g = ConvGeometry.square(16, 8, 12, 12, 16, 3, 1, 1);
-        Random r = new Random(300);
-        Tensor x = parallel.fromHost(random(r, g.n() * g.c() * g.h() * g.w()), g.inputShape());
-        Tensor dy = parallel.fromHost(random(r, g.n() * g.k() * g.outH() * g.outW()), g.outputShape());
-        Tensor first = parallel.allocate(g.filterShape()), again = parallel.allocate(g.filterShape());
-        parallel.conv2dBackwardFilter(g, x, dy, first);
-        for (int i = 0; i < 20; i++) {
-            parallel.conv2dBackwardFilter(g, x, dy, again);
-            assertTrue(java.util.Arrays.equals(data(first), data(again)), "run " + i + " differs");
+        // images are claimed dynamically, but summed in fixed blocks in a fixed order: repeated runs agree bit for
+        // bit, on the matrix-product path (12x12) and on VectorConvolution (16x16)
+        for (ConvGeometry g : List.of(ConvGeometry.square(16, 8, 12, 12, 16, 3, 1, 1),
+                ConvGeometry.square(16, 8, 16, 16, 16, 3, 1, 1))) {
+            Random r = new Random(300);
+            Tensor x = parallel.fromHost(random(r, g.n() * g.c() * g.h() * g.w()), g.inputShape());
+            Tensor dy = parallel.fromHost(random(r, g.n() * g.k() * g.outH() * g.outW()), g.outputShape());
+            Tensor first = parallel.allocate(g.filterShape()), again = parallel.allocate(g.filterShape());
+            parallel.conv2dBackwardFilter(g, x, dy, first);
+            for (int i = 0; i < 20; i++) {
+                parallel.conv2dBackwardFilter(g, x, dy, again);
+                assertTrue(java.util.Arrays.equals(data(first), data(again)), g + ": run " + i + " differs");
+            }
         }
     }
 
@@ -236,7 +266,7 @@ class CpuConvPoolTest extends SerialAndParallelBackends {
         long seed = 200;
         for (PoolGeometry g : poolGeometries()) {
             for (PoolMode mode : PoolMode.values()) {
-                for (CpuBackend be : new CpuBackend[] {serial, parallel}) {
+                for (CpuBackend be : new CpuBackend[] {serial, parallel, matrixProducts}) {
                     Random r = new Random(seed++);
                     float[] x = new float[g.n() * g.c() * g.h() * g.w()];
                     for (int i = 0; i < x.length; i++) {
