@@ -119,10 +119,7 @@ final class Gemm {
 
         /** A reusable buffer of at least {@code size} floats (contents undefined). */
         float[] col(int size) {
-            if (col.length < size) {
-                col = new float[size];
-            }
-            return col;
+            return col = col.length < size ? new float[size] : col;
         }
 
         /** count reusable buffers of at least {@code size} floats each (contents undefined). */
@@ -140,42 +137,27 @@ final class Gemm {
 
         /** A reusable buffer for a convolution's rearranged filters, used by none of the others. */
         float[] filters(int size) {
-            if (filters.length < size) {
-                filters = new float[size];
-            }
-            return filters;
+            return filters = filters.length < size ? new float[size] : filters;
         }
 
         /** A reusable buffer for a zero-padded image ({@link VectorConvolution}), used by none of the others. */
         float[] padded(int size) {
-            if (padded.length < size) {
-                padded = new float[size];
-            }
-            return padded;
+            return padded = padded.length < size ? new float[size] : padded;
         }
 
         /** A reusable array of at least {@code size} tap offsets ({@link VectorConvolution}). */
         int[] taps(int size) {
-            if (taps.length < size) {
-                taps = new int[size];
-            }
-            return taps;
+            return taps = taps.length < size ? new int[size] : taps;
         }
 
         /** A reusable array of at least {@code size} vector positions ({@link VectorConvolution#positions}). */
         int[] positions(int size) {
-            if (positions.length < size) {
-                positions = new int[size];
-            }
-            return positions;
+            return positions = positions.length < size ? new int[size] : positions;
         }
 
         /** A second reusable buffer, distinct from {@link #col}, of at least {@code size} floats. */
         float[] out(int size) {
-            if (out.length < size) {
-                out = new float[size];
-            }
-            return out;
+            return out = out.length < size ? new float[size] : out;
         }
     }
 

@@ -142,17 +142,19 @@ final class VectorConvolution {
     }
 
     /**
-     * A vector's lanes, stored, added in lane order. Not {@code reduceLanes(ADD)}: its order is left to the
+     * dw[w + f * taps] += filter f's accumulator, stored at lanes[8f, 8f + 8), its lanes added in lane order. Not {@code reduceLanes(ADD)}: its order is left to the
      * implementation, and the compiled one added in another order than the interpreted one, so a gradient
      * changed in its last bits once C2 had compiled the loop. (A vector passed to a method is boxed: keep them
      * local.)
      */
-    private static float sum(float[] lanes) {
-        float s = 0f;
-        for (float l : lanes) {
-            s += l;
+    private static void addSums(float[] lanes, float[] dw, int w, int taps) {
+        for (int f = 0; f < FILTERS; f++) {
+            float s = 0f;
+            for (int l = f * LANES; l < (f + 1) * LANES; l++) {
+                s += lanes[l];
+            }
+            dw[w + f * taps] += s;
         }
-        return s;
     }
 
     /**
@@ -184,7 +186,7 @@ final class VectorConvolution {
     static void filterGradient(ConvGeometry g, float[] padded, int[] at, int vectors, int[] offsets, float[] dy,
                                int dyOff, float[] dw) {
         int taps = g.c() * g.kernelH() * g.kernelW(), os = g.outH() * g.outW();
-        float[] lanes = new float[LANES];
+        float[] lanes = new float[FILTERS * LANES];
         for (int f = 0; f < g.k(); f += FILTERS) {
             int d = dyOff + f * os, wf = f * taps, t = 0;
             for (; t + 1 < taps; t += 2) {
@@ -226,21 +228,15 @@ final class VectorConvolution {
             b3 = v.fma(d3, b3);
         }
         a0.intoArray(lanes, 0);
-        dw[w] += sum(lanes);
-        a1.intoArray(lanes, 0);
-        dw[w + taps] += sum(lanes);
-        a2.intoArray(lanes, 0);
-        dw[w + 2 * taps] += sum(lanes);
-        a3.intoArray(lanes, 0);
-        dw[w + 3 * taps] += sum(lanes);
+        a1.intoArray(lanes, LANES);
+        a2.intoArray(lanes, 2 * LANES);
+        a3.intoArray(lanes, 3 * LANES);
+        addSums(lanes, dw, w, taps);
         b0.intoArray(lanes, 0);
-        dw[w + 1] += sum(lanes);
-        b1.intoArray(lanes, 0);
-        dw[w + 1 + taps] += sum(lanes);
-        b2.intoArray(lanes, 0);
-        dw[w + 1 + 2 * taps] += sum(lanes);
-        b3.intoArray(lanes, 0);
-        dw[w + 1 + 3 * taps] += sum(lanes);
+        b1.intoArray(lanes, LANES);
+        b2.intoArray(lanes, 2 * LANES);
+        b3.intoArray(lanes, 3 * LANES);
+        addSums(lanes, dw, w + 1, taps);
     }
 
     /** The same for one tap (the last of an odd number). */
@@ -256,12 +252,9 @@ final class VectorConvolution {
             a3 = u.fma(FloatVector.fromArray(S, dy, e + 3 * os), a3);
         }
         a0.intoArray(lanes, 0);
-        dw[w] += sum(lanes);
-        a1.intoArray(lanes, 0);
-        dw[w + taps] += sum(lanes);
-        a2.intoArray(lanes, 0);
-        dw[w + 2 * taps] += sum(lanes);
-        a3.intoArray(lanes, 0);
-        dw[w + 3 * taps] += sum(lanes);
+        a1.intoArray(lanes, LANES);
+        a2.intoArray(lanes, 2 * LANES);
+        a3.intoArray(lanes, 3 * LANES);
+        addSums(lanes, dw, w, taps);
     }
 }
