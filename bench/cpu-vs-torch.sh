@@ -36,6 +36,8 @@ fi
 java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 threads=$(nproc)
 
+# the options a service's worker JVM gets (service/.../executor/WorkerJvm.java): the Vector API, a 64 MB young generation
+worker_jvm=(--add-modules=jdk.incubator.vector -Xmn64m)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
@@ -43,7 +45,7 @@ for round in $(seq 1 "$repeat"); do
   : > "$out/results"
   load=$(cut -d' ' -f1-3 /proc/loadavg)
   for m in ${models//,/ }; do
-    /usr/bin/time -f '%M' -o "$out/rss" "$java" -jar "$jar" bench --device cpu --models "$m" --seconds "$seconds" \
+    /usr/bin/time -f '%M' -o "$out/rss" "$java" "${worker_jvm[@]}" -jar "$jar" bench --device cpu --models "$m" --seconds "$seconds" \
       > "$out/kiln.json"
     echo "kiln $(tail -n1 "$out/kiln.json") $(tail -n1 "$out/rss")" >> "$out/results"
     /usr/bin/time -f '%M' -o "$out/rss" "$python" bench/torch-cpu.py --models "$m" --seconds "$seconds" \

@@ -81,8 +81,9 @@ public class LocalExecutor implements JobExecutor {
         long id = launch.job().id();
         DeviceInventory.Slot slot = devices.slots().stream().filter(s -> s.name().equals(launch.placement().name()))
                 .findFirst().orElseThrow(() -> new IllegalArgumentException("no slot " + launch.placement().name()));
-        List<String> cmd = new ArrayList<>(List.of(WorkerJvm.java(), "-Xmx" + config.workerHeap(),
-                "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED", "-cp", WorkerJvm.classPath(), ENGINE_MAIN));
+        List<String> cmd = new ArrayList<>(List.of(WorkerJvm.java(), "-Xmx" + config.workerHeap()));
+        cmd.addAll(WorkerJvm.OPTIONS);
+        cmd.addAll(List.of("-cp", WorkerJvm.classPath(), ENGINE_MAIN));
         // The worker sees only its own GPU, as device 0.
         cmd.addAll(launch.trainArguments(slot.gpu() ? "cuda:0" : "cpu"));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(launch.jobDir().toFile());

@@ -3,6 +3,7 @@ package io.kiln.service.executor.local;
 import io.kiln.service.executor.EngineOutput;
 import io.kiln.service.executor.Outcome;
 import io.kiln.service.executor.RunListener;
+import io.kiln.service.executor.WorkerJvm;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -118,6 +119,9 @@ final class WorkerProcess {
         try (BufferedReader r = reader(process.getErrorStream())) {
             String line;
             while ((line = r.readLine()) != null) {
+                if (WorkerJvm.isModuleNotice(line)) {
+                    continue;
+                }
                 synchronized (this) {
                     logBuffer.append(line).append('\n');
                     remember(line);

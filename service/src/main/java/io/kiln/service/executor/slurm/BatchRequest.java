@@ -1,6 +1,7 @@
 package io.kiln.service.executor.slurm;
 
 import io.kiln.service.executor.Launch;
+import io.kiln.service.executor.WorkerJvm;
 import io.micronaut.core.annotation.Nullable;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -70,9 +71,10 @@ record BatchRequest(String name, boolean gpu, int cpus, long heapMiB, long memor
 
     /** The batch script: the engine's train for this run, started with exec so that its exit is the job's. */
     String script(Launch launch, String java, String classPath, String engineMain) {
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx" + heapMiB + "m", "-XX:+ExitOnOutOfMemoryError",
-                // task/none and the like let the JVM see every CPU of the node: it uses those it was given.
-                "-XX:ActiveProcessorCount=" + cpus, "--enable-native-access=ALL-UNNAMED", "-cp", classPath, engineMain));
+        // task/none and the like let the JVM see every CPU of the node: it uses those it was given.
+        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx" + heapMiB + "m", "-XX:ActiveProcessorCount=" + cpus));
+        cmd.addAll(WorkerJvm.OPTIONS);
+        cmd.addAll(List.of("-cp", classPath, engineMain));
         List<String> train = new ArrayList<>(launch.trainArguments(gpu ? "cuda:0" : "cpu"));
         boolean resume = train.remove("--resume");
         cmd.addAll(train);
