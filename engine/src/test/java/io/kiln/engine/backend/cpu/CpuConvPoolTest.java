@@ -76,6 +76,11 @@ class CpuConvPoolTest extends SerialAndParallelBackends {
         gs.add(new ConvGeometry(2, 4, 10, 9, 8, 3, 2, 1, 1, 1, 0));
         gs.add(ConvGeometry.square(2, 8, 8, 16, 4, 5, 1, 2));
         gs.add(ConvGeometry.square(2, 4, 18, 18, 8, 3, 1, 0));
+        // SmallMapConvolution's (8 images to a vector, rows under 8 pixels): a last block of 2 images, a 2x2 map
+        // with 6 channels (its data gradient has 12 filters), 9 output pixels (an odd last one), no padding
+        gs.add(ConvGeometry.square(10, 8, 4, 4, 8, 3, 1, 1));
+        gs.add(ConvGeometry.square(16, 6, 2, 2, 12, 3, 1, 1));
+        gs.add(ConvGeometry.square(9, 4, 5, 5, 4, 3, 1, 0));
         return gs;
     }
 
