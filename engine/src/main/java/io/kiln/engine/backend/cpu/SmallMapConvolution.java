@@ -1,19 +1,16 @@
 package io.kiln.engine.backend.cpu;
 
 import io.kiln.engine.backend.ConvGeometry;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Direct convolution with stride 1 for feature maps too narrow for {@link VectorConvolution}'s 8-pixel rows
  * (VGG11's 4x4 and 2x2 layers): the vector's 8 lanes are 8 images at one pixel
  * instead of 8 pixels of one image. A block of 8 images is copied into a padded buffer laid out
  * {@code [c, h + 2 padH, w + 2 padW, 8]}, so that every tap of every output pixel is one vector load; tiles of
- * 4 filters by 2 output pixels are 8 accumulators, as in {@link VectorConvolution}. Forward and data gradient
+ * 4 filters by 2 output pixels are {@link VectorConvolution}'s tile of 8 accumulators. Forward and data gradient
  * only (see {@code CpuConvolution}). A last block of fewer than 8 images has zero lanes.
  */
 final class SmallMapConvolution {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
     /** Images per vector. */
     static final int LANES = VectorConvolution.LANES;
     private static final int FILTERS = VectorConvolution.FILTERS;
@@ -77,49 +74,15 @@ final class SmallMapConvolution {
             int wf = f * taps, of = f * os, p = 0;
             for (; p + 1 < pixels; p += 2) {
                 int p1 = p + 1;
-                tile(padded, offsets, taps, (p / ow * wp + p % ow) * LANES, (p1 / ow * wp + p1 % ow) * LANES, w, wf,
-                        out, of + p * LANES, os);
+                int b0 = (p / ow * wp + p % ow) * LANES, b1 = (p1 / ow * wp + p1 % ow) * LANES;
+                VectorConvolution.tile16(padded, offsets, taps, b0, b1 - b0, w, wf, out, of + p * LANES, LANES, os);
             }
             if (p < pixels) {
                 // an odd pixel count: the last pixel twice, written once more to the same place
                 int b = (p / ow * wp + p % ow) * LANES;
-                tile(padded, offsets, taps, b, b, w, wf, out, of + p * LANES, os, 0);
+                VectorConvolution.tile16(padded, offsets, taps, b, 0, w, wf, out, of + p * LANES, 0, os);
             }
         }
-    }
-
-    private static void tile(float[] in, int[] offsets, int taps, int b0, int b1, float[] w, int wf, float[] out,
-                             int o, int os) {
-        tile(in, offsets, taps, b0, b1, w, wf, out, o, os, LANES);
-    }
-
-    /** Four filters at two output pixels (b0, b1 in the padded block) into out at o and o + dout, o + os, ... */
-    private static void tile(float[] in, int[] offsets, int taps, int b0, int b1, float[] w, int wf, float[] out,
-                             int o, int os, int dout) {
-        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
-        FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S), c3 = FloatVector.zero(S);
-        for (int t = 0; t < taps; t++) {
-            int i = offsets[t];
-            FloatVector u = FloatVector.fromArray(S, in, b0 + i), v = FloatVector.fromArray(S, in, b1 + i);
-            FloatVector w0 = FloatVector.broadcast(S, w[wf + t]), w1 = FloatVector.broadcast(S, w[wf + taps + t]);
-            FloatVector w2 = FloatVector.broadcast(S, w[wf + 2 * taps + t]), w3 = FloatVector.broadcast(S, w[wf + 3 * taps + t]);
-            a0 = u.fma(w0, a0);
-            a1 = u.fma(w1, a1);
-            a2 = u.fma(w2, a2);
-            a3 = u.fma(w3, a3);
-            c0 = v.fma(w0, c0);
-            c1 = v.fma(w1, c1);
-            c2 = v.fma(w2, c2);
-            c3 = v.fma(w3, c3);
-        }
-        a0.intoArray(out, o);
-        a1.intoArray(out, o + os);
-        a2.intoArray(out, o + 2 * os);
-        a3.intoArray(out, o + 3 * os);
-        c0.intoArray(out, o + dout);
-        c1.intoArray(out, o + os + dout);
-        c2.intoArray(out, o + 2 * os + dout);
-        c3.intoArray(out, o + 3 * os + dout);
     }
 
     /** y's images of the block = out [k, oh, ow, 8]. */

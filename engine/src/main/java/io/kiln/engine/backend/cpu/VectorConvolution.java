@@ -97,7 +97,7 @@ final class VectorConvolution {
      * Four filters' outputs at two vectors of 8 pixels, from pixel p (in padded coordinates) and p + dp, into y
      * at o and o + dout for the first filter, o + os and o + os + dout for the second, ...
      */
-    private static void tile16(float[] in, int[] offsets, int taps, int p, int dp, float[] w, int wf, float[] y,
+    static void tile16(float[] in, int[] offsets, int taps, int p, int dp, float[] w, int wf, float[] y,
                                int o, int dout, int os) {
         FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
         FloatVector b0 = FloatVector.zero(S), b1 = FloatVector.zero(S), b2 = FloatVector.zero(S), b3 = FloatVector.zero(S);
