@@ -3,6 +3,7 @@ package io.kiln.service.api;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kiln.service.datasets.DatasetService;
+import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Controller;
@@ -42,8 +43,9 @@ public class DatasetController {
     @ApiDocs.TooLargeBody
     @ApiDocs.TooMany
     @Post(consumes = MediaType.MULTIPART_FORM_DATA)
-    public HttpResponse<ObjectNode> upload(@Part("name") String name, StreamingFileUpload file) throws IOException {
-        try (InputStream in = file.asInputStream()) {
+    public HttpResponse<ObjectNode> upload(@Part("name") String name, StreamingFileUpload file, HttpRequest<?> request)
+            throws IOException {
+        try (InputStream in = UploadInputStream.of(file, request)) {
             return HttpResponse.created(datasets.install(name, file.getFilename(), in));
         }
     }
