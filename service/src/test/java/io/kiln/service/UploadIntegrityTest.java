@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -45,7 +46,7 @@ class UploadIntegrityTest extends DatasetUploads {
     }
 
     /** One archive to upload, and the SHA-256 of each file it should install. */
-    record Packed(String name, String fileName, byte[] archive, Map<String, String> hashes) {
+    record Packed(String name, String fileName, byte[] archive, Map<String, String> hashes, byte[] bulk) {
     }
 
     /** A tar (or tar.gz) of {@code size} random bytes in bulk.bin, before or after the dataset's files. */
@@ -60,7 +61,7 @@ class UploadIntegrityTest extends DatasetUploads {
         }
         Map<String, String> expected = new TreeMap<>(sourceHashes);
         expected.put("bulk.bin", sha256(bulk));
-        return new Packed(name, gzip ? name + ".tar.gz" : name + ".tar", gzip ? tar.tarGz() : tar.tar(), expected);
+        return new Packed(name, gzip ? name + ".tar.gz" : name + ".tar", gzip ? tar.tarGz() : tar.tar(), expected, bulk);
     }
 
     @Test
@@ -113,7 +114,46 @@ class UploadIntegrityTest extends DatasetUploads {
 
     private void assertInstalledWhole(Packed p, KilnServer.Answer a) throws IOException {
         assertEquals(201, a.status(), p.fileName() + " (" + p.archive().length + " bytes): " + a.body());
-        assertEquals(p.hashes(), hashes(dataRoot.resolve(p.name())), p.fileName() + ": every file arrives whole");
+        Path installed = dataRoot.resolve(p.name());
+        assertEquals(p.hashes(), hashes(installed), () -> p.fileName() + ": every file arrives whole; bulk.bin "
+                + damage(p.bulk(), installed.resolve("bulk.bin")));
+    }
+
+    /** Where and how an installed copy differs from the original: a first clue to what the upload did to it. */
+    static String damage(byte[] original, Path copy) {
+        byte[] got;
+        try {
+            got = Files.readAllBytes(copy);
+        } catch (IOException e) {
+            return "cannot be read: " + e;
+        }
+        int at = Arrays.mismatch(original, got);
+        if (at < 0) {
+            return "is intact";
+        }
+        int end = Math.min(original.length, got.length);
+        int last = end - 1;
+        while (last > at && original[last] == got[last]) {
+            last--;
+        }
+        byte[] wrong = Arrays.copyOfRange(got, at, Math.min(at + 64, end));
+        int from = indexOf(original, wrong);
+        return String.format("has %d bytes (%d sent), differs from byte %d to %d; the bytes there %s", got.length,
+                original.length, at, last, from >= 0 ? "were sent at byte " + from + " (" + (at - from) + " earlier)"
+                : "were not sent anywhere");
+    }
+
+    private static int indexOf(byte[] data, byte[] part) {
+        outer:
+        for (int i = 0; i + part.length <= data.length; i++) {
+            for (int j = 0; j < part.length; j++) {
+                if (data[i + j] != part[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 
     /** SHA-256 of every regular file in {@code dir}, by file name. */
