@@ -158,11 +158,12 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector) {
      * images, as forward), dcol [c*kh*kw, pixels] = w^T * dy, scattered back into dx by col2im.
      */
     void backwardData(ConvGeometry g, float[] wd, float[] dyd, float[] dxd) {
-        if (dataGradientAsForward(g) && (direct(dataGradientGeometry(g)) || smallMap(dataGradientGeometry(g)))) {
+        ConvGeometry asForward = dataGradientAsForward(g) ? dataGradientGeometry(g) : null;
+        if (asForward != null && (direct(asForward) || smallMap(asForward))) {
             // the calling thread's buffer: forward's workers use their col and out buffers, not this one
             float[] flipped = gemm.scratch().filters(g.k() * g.c() * g.kernelH() * g.kernelW());
             flipFilters(g, wd, flipped);
-            forward(dataGradientGeometry(g), dyd, flipped, dxd);
+            forward(asForward, dyd, flipped, dxd);
             return;
         }
         int c = g.c(), k = g.k(), kh = g.kernelH(), kw = g.kernelW();
@@ -213,8 +214,8 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector) {
     private void smallMapForward(ConvGeometry g, float[] xd, float[] wd, float[] yd) {
         int blocks = SmallMapConvolution.blocks(g);
         int chunks = loops.chunks(blocks, g.macs());
-        int[] offsets = gemm.scratch().taps(g.c() * g.kernelH() * g.kernelW());
-        SmallMapConvolution.offsets(g, offsets);
+        int[] offsets = tapOffsets(g);
+        SmallMapConvolution.spreadOffsets(g, offsets);
         loops.parallelDynamic(blocks, chunks, 1, (ci, from, to) -> {
             Gemm.Scratch s = gemm.scratch();
             float[] padded = s.padded(SmallMapConvolution.paddedSize(g));
@@ -261,16 +262,19 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector) {
         return offsets;
     }
 
+    /** A filter gradient's items in {@code count} fixed blocks of {@code grain} (the last maybe short). */
+    private record FilterBlocks(int grain, int count) {
+    }
+
     /**
-     * Blocks for a filter gradient summed over {@code groups} items: up to four per participant, fewer when
-     * the filters are large, since each block past the first has a buffer of its own.
+     * Blocks for a filter gradient summed over {@code items}: up to four per participant, fewer when the
+     * filters are large, since each block past the first has a buffer of its own; one when not in parallel.
      */
-    private static int filterBlocks(int groups, int chunks, boolean byGroup, int filterSize) {
-        if (!byGroup) {
-            return 1;
-        }
+    private static FilterBlocks filterBlocks(int items, int chunks, boolean parallel, int filterSize) {
         long budget = (16L << 20) / 4 / Math.max(1, filterSize);
-        return (int) Math.min(groups, Math.max(chunks, Math.min(4L * chunks, budget)));
+        int blocks = parallel ? (int) Math.min(items, Math.max(chunks, Math.min(4L * chunks, budget))) : 1;
+        int grain = Math.ceilDiv(items, blocks);
+        return new FilterBlocks(grain, Math.ceilDiv(items, grain));
     }
 
     /** dwd += the blocks' sums after the first, in block order (the first block summed into dwd itself). */
@@ -298,11 +302,10 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector) {
         int filterSize = g.k() * g.c() * g.kernelH() * g.kernelW();
         int chunks = loops.chunks(n, g.macs());
         boolean byImage = imagesInParallel(chunks, n);
-        int blocks = filterBlocks(n, chunks, byImage, filterSize);
-        int grain = (n + blocks - 1) / blocks;
-        int nBlocks = (n + grain - 1) / grain;
-        float[][] partial = new float[nBlocks][];
-        float[][] kept = gemm.scratch().partials(nBlocks - 1, filterSize);
+        FilterBlocks blocks = filterBlocks(n, chunks, byImage, filterSize);
+        int grain = blocks.grain();
+        float[][] partial = new float[blocks.count()][];
+        float[][] kept = gemm.scratch().partials(blocks.count() - 1, filterSize);
         int[] offsets = tapOffsets(g);
         // a single image's filters are not split over the threads here: too small a layer to matter
         int paddedSize = VectorConvolution.paddedSize(g);
@@ -346,11 +349,10 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector) {
         // result. Up to four blocks per thread, fewer when the filters are large; the buffers are the calling
         // thread's, kept for the next call (a VGG layer's 2.4M-float filter gradient made 40 MB of garbage a
         // call when they were allocated each time, which the JVM's heap grew to hold).
-        int blocks = filterBlocks(groups, chunks, byGroup, filterSize);
-        int grain = (groups + blocks - 1) / blocks;
-        int nBlocks = (groups + grain - 1) / grain;
-        float[][] partial = new float[nBlocks][];
-        float[][] kept = gemm.scratch().partials(swapped ? nBlocks : nBlocks - 1, filterSize);
+        FilterBlocks blocks = filterBlocks(groups, chunks, byGroup, filterSize);
+        int grain = blocks.grain();
+        float[][] partial = new float[blocks.count()][];
+        float[][] kept = gemm.scratch().partials(swapped ? blocks.count() : blocks.count() - 1, filterSize);
         loops.parallelDynamic(groups, byGroup ? chunks : 1, grain, (ci, from, to) -> {
             int block = from / grain;
             float[] acc = partial[block] = swapped ? kept[block] : block == 0 ? dwd : kept[block - 1];

@@ -12,7 +12,7 @@ import io.kiln.engine.backend.ConvGeometry;
  */
 final class SmallMapConvolution {
     /** Images per vector. */
-    static final int LANES = VectorConvolution.LANES;
+    private static final int LANES = VectorConvolution.LANES;
     private static final int FILTERS = VectorConvolution.FILTERS;
 
     private SmallMapConvolution() {
@@ -57,9 +57,11 @@ final class SmallMapConvolution {
         }
     }
 
-    /** offsets[t] = where tap t = (channel, r, s) starts in the padded block, relative to an output pixel's. */
-    static void offsets(ConvGeometry g, int[] offsets) {
-        VectorConvolution.offsets(g, offsets);
+    /**
+     * {@link VectorConvolution#offsets} (tap t = (channel, r, s) relative to an output pixel in one padded image)
+     * turned into offsets in the padded block, where every pixel holds 8 lanes.
+     */
+    static void spreadOffsets(ConvGeometry g, int[] offsets) {
         int taps = g.c() * g.kernelH() * g.kernelW();
         for (int t = 0; t < taps; t++) {
             offsets[t] *= LANES;
