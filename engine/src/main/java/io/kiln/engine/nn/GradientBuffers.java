@@ -62,6 +62,22 @@ public final class GradientBuffers implements AutoCloseable {
         }
     }
 
+    /**
+     * Gives back {@code used}, a backward's result its caller has consumed, unless it shares storage with one of
+     * {@code kept}: the caller's own dy (a layer may return it, or a view of it) or a result still in use.
+     */
+    public void giveBackUnlessShared(Tensor used, Tensor... kept) {
+        if (used == null) {
+            return;
+        }
+        for (Tensor k : kept) {
+            if (used.sharesStorage(k)) {
+                return;
+            }
+        }
+        giveBack(used);
+    }
+
     /** How many tensors are lent now (for tests: a finished backward pass leaves none). */
     public int lentCount() {
         return lent.size();

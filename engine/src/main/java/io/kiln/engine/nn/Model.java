@@ -106,10 +106,7 @@ public final class Model implements AutoCloseable {
     }
 
     public void backward(Tensor dOutput) {
-        Tensor dx = root.backward(dOutput);
-        if (dx != null && !dx.sharesStorage(dOutput)) {
-            gradients.giveBack(dx);
-        }
+        gradients.giveBackUnlessShared(root.backward(dOutput), dOutput);
     }
 
     /** The gradient buffers the layers share (for tests: after a backward step none is lent). */

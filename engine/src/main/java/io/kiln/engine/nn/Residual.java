@@ -55,11 +55,8 @@ public final class Residual extends ScratchLayer {
     protected void inputGradient(Tensor dy, Tensor dx) {
         backend.add(bodyGrad, shortcutGrad, dx);
         // an identity shortcut's gradient is dy itself, which stays the caller's
-        for (Tensor used : new Tensor[] {bodyGrad, shortcutGrad}) {
-            if (!used.sharesStorage(dy)) {
-                gradients().giveBack(used);
-            }
-        }
+        gradients().giveBackUnlessShared(bodyGrad, dy);
+        gradients().giveBackUnlessShared(shortcutGrad, dy);
         bodyGrad = null;
         shortcutGrad = null;
     }

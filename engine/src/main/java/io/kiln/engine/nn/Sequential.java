@@ -76,15 +76,11 @@ public class Sequential extends Layer {
         for (int i = layers.size() - 1; i >= backwardStart && i >= 0; i--) {
             Tensor next = layers.get(i).backward(g);
             // g is used up unless it is the caller's dy or next is g reshaped (a flatten, an inactive dropout)
-            if (!g.sharesStorage(dy) && !g.sharesStorage(next)) {
-                gradients().giveBack(g);
-            }
+            gradients().giveBackUnlessShared(g, dy, next);
             g = next;
         }
         if (!needInputGrad) {
-            if (g != null && !g.sharesStorage(dy)) {
-                gradients().giveBack(g);
-            }
+            gradients().giveBackUnlessShared(g, dy);
             return null;
         }
         return g;
