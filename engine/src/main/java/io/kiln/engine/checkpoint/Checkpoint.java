@@ -41,8 +41,15 @@ import java.util.zip.CRC32;
  * The CRC-32 in the header covers the tensor bytes, so a truncated or damaged file is refused rather than
  * loaded with garbage weights. Files are written to a temporary name and moved into place, so a crash
  * mid-write leaves the previous checkpoint intact.
+ *
+ * @param spec the job spec the weights were trained with
+ * @param epoch the number of completed epochs
+ * @param info free-form facts saved with the weights (metrics of the epoch, class names, data shape); empty when
+ *     none are given
+ * @param tensors the tensors by name, in the file's order
  */
-public final class Checkpoint {
+public record Checkpoint(JsonNode spec, int epoch, long globalStep, long optimizerSteps, ObjectNode info,
+                         Map<String, Entry> tensors) {
     public static final int VERSION = 1;
     private static final byte[] MAGIC = "KILNCKPT".getBytes(StandardCharsets.US_ASCII);
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -53,51 +60,23 @@ public final class Checkpoint {
     public record Entry(String name, Kind kind, int[] shape, float[] data) {
     }
 
-    private final JsonNode spec;
-    private final int epoch;
-    private final long globalStep;
-    private final long optimizerSteps;
-    private final ObjectNode info;
-    private final Map<String, Entry> tensors;
+    public Checkpoint {
+        info = info == null ? JSON.createObjectNode() : info;
+        tensors = new LinkedHashMap<>(tensors);
+    }
 
+    /** A checkpoint of these tensors, named by their entries; two with the same name are refused. */
     public Checkpoint(JsonNode spec, int epoch, long globalStep, long optimizerSteps, ObjectNode info, List<Entry> entries) {
-        this.spec = spec;
-        this.epoch = epoch;
-        this.globalStep = globalStep;
-        this.optimizerSteps = optimizerSteps;
-        this.info = info == null ? JSON.createObjectNode() : info;
-        this.tensors = new LinkedHashMap<>();
+        this(spec, epoch, globalStep, optimizerSteps, info, byName(entries));
+    }
+
+    private static Map<String, Entry> byName(List<Entry> entries) {
+        Map<String, Entry> tensors = new LinkedHashMap<>();
         for (Entry e : entries) {
             if (tensors.put(e.name(), e) != null) {
                 throw new IllegalArgumentException("duplicate tensor name " + e.name());
             }
         }
-    }
-
-    /** The job spec the weights were trained with. */
-    public JsonNode spec() {
-        return spec;
-    }
-
-    /** Number of completed epochs. */
-    public int epoch() {
-        return epoch;
-    }
-
-    public long globalStep() {
-        return globalStep;
-    }
-
-    public long optimizerSteps() {
-        return optimizerSteps;
-    }
-
-    /** Free-form facts saved with the weights (metrics of the epoch, class names, data shape). */
-    public ObjectNode info() {
-        return info;
-    }
-
-    public Map<String, Entry> tensors() {
         return tensors;
     }
 
