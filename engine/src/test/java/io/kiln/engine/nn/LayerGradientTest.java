@@ -146,11 +146,7 @@ class LayerGradientTest {
         Sequential body = new Sequential(backend, "body", in, List.of(
                 new Conv2d(backend, "c1", in, new LayerSpec.Conv2d(2, 3, 1, 1, true, LayerSpec.Init.HE), rng, "f"),
                 tanh(in)));
-        Residual r = new Residual(backend, "res", in, body, new Sequential(backend, "short", in, List.of()));
-        r.prepareBackward();
-        // as in a model: the block's layers share gradient tensors, and the shortcut's gradient is dy itself
-        r.useGradients(new GradientBuffers(backend));
-        check.check(r, 2, 0.0, TOL, NOTHING);
+        checkResidual(in, body, new Sequential(backend, "short", in, List.of()));
     }
 
     @Test
@@ -160,8 +156,14 @@ class LayerGradientTest {
                 new Conv2d(backend, "c1", in, new LayerSpec.Conv2d(3, 3, 2, 1, false, LayerSpec.Init.HE), rng, "f")));
         Sequential shortcut = new Sequential(backend, "short", in, List.of(
                 new Conv2d(backend, "p", in, new LayerSpec.Conv2d(3, 1, 2, 0, false, LayerSpec.Init.HE), rng, "f")));
+        checkResidual(in, body, shortcut);
+    }
+
+    /** Checks the gradients of a residual block of {@code body} and {@code shortcut}, prepared as a model prepares it. */
+    private void checkResidual(int[] in, Sequential body, Sequential shortcut) {
         Residual r = new Residual(backend, "res", in, body, shortcut);
         r.prepareBackward();
+        // as in a model: the block's layers share gradient tensors, and the shortcut's gradient is dy itself
         r.useGradients(new GradientBuffers(backend));
         check.check(r, 2, 0.0, TOL, NOTHING);
     }
