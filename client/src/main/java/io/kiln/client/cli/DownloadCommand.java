@@ -3,13 +3,9 @@ package io.kiln.client.cli;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 @Command(name = "download", mixinStandardHelpOptions = true, description = "Saves a job's checkpoint (trained weights), or with --onnx its model as ONNX.")
-final class DownloadCommand extends ClientCommand {
-    @Parameters(paramLabel = "ID")
-    String id;
-
+final class DownloadCommand extends JobCommandBase {
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE")
     Path file;
 

@@ -13,12 +13,9 @@ import picocli.CommandLine.Parameters;
 @Command(name = "predict", mixinStandardHelpOptions = true,
         description = "Classifies images (PNG or JPEG) with a job's trained weights: each image's predicted class and "
                 + "its highest scores, or with --json every class's score.")
-final class PredictCommand extends ClientCommand {
+final class PredictCommand extends JobCommandBase {
     /** How many of the highest scores a line shows. */
     static final int SHOWN = 5;
-
-    @Parameters(index = "0", paramLabel = "ID")
-    String id;
 
     @Parameters(index = "1..*", arity = "1..*", paramLabel = "IMAGE")
     List<Path> images;

@@ -6,15 +6,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 @Command(name = "report", mixinStandardHelpOptions = true,
         description = "Saves a job's HTML report: its test images with every class's score, the confusion matrix and "
                 + "per-class accuracy.")
-final class ReportCommand extends ClientCommand {
-    @Parameters(paramLabel = "ID")
-    String id;
-
+final class ReportCommand extends JobCommandBase {
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE")
     Path file;
 

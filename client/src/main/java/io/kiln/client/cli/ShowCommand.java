@@ -2,13 +2,9 @@ package io.kiln.client.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Parameters;
 
 @Command(name = "show", mixinStandardHelpOptions = true, description = "Prints one job as JSON.")
-final class ShowCommand extends ClientCommand {
-    @Parameters(paramLabel = "ID")
-    String id;
-
+final class ShowCommand extends JobCommandBase {
     @Override
     public Integer call() throws Exception {
         out().println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(client().job(id)));

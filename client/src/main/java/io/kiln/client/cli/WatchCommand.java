@@ -4,16 +4,12 @@ import io.kiln.client.JobView;
 import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 @Command(name = "watch", mixinStandardHelpOptions = true,
         description = "Shows a live progress bar (epoch, loss, accuracy, ETA) until the job ends; exits 0 when it "
                 + "succeeds, 1 when it fails or is cancelled.")
-final class WatchCommand extends ClientCommand {
+final class WatchCommand extends JobCommandBase {
     static final int BAR = 30;
-
-    @Parameters(paramLabel = "ID")
-    String id;
 
     @Option(names = "--interval", defaultValue = "1.0", paramLabel = "SECONDS", description = "poll interval (default ${DEFAULT-VALUE} s)")
     double interval;
