@@ -3,6 +3,7 @@ package io.kiln.service.api;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 import java.lang.annotation.Documented;
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
@@ -17,10 +18,11 @@ final class ApiDocs {
     private ApiDocs() {
     }
 
-    /** 401 and 500: every operation that needs a token. */
+    /** Every operation that needs a token: the bearer scheme, and 401, 500 and 503. */
     @Documented
     @Retention(RetentionPolicy.RUNTIME)
     @Target({ElementType.TYPE, ElementType.METHOD})
+    @SecurityRequirement(name = "bearer")
     @ApiResponse(responseCode = "401", description = "No valid token: missing, unknown, revoked or expired, or its "
             + "user is disabled; the message says which",
             content = @Content(mediaType = ApiErrors.MEDIA_TYPE, schema = @Schema(implementation = ApiError.class)))

@@ -28,7 +28,6 @@ import io.micronaut.security.annotation.Secured;
 import io.micronaut.security.authentication.Authentication;
 import io.micronaut.security.rules.SecurityRule;
 import io.swagger.v3.oas.annotations.Operation;
-import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 import java.io.IOException;
 import java.util.List;
 import org.reactivestreams.Publisher;
@@ -40,7 +39,6 @@ import reactor.core.publisher.Flux;
  */
 @Controller("/api/v1/jobs")
 @Secured(SecurityRule.IS_AUTHENTICATED)
-@SecurityRequirement(name = "bearer")
 @ApiDocs.SignedIn
 public class JobController {
     static final int DEFAULT_PAGE_SIZE = 50;

@@ -14,13 +14,11 @@ import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.security.annotation.Secured;
 import io.micronaut.security.rules.SecurityRule;
 import io.swagger.v3.oas.annotations.Operation;
-import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 import java.util.List;
 
 /** The per-epoch metrics of several jobs in one table: everyone's to read, as each job's metrics are. */
 @Controller("/api/v1/metrics")
 @Secured(SecurityRule.IS_AUTHENTICATED)
-@SecurityRequirement(name = "bearer")
 @ApiDocs.SignedIn
 public class MetricsController {
     private final JobService jobs;

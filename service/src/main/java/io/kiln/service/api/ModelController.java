@@ -22,7 +22,6 @@ import io.micronaut.security.annotation.Secured;
 import io.micronaut.security.authentication.Authentication;
 import io.micronaut.security.rules.SecurityRule;
 import io.swagger.v3.oas.annotations.Operation;
-import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 import java.io.IOException;
 import java.io.InputStream;
 
@@ -32,7 +31,6 @@ import java.io.InputStream;
  */
 @Controller("/api/v1/models")
 @Secured(SecurityRule.IS_AUTHENTICATED)
-@SecurityRequirement(name = "bearer")
 @ApiDocs.SignedIn
 public class ModelController {
     private final ModelService models;

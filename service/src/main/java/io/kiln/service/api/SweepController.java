@@ -18,12 +18,10 @@ import io.micronaut.security.annotation.Secured;
 import io.micronaut.security.authentication.Authentication;
 import io.micronaut.security.rules.SecurityRule;
 import io.swagger.v3.oas.annotations.Operation;
-import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 
 /** Sweeps, every signed-in user's to read (as the queue is): start one, list them, a summary as JSON or CSV. */
 @Controller("/api/v1/sweeps")
 @Secured(SecurityRule.IS_AUTHENTICATED)
-@SecurityRequirement(name = "bearer")
 @ApiDocs.SignedIn
 public class SweepController {
     private final SweepService sweeps;
