@@ -245,12 +245,12 @@ public class SlurmExecutor implements JobExecutor {
         return true;
     }
 
-    /** kiln.max-job-duration is the batch job's --time. */
     @Override
     public boolean runsOnThisMachine() {
         return false;
     }
 
+    /** kiln.max-job-duration is the batch job's --time. */
     @Override
     public boolean stopsAtTimeLimit() {
         return true;
