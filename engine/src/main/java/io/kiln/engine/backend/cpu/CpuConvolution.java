@@ -87,12 +87,10 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector) {
      * fused into the packing; for small outputs per group of images, y_group = w * columns(group).
      */
     void forward(ConvGeometry g, float[] xd, float[] wd, float[] yd) {
-        if (direct(g)) {
-            directForward(g, xd, wd, yd);
-            return;
-        }
-        if (smallMap(g)) {
-            smallMapForward(g, xd, wd, yd);
+        if (direct(g) || smallMap(g)) {
+            float[] packed = gemm.scratch().packedFilters(filterSize(g));
+            VectorConvolution.packFilters(g, wd, packed);
+            vectorForward(g, xd, packed, yd);
             return;
         }
         int crs = g.c() * g.kernelH() * g.kernelW(), ohw = g.outH() * g.outW();
@@ -140,14 +138,18 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector) {
                 g.kernelH() - 1 - g.padH(), g.kernelW() - 1 - g.padW());
     }
 
-    /** flipped [c, k, kh, kw] = w [k, c, kh-1-r, kw-1-s]. */
-    static void flipFilters(ConvGeometry g, float[] wd, float[] flipped) {
-        int k = g.k(), c = g.c(), kh = g.kernelH(), kw = g.kernelW(), rs = kh * kw;
+    /**
+     * packed = the filters of {@link #dataGradientGeometry}, flipped [c, k, kh, kw] = w [k, c, kh-1-r, kw-1-s],
+     * laid out as {@link VectorConvolution#packFilters} lays out a forward convolution's (c in tiles of four).
+     */
+    static void flipAndPackFilters(ConvGeometry g, float[] wd, float[] packed) {
+        int k = g.k(), c = g.c(), rs = g.kernelH() * g.kernelW(), taps = k * rs, four = VectorConvolution.FILTERS;
         for (int f = 0; f < k; f++) {
             for (int ch = 0; ch < c; ch++) {
-                int from = (f * c + ch) * rs, to = (ch * k + f) * rs + rs - 1;
+                int from = (f * c + ch) * rs, tile = ch - ch % four;
                 for (int i = 0; i < rs; i++) {
-                    flipped[to - i] = wd[from + i];
+                    int t = f * rs + rs - 1 - i; // tap of output channel ch in the flipped filters
+                    packed[tile * taps + four * t + ch % four] = wd[from + i];
                 }
             }
         }
@@ -160,10 +162,9 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector) {
     void backwardData(ConvGeometry g, float[] wd, float[] dyd, float[] dxd) {
         ConvGeometry asForward = dataGradientAsForward(g) ? dataGradientGeometry(g) : null;
         if (asForward != null && (direct(asForward) || smallMap(asForward))) {
-            // the calling thread's buffer: forward's workers use their col and out buffers, not this one
-            float[] flipped = gemm.scratch().filters(g.k() * g.c() * g.kernelH() * g.kernelW());
-            flipFilters(g, wd, flipped);
-            forward(asForward, dyd, flipped, dxd);
+            float[] packed = gemm.scratch().packedFilters(filterSize(g));
+            flipAndPackFilters(g, wd, packed);
+            vectorForward(asForward, dyd, packed, dxd);
             return;
         }
         int c = g.c(), k = g.k(), kh = g.kernelH(), kw = g.kernelW();
@@ -210,8 +211,24 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector) {
         return vector && SmallMapConvolution.supports(g) && !isPointwise(g);
     }
 
+    private static int filterSize(ConvGeometry g) {
+        return g.k() * g.c() * g.kernelH() * g.kernelW();
+    }
+
+    /**
+     * y = conv(x, w) on {@link VectorConvolution} or {@link SmallMapConvolution}, w {@link
+     * VectorConvolution#packFilters packed} in the calling thread's buffer (which every worker reads).
+     */
+    private void vectorForward(ConvGeometry g, float[] xd, float[] packed, float[] yd) {
+        if (direct(g)) {
+            directForward(g, xd, packed, yd);
+        } else {
+            smallMapForward(g, xd, packed, yd);
+        }
+    }
+
     /** Per block of 8 images, y = w * columns(block) on the Vector API, the blocks spread over the threads. */
-    private void smallMapForward(ConvGeometry g, float[] xd, float[] wd, float[] yd) {
+    private void smallMapForward(ConvGeometry g, float[] xd, float[] packed, float[] yd) {
         int blocks = SmallMapConvolution.blocks(g);
         int chunks = loops.chunks(blocks, g.macs());
         int[] offsets = tapOffsets(g);
@@ -222,7 +239,7 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector) {
             float[] out = s.out(SmallMapConvolution.outputSize(g));
             for (int b = from; b < to; b++) {
                 SmallMapConvolution.pad(g, xd, b, padded, 0);
-                SmallMapConvolution.forward(g, padded, offsets, wd, out);
+                SmallMapConvolution.forward(g, padded, offsets, packed, out);
                 SmallMapConvolution.unpack(g, out, b, yd);
             }
         });
@@ -232,7 +249,7 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector) {
      * Per image, y_img = w * columns(x_img) on the Vector API. The images are spread over the threads; with
      * fewer images than threads, each image's filters are split as well.
      */
-    private void directForward(ConvGeometry g, float[] xd, float[] wd, float[] yd) {
+    private void directForward(ConvGeometry g, float[] xd, float[] packed, float[] yd) {
         int n = g.n(), inSize = g.c() * g.h() * g.w(), outSize = g.k() * g.outH() * g.outW();
         int tiles = g.k() / VectorConvolution.FILTERS;
         int parts = n >= loops.threads() ? 1 : Math.min(tiles, Math.ceilDiv(loops.threads(), n));
@@ -250,7 +267,7 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector) {
                 }
                 int f0 = tiles * part / parts * VectorConvolution.FILTERS;
                 int f1 = tiles * (part + 1) / parts * VectorConvolution.FILTERS;
-                VectorConvolution.forward(g, padded, offsets, wd, f0, f1, yd, img * outSize);
+                VectorConvolution.forward(g, padded, offsets, packed, f0, f1, yd, img * outSize);
             }
         });
     }

@@ -94,7 +94,7 @@ final class Gemm {
         private float[] col = new float[0];
         private float[] out = new float[0];
         private float[][] partials = new float[0][];
-        private float[] filters = new float[0];
+        private float[] packedFilters = new float[0];
         private float[] padded = new float[0];
         private int[] taps = new int[0];
         private int[] positions = new int[0];
@@ -135,9 +135,9 @@ final class Gemm {
             return partials;
         }
 
-        /** A reusable buffer for a convolution's rearranged filters, used by none of the others. */
-        float[] filters(int size) {
-            return filters = filters.length < size ? new float[size] : filters;
+        /** A reusable buffer for filters in tiles of four ({@link VectorConvolution#packFilters}), used by none of the others. */
+        float[] packedFilters(int size) {
+            return packedFilters = packedFilters.length < size ? new float[size] : packedFilters;
         }
 
         /** A reusable buffer for a zero-padded image ({@link VectorConvolution}), used by none of the others. */

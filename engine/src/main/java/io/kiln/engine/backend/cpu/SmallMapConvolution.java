@@ -68,7 +68,7 @@ final class SmallMapConvolution {
         }
     }
 
-    /** The block's outputs [k, oh, ow, 8] = w * columns(padded block). */
+    /** The block's outputs [k, oh, ow, 8] = w * columns(padded block), w {@link VectorConvolution#packFilters packed}. */
     static void forward(ConvGeometry g, float[] padded, int[] offsets, float[] w, float[] out) {
         int taps = g.c() * g.kernelH() * g.kernelW(), oh = g.outH(), ow = g.outW(), pixels = oh * ow;
         int wp = g.w() + 2 * g.padW(), os = pixels * LANES;
