@@ -53,18 +53,20 @@ public final class CpuBackend implements Backend {
 
     /** A backend with a given GEMM micro-kernel (for tests and benchmarks). */
     CpuBackend(int threads, Gemm.Kernel kernel) {
-        this(threads, kernel, VectorSupport.enabled());
+        this(threads, kernel, VectorSupport.enabled(), true);
     }
 
     /**
      * A backend that uses {@link VectorConvolution} where it can if {@code vector} (only when {@link
-     * VectorSupport#enabled}), else the matrix-product path everywhere (for tests and benchmarks).
+     * VectorSupport#enabled}), else the matrix-product path, and {@link OneDnnConvolution} for the layers it
+     * suits if {@code onednn} (and its natives load) (for tests and benchmarks).
      */
-    CpuBackend(int threads, Gemm.Kernel kernel, boolean vector) {
+    CpuBackend(int threads, Gemm.Kernel kernel, boolean vector, boolean onednn) {
         Objects.requireNonNull(kernel, "kernel");
         this.loops = new ParallelLoops(threads);
         this.gemm = new ParallelGemm(loops, kernel);
-        this.convolution = new CpuConvolution(loops, gemm, vector && VectorSupport.enabled());
+        this.convolution = new CpuConvolution(loops, gemm, vector && VectorSupport.enabled(),
+                onednn ? new OneDnnConvolution() : null);
         this.pointwise = new CpuPointwise(loops);
         this.batchNorm = new CpuBatchNorm(loops);
         this.losses = new CpuLosses(loops);
@@ -76,16 +78,25 @@ public final class CpuBackend implements Backend {
         return loops.threads();
     }
 
-    /** How convolutions run: directly on the Vector API, or as matrix products and why. */
+    /**
+     * How convolutions run: directly on the Vector API, or as matrix products and why; and whether layers with
+     * many channels run on oneDNN (this loads its natives).
+     */
     public String convolutionPath() {
-        return convolution.vector() || !VectorSupport.enabled() ? VectorSupport.describe()
+        String java = convolution.vector() || !VectorSupport.enabled() ? VectorSupport.describe()
                 : "convolutions as matrix products";
+        return convolution.onednn() == null ? java : java + "; " + OneDnnConvolution.describe();
     }
 
     @Override
     public String name() {
         int threads = loops.threads();
         return "cpu (" + threads + (threads == 1 ? " thread)" : " threads)");
+    }
+
+    /** Convolution geometries planned on oneDNN so far (for tests). */
+    int oneDnnPlans() {
+        return convolution.onednn() == null ? 0 : convolution.onednn().plansKept();
     }
 
     Gemm.Kernel kernel() {
@@ -95,6 +106,9 @@ public final class CpuBackend implements Backend {
     @Override
     public void close() {
         loops.close();
+        if (convolution.onednn() != null) {
+            convolution.onednn().close();
+        }
     }
 
     // ---- the tensors this backend takes ---------------------------------------------------------------

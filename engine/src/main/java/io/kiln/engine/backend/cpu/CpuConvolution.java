@@ -9,9 +9,10 @@ import io.kiln.engine.backend.ConvGeometry;
  * are spread over the threads when there are enough of them, else each product goes parallel. With {@code
  * vector}, stride-1 convolutions that {@link VectorConvolution} supports run there instead, forward and filter
  * gradient directly and the data gradient as the forward convolution of dy ({@link #dataGradientAsForward}).
- * See {@code docs/cpu-backend.md}.
+ * Given {@code onednn}, the passes of layers with many channels that {@link OneDnnConvolution#suits} run on
+ * oneDNN instead where its natives load. See {@code docs/cpu-backend.md}.
  */
-record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector) {
+record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector, OneDnnConvolution onednn) {
     /**
      * Output pixels one product should span at least. A small feature map (VGG's 4x4 and 2x2, ResNet's 8x8)
      * gives a product only 4 to 64 columns, the length of the kernel's vectorised loop, and a filter gradient
@@ -87,6 +88,10 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector) {
      * fused into the packing; for small outputs per group of images, y_group = w * columns(group).
      */
     void forward(ConvGeometry g, float[] xd, float[] wd, float[] yd) {
+        if (onOneDnn(g, OneDnnConvolution.Pass.FORWARD)) {
+            onednn.forward(g, xd, wd, yd);
+            return;
+        }
         if (direct(g) || smallMap(g)) {
             float[] packed = gemm.scratch().packedFilters(filterSize(g));
             VectorConvolution.packFilters(g, wd, packed);
@@ -160,6 +165,10 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector) {
      * images, as forward), dcol [c*kh*kw, pixels] = w^T * dy, scattered back into dx by col2im.
      */
     void backwardData(ConvGeometry g, float[] wd, float[] dyd, float[] dxd) {
+        if (onOneDnn(g, OneDnnConvolution.Pass.DATA_GRADIENT)) {
+            onednn.backwardData(g, wd, dyd, dxd);
+            return;
+        }
         ConvGeometry asForward = dataGradientAsForward(g) ? dataGradientGeometry(g) : null;
         if (asForward != null && (direct(asForward) || smallMap(asForward))) {
             float[] packed = gemm.scratch().packedFilters(filterSize(g));
@@ -195,6 +204,12 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector) {
                 }
             }
         });
+    }
+
+    /** Whether a pass of g runs on {@link OneDnnConvolution}: given one, a pass it suits, its natives, accepted. */
+    private boolean onOneDnn(ConvGeometry g, OneDnnConvolution.Pass pass) {
+        return onednn != null && OneDnnConvolution.suits(g, pass) && OneDnnConvolution.available()
+                && onednn.accepts(g);
     }
 
     /** Whether g runs on {@link VectorConvolution}. */
@@ -348,6 +363,10 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector) {
 
     /** dw = the sum over images (or groups of images, as forward) of dy [k, pixels] * columns(x)^T. */
     void backwardFilter(ConvGeometry g, float[] xd, float[] dyd, float[] dwd) {
+        if (onOneDnn(g, OneDnnConvolution.Pass.FILTER_GRADIENT)) {
+            onednn.backwardFilter(g, xd, dyd, dwd);
+            return;
+        }
         if (direct(g)) {
             directFilterGradient(g, xd, dyd, dwd);
             return;

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 /** Convolution and pooling against direct loops written from the definitions. */
 class CpuConvPoolTest extends SerialAndParallelBackends {
     /** Two threads without the Vector API: the matrix-product path for every shape. */
-    final CpuBackend matrixProducts = new CpuBackend(2, Gemm.DEFAULT_KERNEL, false);
+    final CpuBackend matrixProducts = new CpuBackend(2, Gemm.DEFAULT_KERNEL, false, false);
 
     @AfterAll
     void closeMatrixProducts() {
