@@ -36,8 +36,9 @@ fi
 java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 threads=$(nproc)
 
-# the options a service's worker JVM gets (service/.../executor/WorkerJvm.java): the Vector API, a 64 MB young generation
-worker_jvm=(--add-modules=jdk.incubator.vector -Xmn64m)
+# the options a service's worker JVM gets (service/.../executor/WorkerJvm.java): the Vector API, the serial collector
+# with a 64 MB young generation
+worker_jvm=(--add-modules=jdk.incubator.vector -XX:+UseSerialGC -Xmn64m)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 

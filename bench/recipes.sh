@@ -14,7 +14,7 @@ data_root=${KILN_DATA_ROOT:-../shared/data}
 java=${JAVA:-java}
 for r in "${recipes[@]}"; do
   log=$(mktemp)
-  "$java" --add-modules=jdk.incubator.vector -Xmn64m -jar "$jar" train --spec "examples/fashion-$r.json" --data-root "$data_root" --device "$device" \
+  "$java" --add-modules=jdk.incubator.vector -XX:+UseSerialGC -Xmn64m -jar "$jar" train --spec "examples/fashion-$r.json" --data-root "$data_root" --device "$device" \
     | tee "$log" | grep -E '"event":"(epoch|done|error)"'
   python3 - "$r" "$device" "$log" <<'PY'
 import json, sys

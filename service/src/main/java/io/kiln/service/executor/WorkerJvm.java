@@ -18,12 +18,17 @@ public final class WorkerJvm {
 
     /**
      * Options every worker JVM gets besides its heap: exit (code 3) rather than limp on after running out of heap,
-     * JCuda's native libraries without warnings, a young generation of 64 MB, and the Vector API for the CPU
+     * JCuda's native libraries without warnings, the serial collector with a young generation of 64 MB, and the
+     * Vector API for the CPU
      * backend's direct convolutions when this runtime has it (a jlinked one may not, and a JVM asked for a module
      * it lacks does not start; without it the convolutions run as matrix products, slower: docs/cpu-backend.md).
      * A training step allocates nothing once compiled, but until C2 has compiled the Vector API loops their
      * interpreted code allocates every vector, and G1 grew the heap for that: VGG11 peaked at 835 MiB resident
-     * with the default young generation, 722 MiB with 64 MB (ResNet20 683 and 494), at the same speed.
+     * with the default young generation, 722 MiB with 64 MB (ResNet20 683 and 494), at the same speed. A worker
+     * is a batch process whose tensors live from the first step to the last, so the serial collector fits it
+     * better than G1, whose regions and concurrent threads kept its committed heap at 1.5 to 2x the live
+     * tensors: with oneDNN's buffers VGG11 peaked at 792 MiB under G1 and 686 MiB under the serial collector,
+     * at the same speed (docs/benchmarks.md).
      */
     public static final List<String> OPTIONS = options(ModuleFinder.ofSystem().find(VECTOR_MODULE).isPresent());
 
@@ -37,7 +42,7 @@ public final class WorkerJvm {
 
     static List<String> options(boolean vector) {
         List<String> o = new ArrayList<>(List.of("-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED",
-                "-Xmn64m"));
+                "-XX:+UseSerialGC", "-Xmn64m"));
         if (vector) {
             o.add("--add-modules=" + VECTOR_MODULE);
         }

@@ -17,7 +17,7 @@ class WorkerJvmTest {
         assertTrue(WorkerJvm.options(true).contains(module));
         // a JVM asked for a module its runtime lacks does not start at all
         assertFalse(WorkerJvm.options(false).contains(module));
-        assertEquals(List.of("-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED", "-Xmn64m"),
+        assertEquals(List.of("-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmn64m"),
                 WorkerJvm.options(false));
         assertEquals(ModuleFinder.ofSystem().find(WorkerJvm.VECTOR_MODULE).isPresent(), WorkerJvm.OPTIONS.contains(module));
     }

@@ -86,7 +86,7 @@ class BatchRequestTest {
         Files.writeString(script, r.script(launch(dir, 0, false), fakeJava.toString(), "/a b/x.jar:/it's/y.jar", "Main"));
         String first = run(script, null);
         assertTrue(first.contains("[-Xmx1024m]\n[-XX:ActiveProcessorCount=4]\n[-XX:+ExitOnOutOfMemoryError]\n"
-                + "[--enable-native-access=ALL-UNNAMED]\n[-Xmn64m]\n[--add-modules=jdk.incubator.vector]\n"), first);
+                + "[--enable-native-access=ALL-UNNAMED]\n[-XX:+UseSerialGC]\n[-Xmn64m]\n[--add-modules=jdk.incubator.vector]\n"), first);
         assertTrue(first.contains("[-cp]\n[/a b/x.jar:/it's/y.jar]\n[Main]\n[train]\n[--spec]\n[" + dir.resolve("spec.json")
                 + "]\n"), first);
         assertTrue(first.contains("[--device]\n[cuda:0]\n"), "a GPU job trains on the GPU SLURM gives it: " + first);
