@@ -3,6 +3,7 @@
 # neither (see docs/cuda.md, "A first GPU run"): in DIR (default .device/, which git ignores)
 #   kiln-service.jar   the service jar, which holds the engine too (its command line is io.kiln.engine.cli.EngineMain),
 #                      without what a Linux x86-64 GPU run never loads (JCuda's PTX-compiler native, source maps)
+#                      and oneDNN's natives (about 27 MB: the CPU reference then runs every layer in Java)
 #   jre.tar.xz         a Java runtime (../shared/device/make-jre.sh, or KILN_MAKE_JRE)
 #   data/fashion-mnist the test set and the first KILN_BUNDLE_TRAIN (default 10000) training images, to fit
 #   kiln/              gpu-verify.sh, torch_bench.py, the two recipes and the shims' symbol lists
@@ -27,7 +28,7 @@ fi
 
 cp "$jar" "$out/kiln-service.jar"
 # zip -d exits 12 when a pattern matches nothing: that is fine
-zip -q -d "$out/kiln-service.jar" 'lib/libJNvPTXCompiler*' '*.map' >/dev/null 2>&1 || [ $? -eq 12 ]
+zip -q -d "$out/kiln-service.jar" 'lib/libJNvPTXCompiler*' '*.map' 'org/bytedeco/dnnl/linux-x86_64/*' >/dev/null 2>&1 || [ $? -eq 12 ]
 
 if [ ! -f "$out/jre.tar.xz" ] || [ "${KILN_BUNDLE_NEW_JRE:-}" = 1 ]; then
   [ -x "$make_jre" ] || { echo "gpu-bundle: no $make_jre (set KILN_MAKE_JRE)" >&2; exit 1; }

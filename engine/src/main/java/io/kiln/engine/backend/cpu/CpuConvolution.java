@@ -7,8 +7,9 @@ import io.kiln.engine.backend.ConvGeometry;
  * col2im after {@code w^T dy} backward, im2col then {@code dy col^T} for the filter gradient; small feature
  * maps a group of images at a time, side by side in one column matrix ({@link #groupSize}). Images (groups)
  * are spread over the threads when there are enough of them, else each product goes parallel. With {@code
- * vector}, stride-1 convolutions that {@link VectorConvolution} supports run there instead, forward and filter
- * gradient directly and the data gradient as the forward convolution of dy ({@link #dataGradientAsForward}).
+ * vector}, convolutions that {@link VectorConvolution} supports (stride 1 or 2) run there instead, forward and
+ * filter gradient directly and, with stride 1, the data gradient as the forward convolution of dy ({@link
+ * #dataGradientAsForward}).
  * Given {@code onednn}, the passes of layers with many channels that {@link OneDnnConvolution#suits} run on
  * oneDNN instead where its natives load. See {@code docs/cpu-backend.md}.
  */

@@ -76,6 +76,14 @@ class CpuConvPoolTest extends SerialAndParallelBackends {
         gs.add(new ConvGeometry(2, 4, 10, 9, 8, 3, 2, 1, 1, 1, 0));
         gs.add(ConvGeometry.square(2, 8, 8, 16, 4, 5, 1, 2));
         gs.add(ConvGeometry.square(2, 4, 18, 18, 8, 3, 1, 0));
+        // ... with stride 2 (rows stored as even then odd columns): 16 and 8 output pixels a row, an odd-width
+        // image (its padded rows rounded up to an even width), a 1x1 downsampling (the matrix-product path), no
+        // padding
+        gs.add(ConvGeometry.square(2, 3, 32, 32, 8, 3, 2, 1));
+        gs.add(ConvGeometry.square(3, 4, 16, 16, 4, 3, 2, 1));
+        gs.add(ConvGeometry.square(2, 4, 15, 15, 8, 3, 2, 1));
+        gs.add(new ConvGeometry(2, 6, 16, 16, 8, 1, 1, 2, 2, 0, 0));
+        gs.add(ConvGeometry.square(2, 5, 17, 17, 4, 3, 2, 0));
         // SmallMapConvolution's (8 images to a vector, rows under 8 pixels): a last block of 2 images, a 2x2 map
         // with 6 channels (its data gradient has 12 filters), 9 output pixels (an odd last one), no padding
         gs.add(ConvGeometry.square(10, 8, 4, 4, 8, 3, 1, 1));
