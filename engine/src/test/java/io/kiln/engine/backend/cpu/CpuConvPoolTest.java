@@ -69,13 +69,14 @@ class CpuConvPoolTest extends SerialAndParallelBackends {
         gs.add(ConvGeometry.square(70, 4, 8, 8, 8, 3, 1, 1));
         gs.add(new ConvGeometry(13, 6, 8, 8, 4, 1, 1, 2, 2, 0, 0));       // strided 1x1 in groups
         // VectorConvolution's shapes (stride 1, output rows of whole 8-pixel vectors, filters in fours): 27 taps
-        // (an odd last pair), 24-pixel rows (a 16 tile and an 8 tile), one image (its filters split over the
+        // (threes), 24-pixel rows (a 16 tile and an 8 tile), one image (its filters split over the
         // threads), a 3x2 kernel whose data gradient is not vector-shaped, a 5x5 kernel, no padding
         gs.add(ConvGeometry.square(3, 3, 16, 16, 8, 3, 1, 1));
         gs.add(ConvGeometry.square(1, 4, 24, 24, 12, 3, 1, 1));
         gs.add(new ConvGeometry(2, 4, 10, 9, 8, 3, 2, 1, 1, 1, 0));
         gs.add(ConvGeometry.square(2, 8, 8, 16, 4, 5, 1, 2));
         gs.add(ConvGeometry.square(2, 4, 18, 18, 8, 3, 1, 0));
+        gs.add(new ConvGeometry(2, 1, 9, 9, 4, 2, 2, 1, 1, 0, 0));       // 4 taps: a three and one left over
         // ... with stride 2 (rows stored as even then odd columns): 16 and 8 output pixels a row, an odd-width
         // image (its padded rows rounded up to an even width), a 1x1 downsampling (the matrix-product path), no
         // padding
