@@ -91,6 +91,13 @@ final class OneDnnConvolution implements AutoCloseable {
         if (!Boolean.parseBoolean(System.getProperty("kiln.cpu.onednn", "true"))) {
             return "-Dkiln.cpu.onednn=false";
         }
+        // JavaCPP refuses an allocation once the process's resident set passes 4x the heap limit, a rule of its
+        // own that a worker with a small heap and a large data set could meet mid-run; Kiln's memory limits are
+        // the heap and the job's estimate, so unless the user set one, that check is off (0)
+        if (System.getProperty("org.bytedeco.javacpp.maxPhysicalBytes") == null
+                && System.getProperty("org.bytedeco.javacpp.maxphysicalbytes") == null) {
+            System.setProperty("org.bytedeco.javacpp.maxPhysicalBytes", "0");
+        }
         try {
             org.bytedeco.javacpp.Loader.load(dnnl.class);
             return null;

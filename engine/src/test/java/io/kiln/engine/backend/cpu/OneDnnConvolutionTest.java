@@ -53,6 +53,15 @@ class OneDnnConvolutionTest {
         assertFalse(javaOnly.convolutionPath().contains("oneDNN"), javaOnly.convolutionPath());
     }
 
+    @Test
+    void javacppsOwnMemoryCeilingIsOff() {
+        // JavaCPP would refuse allocations once the resident set passed 4x the heap limit; Kiln's own limits
+        // govern (set by OneDnnConvolution when loading, unless the user set one)
+        Assumptions.assumeTrue(System.getProperty("org.bytedeco.javacpp.maxphysicalbytes") == null);
+        assertEquals("0", System.getProperty("org.bytedeco.javacpp.maxPhysicalBytes"));
+        assertEquals(0, org.bytedeco.javacpp.Pointer.maxPhysicalBytes());
+    }
+
     /** Layers whose every pass runs on oneDNN (4x4 up to under 8x8 output pixels), and one 8x8 (its filter gradient). */
     private static List<ConvGeometry> geometries() {
         return List.of(
