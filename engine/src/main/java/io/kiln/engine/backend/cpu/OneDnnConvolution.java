@@ -15,6 +15,7 @@ import org.bytedeco.javacpp.LongPointer;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Convolutions with many channels on oneDNN, the library PyTorch's CPU convolutions run on, through its JavaCPP
@@ -115,7 +116,7 @@ final class OneDnnConvolution implements AutoCloseable {
     synchronized void forward(ConvGeometry g, float[] x, float[] w, float[] y) {
         Plan p = plan(g);
         p.bind(src.put(x), weights.put(w), dst.reserve(y.length));
-        run(g, p.forward(), p.args(dnnl.DNNL_ARG_SRC, p.src, dnnl.DNNL_ARG_WEIGHTS, p.weights, dnnl.DNNL_ARG_DST, p.dst));
+        run(g, p::forward, p.args(dnnl.DNNL_ARG_SRC, p.src, dnnl.DNNL_ARG_WEIGHTS, p.weights, dnnl.DNNL_ARG_DST, p.dst));
         dst.get(y);
     }
 
@@ -123,7 +124,7 @@ final class OneDnnConvolution implements AutoCloseable {
     synchronized void backwardData(ConvGeometry g, float[] w, float[] dy, float[] dx) {
         Plan p = plan(g);
         p.bind(src.reserve(dx.length), weights.put(w), dst.put(dy));
-        run(g, p.backwardData(), p.args(dnnl.DNNL_ARG_DIFF_DST, p.dst, dnnl.DNNL_ARG_WEIGHTS, p.weights,
+        run(g, p::backwardData, p.args(dnnl.DNNL_ARG_DIFF_DST, p.dst, dnnl.DNNL_ARG_WEIGHTS, p.weights,
                 dnnl.DNNL_ARG_DIFF_SRC, p.src));
         src.get(dx);
     }
@@ -132,7 +133,7 @@ final class OneDnnConvolution implements AutoCloseable {
     synchronized void backwardFilter(ConvGeometry g, float[] x, float[] dy, float[] dw) {
         Plan p = plan(g);
         p.bind(src.put(x), weights.reserve(dw.length), dst.put(dy));
-        run(g, p.backwardWeights(), p.args(dnnl.DNNL_ARG_SRC, p.src, dnnl.DNNL_ARG_DIFF_DST, p.dst,
+        run(g, p::backwardWeights, p.args(dnnl.DNNL_ARG_SRC, p.src, dnnl.DNNL_ARG_DIFF_DST, p.dst,
                 dnnl.DNNL_ARG_DIFF_WEIGHTS, p.weights));
         weights.get(dw);
     }
@@ -159,9 +160,10 @@ final class OneDnnConvolution implements AutoCloseable {
         return plans.size();
     }
 
-    private void run(ConvGeometry g, primitive op, IntMemoryMap args) {
+    /** Runs the pass (its primitive made on first use), saying which convolution failed if oneDNN fails. */
+    private void run(ConvGeometry g, Supplier<primitive> op, IntMemoryMap args) {
         try (args) {
-            op.execute(queue, args);
+            op.get().execute(queue, args);
             queue._wait();
         } catch (RuntimeException e) {
             throw new IllegalStateException("oneDNN convolution " + g + " failed: " + e.getMessage(), e);
