@@ -332,7 +332,7 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector, On
     /** dw = the sum over images of dy_img * columns(x_img)^T on the Vector API, in fixed blocks of images. */
     private void directFilterGradient(ConvGeometry g, float[] xd, float[] dyd, float[] dwd) {
         int n = g.n(), inSize = g.c() * g.h() * g.w(), outSize = g.k() * g.outH() * g.outW();
-        int filterSize = g.k() * g.c() * g.kernelH() * g.kernelW();
+        int filterSize = filterSize(g);
         int chunks = loops.chunks(n, g.macs());
         boolean byImage = imagesInParallel(chunks, n);
         FilterBlocks blocks = filterBlocks(n, chunks, byImage, filterSize);

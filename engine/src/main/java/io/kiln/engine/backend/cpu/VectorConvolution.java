@@ -246,9 +246,7 @@ final class VectorConvolution {
                 tapTriple(padded, at, vectors, offsets[t], offsets[t + 1], offsets[t + 2], dy, d, os, dw, wf + t, taps,
                         lanes);
             }
-            if (t + 1 < taps) { // two taps left over
-                tapPair(padded, at, vectors, offsets[t], offsets[t + 1], dy, d, os, dw, wf + t, taps, lanes);
-            } else if (t < taps) { // one
+            for (; t < taps; t++) { // one or two taps left over (never with 3-wide kernels)
                 lastTap(padded, at, vectors, offsets[t], dy, d, os, dw, wf + t, taps, lanes);
             }
         }
@@ -261,44 +259,11 @@ final class VectorConvolution {
      * running in C1 only passes arrays and ints to these.
      */
 
-    /** dw[w, w + 1, then + taps, ...] += four filters' sums over the pixels of dy times taps u0 and v0 (two left over). */
-    private static void tapPair(float[] padded, int[] at, int vectors, int u0, int v0, float[] dy, int d, int os,
-                                float[] dw, int w, int taps, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
-        FloatVector b0 = FloatVector.zero(S), b1 = FloatVector.zero(S), b2 = FloatVector.zero(S), b3 = FloatVector.zero(S);
-        for (int q = 0; q < 2 * vectors; q += 2) {
-            int p = at[q], e = d + at[q + 1];
-            FloatVector u = FloatVector.fromArray(S, padded, p + u0);
-            FloatVector v = FloatVector.fromArray(S, padded, p + v0);
-            FloatVector d0 = FloatVector.fromArray(S, dy, e);
-            FloatVector d1 = FloatVector.fromArray(S, dy, e + os);
-            FloatVector d2 = FloatVector.fromArray(S, dy, e + 2 * os);
-            FloatVector d3 = FloatVector.fromArray(S, dy, e + 3 * os);
-            a0 = u.fma(d0, a0);
-            a1 = u.fma(d1, a1);
-            a2 = u.fma(d2, a2);
-            a3 = u.fma(d3, a3);
-            b0 = v.fma(d0, b0);
-            b1 = v.fma(d1, b1);
-            b2 = v.fma(d2, b2);
-            b3 = v.fma(d3, b3);
-        }
-        a0.intoArray(lanes, 0);
-        a1.intoArray(lanes, LANES);
-        a2.intoArray(lanes, 2 * LANES);
-        a3.intoArray(lanes, 3 * LANES);
-        addSums(lanes, dw, w, taps);
-        b0.intoArray(lanes, 0);
-        b1.intoArray(lanes, LANES);
-        b2.intoArray(lanes, 2 * LANES);
-        b3.intoArray(lanes, 3 * LANES);
-        addSums(lanes, dw, w + 1, taps);
-    }
-
     /**
      * dw[w, w + 1, w + 2, then + taps, ...] += four filters' sums over the pixels of dy times taps u0, v0, z0: 12
      * accumulators, the 4 dy vectors loaded once for 12 multiply-adds (the filter gradient ran 1.10-1.15x faster
-     * than with 2 taps and 8 accumulators, which left it bound by its loads and their range checks).
+     * than with 2 taps and 8 accumulators, which left it bound by its loads and their range checks). Each tap has
+     * accumulators of its own, so its sums are the same whichever method adds them.
      */
     private static void tapTriple(float[] padded, int[] at, int vectors, int u0, int v0, int z0, float[] dy, int d,
                                   int os, float[] dw, int w, int taps, float[] lanes) {
@@ -344,7 +309,7 @@ final class VectorConvolution {
         addSums(lanes, dw, w + 2, taps);
     }
 
-    /** The same for one tap (one left over after the threes). */
+    /** The same for one tap (those left over after the threes). */
     private static void lastTap(float[] padded, int[] at, int vectors, int u0, float[] dy, int d, int os,
                                 float[] dw, int w, int taps, float[] lanes) {
         FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S), a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
