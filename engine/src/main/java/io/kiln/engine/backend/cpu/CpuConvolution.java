@@ -321,45 +321,61 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector, On
     }
 
     /**
-     * Padded images one filter-gradient pass of {@link VectorConvolution} reads, in floats (a 512 KB L2 cache).
-     * Each pass adds its lanes once, so more images per pass amortise that; but a pass reads every image's
-     * plane once per filter tile, and with a whole batch of VGG's 256-channel 8x8 images (13 MB) per pass the
-     * gradient ran at half the matrix-product path's speed, with 5 images at twice it. 2^15 to 2^19 floats
-     * gave the same ResNet20 and VGG11 steps within 3%.
+     * Padded images one filter-gradient pass of {@link VectorConvolution} reads, in floats (a 512 KB L2 cache):
+     * a pass reads every image's plane once per block of filters, and with a whole batch of VGG's 256-channel
+     * 8x8 images (13 MB) per pass the gradient ran at half the matrix-product path's speed, with 5 images at
+     * twice it. 2^15 to 2^19 floats gave the same ResNet20 and VGG11 steps within 3%.
      */
     static final int PASS_FLOATS = 1 << 17;
 
-    /** dw = the sum over images of dy_img * columns(x_img)^T on the Vector API, in fixed blocks of images. */
+    /**
+     * dw = the sum over images of dy_img * columns(x_img)^T on the Vector API, in fixed blocks of images, each
+     * summed as dw^T [taps, k] ({@link VectorConvolution#filterGradient}) and turned back at the end.
+     */
     private void directFilterGradient(ConvGeometry g, float[] xd, float[] dyd, float[] dwd) {
         int n = g.n(), inSize = g.c() * g.h() * g.w(), outSize = g.k() * g.outH() * g.outW();
-        int filterSize = filterSize(g);
+        int filterSize = filterSize(g), pixels = g.outH() * g.outW();
         int chunks = loops.chunks(n, g.macs());
         boolean byImage = imagesInParallel(chunks, n);
         FilterBlocks blocks = filterBlocks(n, chunks, byImage, filterSize);
         int grain = blocks.grain();
-        float[][] partial = new float[blocks.count()][];
-        float[][] kept = gemm.scratch().partials(blocks.count() - 1, filterSize);
+        float[][] partial = gemm.scratch().partials(blocks.count(), filterSize);
         int[] offsets = tapOffsets(g);
         // a single image's filters are not split over the threads here: too small a layer to matter
         int paddedSize = VectorConvolution.paddedSize(g);
         int perPass = Math.max(1, Math.min(grain, PASS_FLOATS / paddedSize));
         loops.parallelDynamic(n, byImage ? chunks : 1, grain, (ci, from, to) -> {
-            int block = from / grain;
-            float[] acc = partial[block] = block == 0 ? dwd : kept[block - 1];
+            float[] acc = partial[from / grain];
             java.util.Arrays.fill(acc, 0, filterSize, 0f);
             Gemm.Scratch s = gemm.scratch();
-            float[] padded = s.padded(paddedSize * Math.min(perPass, to - from));
-            int[] at = s.positions(2 * Math.min(perPass, to - from) * g.outH() * g.outW() / VectorConvolution.LANES);
+            int most = Math.min(perPass, to - from);
+            float[] padded = s.padded(paddedSize * most);
+            int[] at = s.positions(most * pixels);
+            float[] dyT = s.col(most * outSize); // the column buffer is the matrix-product path's, unused here
             for (int i0 = from; i0 < to; i0 += perPass) {
                 int cnt = Math.min(perPass, to - i0);
                 for (int i = 0; i < cnt; i++) {
                     VectorConvolution.pad(g, xd, (i0 + i) * inSize, padded, i * paddedSize);
                 }
-                int vectors = VectorConvolution.positions(g, cnt, at);
-                VectorConvolution.filterGradient(g, padded, at, vectors, offsets, dyd, i0 * outSize, acc);
+                int count = VectorConvolution.pixelPositions(g, cnt, at);
+                VectorConvolution.transposeOutputs(g, dyd, i0 * outSize, cnt, dyT);
+                VectorConvolution.filterGradient(g, padded, at, count, offsets, dyT, acc);
             }
         });
-        addBlocks(partial, dwd, filterSize);
+        addTransposedBlocks(partial, blocks.count(), g.k(), filterSize / g.k(), dwd);
+    }
+
+    /** dw [k, taps] = the sum of the first {@code count} blocks' dw^T [taps, k], in block order. */
+    private static void addTransposedBlocks(float[][] partial, int count, int k, int taps, float[] dwd) {
+        for (int f = 0; f < k; f++) {
+            for (int t = 0; t < taps; t++) {
+                float sum = 0f;
+                for (int b = 0; b < count; b++) {
+                    sum += partial[b][t * k + f];
+                }
+                dwd[f * taps + t] = sum;
+            }
+        }
     }
 
     /** dw = the sum over images (or groups of images, as forward) of dy [k, pixels] * columns(x)^T. */
@@ -368,7 +384,7 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector, On
             onednn.backwardFilter(g, xd, dyd, dwd);
             return;
         }
-        if (direct(g)) {
+        if (direct(g) && VectorConvolution.supportsFilterGradient(g)) {
             directFilterGradient(g, xd, dyd, dwd);
             return;
         }
@@ -424,15 +440,7 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector, On
             }
         });
         if (swapped) {
-            for (int f = 0; f < k; f++) {
-                for (int j = 0; j < crs; j++) {
-                    float sum = 0f;
-                    for (float[] p : partial) {
-                        sum += p[j * k + f];
-                    }
-                    dwd[f * crs + j] = sum;
-                }
-            }
+            addTransposedBlocks(partial, partial.length, k, crs, dwd);
         } else {
             addBlocks(partial, dwd, filterSize);
         }

@@ -68,15 +68,25 @@ class CpuConvPoolTest extends SerialAndParallelBackends {
         // the groups spread over the threads
         gs.add(ConvGeometry.square(70, 4, 8, 8, 8, 3, 1, 1));
         gs.add(new ConvGeometry(13, 6, 8, 8, 4, 1, 1, 2, 2, 0, 0));       // strided 1x1 in groups
-        // VectorConvolution's shapes (stride 1, output rows of whole 8-pixel vectors, filters in fours): 27 taps
-        // (threes), 24-pixel rows (a 16 tile and an 8 tile), one image (its filters split over the
-        // threads), a 3x2 kernel whose data gradient is not vector-shaped, a 5x5 kernel, no padding
+        // VectorConvolution's shapes (stride 1, output rows of whole 8-pixel vectors, filters in fours; the filter
+        // gradient of these on the matrix-product path): 27 taps, 24-pixel rows (a 16 tile and an 8 tile), one
+        // image (its filters split over the threads), a 3x2 kernel whose data gradient is not vector-shaped, a
+        // 5x5 kernel, no padding, a 2x2 kernel
         gs.add(ConvGeometry.square(3, 3, 16, 16, 8, 3, 1, 1));
         gs.add(ConvGeometry.square(1, 4, 24, 24, 12, 3, 1, 1));
         gs.add(new ConvGeometry(2, 4, 10, 9, 8, 3, 2, 1, 1, 1, 0));
         gs.add(ConvGeometry.square(2, 8, 8, 16, 4, 5, 1, 2));
         gs.add(ConvGeometry.square(2, 4, 18, 18, 8, 3, 1, 0));
-        gs.add(new ConvGeometry(2, 1, 9, 9, 4, 2, 2, 1, 1, 0, 0));       // 4 taps: a three and one left over
+        gs.add(new ConvGeometry(2, 1, 9, 9, 4, 2, 2, 1, 1, 0, 0));
+        // ... whose filter gradient is VectorConvolution's too (filters in sixteens, taps in sixes): 27 taps (four
+        // sixes and three left over), two blocks of filters, a 5x5 kernel (50 taps), stride 2, images in
+        // parallel blocks, images too large for two in a pass (CpuConvolution.PASS_FLOATS)
+        gs.add(ConvGeometry.square(3, 3, 16, 16, 16, 3, 1, 1));
+        gs.add(ConvGeometry.square(2, 4, 8, 8, 32, 3, 1, 1));
+        gs.add(ConvGeometry.square(2, 2, 8, 8, 16, 5, 1, 2));
+        gs.add(ConvGeometry.square(2, 6, 16, 16, 16, 3, 2, 1));
+        gs.add(ConvGeometry.square(40, 40, 8, 8, 16, 3, 1, 1));
+        gs.add(ConvGeometry.square(3, 40, 40, 40, 16, 3, 1, 1));
         // ... with stride 2 (rows stored as even then odd columns): 16 and 8 output pixels a row, an odd-width
         // image (its padded rows rounded up to an even width), a 1x1 downsampling (the matrix-product path), no
         // padding
