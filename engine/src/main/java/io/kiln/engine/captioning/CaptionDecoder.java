@@ -12,19 +12,10 @@ import java.util.Map;
 /**
  * Greedy captions of a split's images, in batches, and what is computed from them: BLEU-4 against every
  * reference caption of each image, and the samples shown beside their ground truth.
+ *
+ * @param batch how many images go through the model at once
  */
-public final class CaptionDecoder {
-    private final Backend backend;
-    private final CaptioningModel model;
-    private final Vocabulary vocabulary;
-    private final int batch;
-
-    CaptionDecoder(Backend backend, CaptioningModel model, Vocabulary vocabulary, int batch) {
-        this.backend = backend;
-        this.model = model;
-        this.vocabulary = vocabulary;
-        this.batch = batch;
-    }
+record CaptionDecoder(Backend backend, CaptioningModel model, Vocabulary vocabulary, int batch) {
 
     /** The greedy caption (word indices, {@code maxLength} of them) of each given caption row's image. */
     public int[][] greedy(CaptionSplit split, int[] rows) {

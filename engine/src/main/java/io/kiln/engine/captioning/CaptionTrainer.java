@@ -67,7 +67,7 @@ public final class CaptionTrainer implements AutoCloseable {
         return model;
     }
 
-    public CaptionDecoder decoder() {
+    CaptionDecoder decoder() {
         return decoder;
     }
 

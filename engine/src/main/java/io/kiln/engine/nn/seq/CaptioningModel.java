@@ -23,7 +23,6 @@ public final class CaptioningModel implements AutoCloseable {
     private final Backend backend;
     private final CaptioningOptions options;
     private final int featureDim;
-    private final int vocab;
     private final TemporalAffine project;
     private final WordEmbedding embed;
     private final RecurrentLayer cell;
@@ -37,7 +36,6 @@ public final class CaptioningModel implements AutoCloseable {
         this.backend = backend;
         this.options = options;
         this.featureDim = featureDim;
-        this.vocab = vocab;
         SplittableRandom rng = new SplittableRandom(seed);
         int h = options.hidden(), w = options.wordvec();
         this.project = new TemporalAffine(backend, "proj", featureDim, h, rng);
@@ -56,10 +54,6 @@ public final class CaptioningModel implements AutoCloseable {
 
     public int featureDim() {
         return featureDim;
-    }
-
-    public int vocabularySize() {
-        return vocab;
     }
 
     /** Every parameter, in a fixed order (their names are the checkpoint's). */
