@@ -87,7 +87,7 @@ public final class CudaBackend implements Backend {
         this.staging = new HostStaging(context, checks);
         this.descriptors = new TensorDescriptors(checks);
         this.workspace = new CudnnWorkspace(context, checks, allocator, name());
-        this.convPlans = new ConvolutionPlans(context, checks, descriptors, workspace, precision);
+        this.convPlans = new ConvolutionPlans(checks, descriptors, precision);
         this.convolution = new CudnnConvolution(context, checks, convPlans, workspace);
         this.batchNorm = new CudnnBatchNorm(context, checks, descriptors);
         this.losses = new CudaLosses(context, checks, descriptors, kernels, allocator);
