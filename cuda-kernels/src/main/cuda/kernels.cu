@@ -151,6 +151,23 @@ extern "C" __global__ void kiln_dropout(const float* x, float* mask, float* y, f
 #define POOL_MAX 0
 #define POOL_AVG 1
 
+// Element i of a stack of planes of rows x cols, as the pooling kernels' one thread per element finds it: the
+// plane, the offset within the plane (row * cols + col), the row and the column.
+struct PlanePosition {
+    long long plane;
+    int offset, row, col;
+};
+
+__device__ __forceinline__ PlanePosition kiln_plane_position(long long i, int rows, int cols) {
+    long long area = (long long) rows * cols;
+    PlanePosition p;
+    p.plane = i / area;
+    p.offset = (int) (i % area);
+    p.row = p.offset / cols;
+    p.col = p.offset % cols;
+    return p;
+}
+
 // The first (row-major) maximum of a window, as an index into the plane, and the window's maximum as Java's
 // Math.max computes it: a NaN anywhere in the window makes the maximum NaN (the CPU reference propagates it,
 // so a diverging network shows on the GPU too), and no element after a NaN is chosen (e > NaN is false),
@@ -178,13 +195,11 @@ extern "C" __global__ void kiln_pool_forward(int mode, const float* x, float* y,
     float invArea = 1.f / (float) (wh * ww);
     long long total = (long long) planes * oh * ow;
     GRID_STRIDE(i, total) {
-        long long pl = i / ((long long) oh * ow);
-        int r = (int) (i % ((long long) oh * ow));
-        int py = r / ow, px = r % ow;
-        int h0 = py * sh - ph, w0 = px * sw - pw;
+        PlanePosition out = kiln_plane_position(i, oh, ow);
+        int h0 = out.row * sh - ph, w0 = out.col * sw - pw;
         int hs = max(h0, 0), he = min(h0 + wh, h);
         int ws = max(w0, 0), we = min(w0 + ww, w);
-        const float* xp = x + pl * h * w;
+        const float* xp = x + out.plane * h * w;
         float v;
         if (mode == POOL_MAX) {
             kiln_window_argmax(xp, w, hs, he, ws, we, &v);
@@ -209,9 +224,8 @@ extern "C" __global__ void kiln_pool_backward(int mode, const float* x, const fl
     float invArea = 1.f / (float) (wh * ww);
     long long total = (long long) planes * h * w;
     GRID_STRIDE(i, total) {
-        long long pl = i / ((long long) h * w);
-        int r = (int) (i % ((long long) h * w));
-        int iy = r / w, ix = r % w;
+        PlanePosition in = kiln_plane_position(i, h, w);
+        int iy = in.row, ix = in.col;
         // windows py with py * sh - ph <= iy < py * sh - ph + wh
         int lo = iy + ph - wh + 1;
         int pyLo = lo <= 0 ? 0 : (lo + sh - 1) / sh;
@@ -219,8 +233,8 @@ extern "C" __global__ void kiln_pool_backward(int mode, const float* x, const fl
         int lox = ix + pw - ww + 1;
         int pxLo = lox <= 0 ? 0 : (lox + sw - 1) / sw;
         int pxHi = min((ix + pw) / sw, ow - 1);
-        const float* xp = x + pl * h * w;
-        const float* dyp = dy + pl * oh * ow;
+        const float* xp = x + in.plane * h * w;
+        const float* dyp = dy + in.plane * oh * ow;
         float acc = 0.f;
         for (int py = pyLo; py <= pyHi; py++) {
             int h0 = py * sh - ph;
@@ -231,7 +245,7 @@ extern "C" __global__ void kiln_pool_backward(int mode, const float* x, const fl
                     int w0 = px * sw - pw;
                     int ws = max(w0, 0), we = min(w0 + ww, w);
                     float unused;
-                    if (kiln_window_argmax(xp, w, hs, he, ws, we, &unused) == r) {
+                    if (kiln_window_argmax(xp, w, hs, he, ws, we, &unused) == in.offset) {
                         acc += d;
                     }
                 } else {
