@@ -9,6 +9,7 @@ import io.kiln.engine.data.DatasetLoader;
 import io.kiln.engine.data.captions.CaptionSplit;
 import io.kiln.engine.data.captions.CaptioningData;
 import io.kiln.engine.data.captions.CaptioningFormat;
+import io.kiln.engine.data.captions.Vocabulary;
 import io.kiln.engine.nn.Param;
 import io.kiln.engine.nn.seq.CaptioningModel;
 import io.kiln.engine.optim.LearningRate;
@@ -199,7 +200,7 @@ public final class CaptionTrainer implements AutoCloseable {
         long n = 0;
         for (int i = 0; i < split.size(); i++) {
             for (int t = 1; t < split.length(); t++) {
-                if (split.word(i, t) != CaptioningModel.NULL) {
+                if (split.word(i, t) != Vocabulary.NULL) {
                     n++;
                 }
             }

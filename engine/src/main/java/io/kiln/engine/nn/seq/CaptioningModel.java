@@ -2,6 +2,7 @@ package io.kiln.engine.nn.seq;
 
 import io.kiln.engine.backend.Backend;
 import io.kiln.engine.backend.LossKind;
+import io.kiln.engine.data.captions.Vocabulary;
 import io.kiln.engine.nn.Param;
 import io.kiln.engine.spec.CaptioningOptions;
 import io.kiln.engine.tensor.Tensor;
@@ -16,10 +17,6 @@ import java.util.SplittableRandom;
  * the T - 1 targets w_1 ... w_{T-1}; the temporal softmax loss skips targets that are {@code <NULL>} (index 0).
  */
 public final class CaptioningModel implements AutoCloseable {
-    /** Word indices the model knows by position (CS231n's vocabulary: 0 {@code <NULL>}, 1 {@code <START>}). */
-    public static final int NULL = 0;
-    public static final int START = 1;
-
     private final Backend backend;
     private final CaptioningOptions options;
     private final int featureDim;
@@ -125,7 +122,7 @@ public final class CaptioningModel implements AutoCloseable {
         cell.start(h0);
         inWords.ensure(n, 2);
         Tensor word = inWords.get(0), next = inWords.get(1);
-        backend.fill(word, START);
+        backend.fill(word, Vocabulary.START);
         float[] host = new float[n];
         for (int t = 0; t < maxLength; t++) {
             Tensor x = embed.step(0, word);
