@@ -19,10 +19,8 @@ public class CudaException extends RuntimeException {
     }
 
     public CudaException(String message, String library, int status, boolean fatal, Throwable cause) {
-        super(message, cause);
-        this.library = library;
-        this.status = status;
-        this.fatal = fatal;
+        this(message, library, status, fatal);
+        initCause(cause);
     }
 
     /** {@code cuda}, {@code cublas}, {@code cudnn} or {@code kiln}. */
