@@ -74,6 +74,28 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector, On
                 && g.padH() == 0 && g.padW() == 0;
     }
 
+    /**
+     * How a matrix-product pass splits the batch: {@code size} images a group ({@link #groupSize}), {@code count}
+     * groups, in {@code chunks} for the threads, and whether the groups go in parallel (else each product does).
+     */
+    private record Grouping(int size, int count, int chunks, boolean parallel) {
+        /** The chunks the loop over the groups takes: one unless the groups go in parallel. */
+        int loopChunks() {
+            return parallel ? chunks : 1;
+        }
+
+        /** Groups a worker takes at a time ({@link #imageGrain}). */
+        int grain() {
+            return imageGrain(count, chunks);
+        }
+    }
+
+    private Grouping grouping(ConvGeometry g) {
+        int size = groupSize(g, loops.threads()), count = Math.ceilDiv(g.n(), size);
+        int chunks = loops.chunks(count, g.macs());
+        return new Grouping(size, count, chunks, imagesInParallel(chunks, count));
+    }
+
     /** Images claimed at a time: about four claims per thread, so a delayed thread can be made up for. */
     private static int imageGrain(int n, int chunks) {
         return Math.max(1, n / (4 * Math.max(1, chunks)));
@@ -102,22 +124,20 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector, On
         int crs = g.c() * g.kernelH() * g.kernelW(), ohw = g.outH() * g.outW();
         int inSize = g.c() * g.h() * g.w(), outSize = g.k() * ohw;
         boolean pointwise = isPointwise(g);
-        int group = groupSize(g, loops.threads()), groups = Math.ceilDiv(g.n(), group);
-        int chunks = loops.chunks(groups, g.macs());
-        boolean byGroup = imagesInParallel(chunks, groups);
-        loops.parallelDynamic(groups, byGroup ? chunks : 1, imageGrain(groups, chunks), (ci, from, to) -> {
+        Grouping groups = grouping(g);
+        loops.parallelDynamic(groups.count(), groups.loopChunks(), groups.grain(), (ci, from, to) -> {
             for (int grp = from; grp < to; grp++) {
-                int i0 = grp * group, cnt = Math.min(group, g.n() - i0);
+                int i0 = grp * groups.size(), cnt = Math.min(groups.size(), g.n() - i0);
                 if (cnt == 1) {
                     Gemm.BPanel cols = pointwise ? new Gemm.MatrixB(false, ohw, crs, xd, i0 * inSize)
                             : new Im2col.Columns(g, xd, i0 * inSize);
-                    gemm.gemm(false, g.k(), ohw, crs, 1f, wd, 0, cols, 0f, yd, i0 * outSize, !byGroup);
+                    gemm.gemm(false, g.k(), ohw, crs, 1f, wd, 0, cols, 0f, yd, i0 * outSize, !groups.parallel());
                     continue;
                 }
                 Gemm.Scratch s = gemm.scratch();
                 float[] col = s.col(crs * cnt * ohw), out = s.out(g.k() * cnt * ohw);
                 im2colGroup(g, xd, i0, cnt, col);
-                gemm.gemm(false, false, g.k(), cnt * ohw, crs, 1f, wd, 0, col, 0, 0f, out, 0, !byGroup);
+                gemm.gemm(false, false, g.k(), cnt * ohw, crs, 1f, wd, 0, col, 0, 0f, out, 0, !groups.parallel());
                 scatterOutputs(g, out, i0, cnt, yd);
             }
         });
@@ -181,24 +201,23 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector, On
         int crs = c * kh * kw, ohw = g.outH() * g.outW();
         int inSize = c * g.h() * g.w(), outSize = k * ohw;
         boolean pointwise = isPointwise(g);
-        int group = groupSize(g, loops.threads()), groups = Math.ceilDiv(g.n(), group);
-        int chunks = loops.chunks(groups, g.macs());
-        boolean byGroup = imagesInParallel(chunks, groups);
-        loops.parallelDynamic(groups, byGroup ? chunks : 1, imageGrain(groups, chunks), (ci, from, to) -> {
+        Grouping groups = grouping(g);
+        loops.parallelDynamic(groups.count(), groups.loopChunks(), groups.grain(), (ci, from, to) -> {
             for (int grp = from; grp < to; grp++) {
-                int i0 = grp * group, cnt = Math.min(group, g.n() - i0), cols = cnt * ohw;
+                int i0 = grp * groups.size(), cnt = Math.min(groups.size(), g.n() - i0), cols = cnt * ohw;
                 if (cnt == 1 && pointwise) {
-                    gemm.gemm(true, false, crs, ohw, k, 1f, wd, 0, dyd, i0 * outSize, 0f, dxd, i0 * inSize, !byGroup);
+                    gemm.gemm(true, false, crs, ohw, k, 1f, wd, 0, dyd, i0 * outSize, 0f, dxd, i0 * inSize,
+                            !groups.parallel());
                     continue;
                 }
                 Gemm.Scratch s = gemm.scratch();
                 float[] dcol = s.col(crs * cols);
                 if (cnt == 1) {
-                    gemm.gemm(true, false, crs, ohw, k, 1f, wd, 0, dyd, i0 * outSize, 0f, dcol, 0, !byGroup);
+                    gemm.gemm(true, false, crs, ohw, k, 1f, wd, 0, dyd, i0 * outSize, 0f, dcol, 0, !groups.parallel());
                 } else {
                     float[] dyGroup = s.out(k * cols);
                     gatherOutputs(g, dyd, i0, cnt, dyGroup);
-                    gemm.gemm(true, false, crs, cols, k, 1f, wd, 0, dyGroup, 0, 0f, dcol, 0, !byGroup);
+                    gemm.gemm(true, false, crs, cols, k, 1f, wd, 0, dyGroup, 0, 0f, dcol, 0, !groups.parallel());
                 }
                 for (int i = 0; i < cnt; i++) {
                     Im2col.col2im(g, dcol, i * ohw, cols, dxd, (i0 + i) * inSize);
@@ -394,23 +413,21 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector, On
         boolean pointwise = isPointwise(g);
         // few filter taps (a first layer): make the filters the long side, dw^T [crs, k] = columns * dy^T
         boolean swapped = crs < k && crs < 64;
-        int group = groupSize(g, loops.threads()), groups = Math.ceilDiv(g.n(), group);
-        int chunks = loops.chunks(groups, g.macs());
-        boolean byGroup = imagesInParallel(chunks, groups);
+        Grouping groups = grouping(g);
         // The groups go in fixed blocks, each summed into its own buffer (block 0 straight into dw unless
         // swapped), and the buffers are added in block order: which thread ran a block does not change the
         // result. Up to four blocks per thread, fewer when the filters are large; the buffers are the calling
         // thread's, kept for the next call (a VGG layer's 2.4M-float filter gradient made 40 MB of garbage a
         // call when they were allocated each time, which the JVM's heap grew to hold).
-        FilterBlocks blocks = filterBlocks(groups, chunks, byGroup, filterSize);
+        FilterBlocks blocks = filterBlocks(groups.count(), groups.chunks(), groups.parallel(), filterSize);
         int grain = blocks.grain();
         float[][] partial = new float[blocks.count()][];
         float[][] kept = gemm.scratch().partials(swapped ? blocks.count() : blocks.count() - 1, filterSize);
-        loops.parallelDynamic(groups, byGroup ? chunks : 1, grain, (ci, from, to) -> {
+        loops.parallelDynamic(groups.count(), groups.loopChunks(), grain, (ci, from, to) -> {
             int block = from / grain;
             float[] acc = partial[block] = swapped ? kept[block] : block == 0 ? dwd : kept[block - 1];
             for (int grp = from; grp < to; grp++) {
-                int i0 = grp * group, cnt = Math.min(group, g.n() - i0), cols = cnt * ohw;
+                int i0 = grp * groups.size(), cnt = Math.min(groups.size(), g.n() - i0), cols = cnt * ohw;
                 float beta = grp == from ? 0f : 1f;
                 Gemm.Scratch s = gemm.scratch();
                 float[] col, dy;
@@ -432,10 +449,10 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector, On
                     gatherOutputs(g, dyd, i0, cnt, dy);
                 }
                 if (swapped) {
-                    gemm.gemm(false, true, crs, k, cols, 1f, col, colOff, dy, dyOff, beta, acc, 0, !byGroup);
+                    gemm.gemm(false, true, crs, k, cols, 1f, col, colOff, dy, dyOff, beta, acc, 0, !groups.parallel());
                 } else {
                     // dw [k, crs] (+)= dy [k, pixels] * col^T [pixels, crs]
-                    gemm.gemm(false, true, k, crs, cols, 1f, dy, dyOff, col, colOff, beta, acc, 0, !byGroup);
+                    gemm.gemm(false, true, k, crs, cols, 1f, dy, dyOff, col, colOff, beta, acc, 0, !groups.parallel());
                 }
             }
         });
