@@ -40,34 +40,28 @@ final class Pooling {
             return;
         }
         float invArea = 1f / (g.windowH() * g.windowW());
-        for (int py = 0; py < oh; py++) {
-            int h0 = py * g.strideH() - g.padH();
-            int hs = Math.max(h0, 0), he = Math.min(h0 + g.windowH(), h);
-            for (int px = 0; px < ow; px++) {
-                int w0 = px * g.strideW() - g.padW();
-                int ws = Math.max(w0, 0), we = Math.min(w0 + g.windowW(), w);
-                float v;
-                if (mode == PoolMode.MAX) {
-                    v = x[xOff + hs * w + ws];
-                    for (int iy = hs; iy < he; iy++) {
-                        int row = xOff + iy * w;
-                        for (int ix = ws; ix < we; ix++) {
-                            v = Math.max(v, x[row + ix]);
-                        }
+        forEachWindow(g, (o, hs, he, ws, we) -> {
+            float v;
+            if (mode == PoolMode.MAX) {
+                v = x[xOff + hs * w + ws];
+                for (int iy = hs; iy < he; iy++) {
+                    int row = xOff + iy * w;
+                    for (int ix = ws; ix < we; ix++) {
+                        v = Math.max(v, x[row + ix]);
                     }
-                } else {
-                    float sum = 0f;
-                    for (int iy = hs; iy < he; iy++) {
-                        int row = xOff + iy * w;
-                        for (int ix = ws; ix < we; ix++) {
-                            sum += x[row + ix];
-                        }
-                    }
-                    v = sum * invArea;
                 }
-                y[yOff + py * ow + px] = v;
+            } else {
+                float sum = 0f;
+                for (int iy = hs; iy < he; iy++) {
+                    int row = xOff + iy * w;
+                    for (int ix = ws; ix < we; ix++) {
+                        sum += x[row + ix];
+                    }
+                }
+                v = sum * invArea;
             }
-        }
+            y[yOff + o] = v;
+        });
     }
 
     /** dx of one plane (dx has the layout of x, so it is written at xOff). */
@@ -100,34 +94,46 @@ final class Pooling {
             return;
         }
         float invArea = 1f / (g.windowH() * g.windowW());
-        for (int py = 0; py < oh; py++) {
+        forEachWindow(g, (o, hs, he, ws, we) -> {
+            float d = dy[dyOff + o];
+            if (mode == PoolMode.MAX) {
+                int best = xOff + hs * w + ws;
+                float v = x[best];
+                for (int iy = hs; iy < he; iy++) {
+                    int row = xOff + iy * w;
+                    for (int ix = ws; ix < we; ix++) {
+                        float e = x[row + ix];
+                        best += (e > v ? 1 : 0) * (row + ix - best);
+                        v = Math.max(v, e);
+                    }
+                }
+                dx[best] += d;
+            } else {
+                float share = d * invArea;
+                for (int iy = hs; iy < he; iy++) {
+                    int row = xOff + iy * w;
+                    for (int ix = ws; ix < we; ix++) {
+                        dx[row + ix] += share;
+                    }
+                }
+            }
+        });
+    }
+
+    /** What the general path does with one output pixel o's window: rows [hs, he), columns [ws, we) of the plane. */
+    private interface Window {
+        void at(int o, int hs, int he, int ws, int we);
+    }
+
+    /** body for every output pixel of the plane, its window clipped to the plane (padding reads nothing). */
+    private static void forEachWindow(PoolGeometry g, Window body) {
+        int h = g.h(), w = g.w(), ow = g.outW();
+        for (int py = 0; py < g.outH(); py++) {
             int h0 = py * g.strideH() - g.padH();
             int hs = Math.max(h0, 0), he = Math.min(h0 + g.windowH(), h);
             for (int px = 0; px < ow; px++) {
                 int w0 = px * g.strideW() - g.padW();
-                int ws = Math.max(w0, 0), we = Math.min(w0 + g.windowW(), w);
-                float d = dy[dyOff + py * ow + px];
-                if (mode == PoolMode.MAX) {
-                    int best = xOff + hs * w + ws;
-                    float v = x[best];
-                    for (int iy = hs; iy < he; iy++) {
-                        int row = xOff + iy * w;
-                        for (int ix = ws; ix < we; ix++) {
-                            float e = x[row + ix];
-                            best += (e > v ? 1 : 0) * (row + ix - best);
-                            v = Math.max(v, e);
-                        }
-                    }
-                    dx[best] += d;
-                } else {
-                    float share = d * invArea;
-                    for (int iy = hs; iy < he; iy++) {
-                        int row = xOff + iy * w;
-                        for (int ix = ws; ix < we; ix++) {
-                            dx[row + ix] += share;
-                        }
-                    }
-                }
+                body.at(py * ow + px, hs, he, Math.max(w0, 0), Math.min(w0 + g.windowW(), w));
             }
         }
     }
