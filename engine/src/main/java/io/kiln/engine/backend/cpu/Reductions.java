@@ -1,15 +1,34 @@
 package io.kiln.engine.backend.cpu;
 
 /**
- * Sums over float runs for the bias gradient and batch normalisation, with several partial sums: a single
- * float accumulator is bound by the latency of the add (each add waits for the previous one).
+ * Sums over float runs for the bias gradient and batch normalisation, on {@link VectorReductions} where {@link
+ * VectorSupport} allows, else in several scalar partial sums: a single float accumulator is bound by the
+ * latency of the add (each add waits for the previous one).
  */
 final class Reductions {
+    private static final boolean VECTOR = VectorSupport.enabled();
+
     private Reductions() {
     }
 
-    /** Sum of a[off .. off + len), in eight partial sums. */
+    /** Sum of a[off .. off + len). */
     static float sum(float[] a, int off, int len) {
+        return VECTOR ? VectorReductions.sum(a, off, len) : scalarSum(a, off, len);
+    }
+
+    /** Sum of (a[i] - mean)^2. */
+    static float sumSquaredDeviation(float[] a, int off, int len, float mean) {
+        return VECTOR ? VectorReductions.sumSquaredDeviation(a, off, len, mean)
+                : scalarSumSquaredDeviation(a, off, len, mean);
+    }
+
+    /** Sum of g[i] * (x[i] - mean). */
+    static float dotDeviation(float[] g, float[] x, int off, int len, float mean) {
+        return VECTOR ? VectorReductions.dotDeviation(g, x, off, len, mean) : scalarDotDeviation(g, x, off, len, mean);
+    }
+
+    /** {@link #sum} in eight scalar partial sums. */
+    static float scalarSum(float[] a, int off, int len) {
         float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f, s4 = 0f, s5 = 0f, s6 = 0f, s7 = 0f;
         int i = off, end = off + len;
         for (; i + 8 <= end; i += 8) {
@@ -28,8 +47,8 @@ final class Reductions {
         return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
     }
 
-    /** Sum of (a[i] - mean)^2. */
-    static float sumSquaredDeviation(float[] a, int off, int len, float mean) {
+    /** {@link #sumSquaredDeviation} in four scalar partial sums. */
+    static float scalarSumSquaredDeviation(float[] a, int off, int len, float mean) {
         float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
         int i = off, end = off + len;
         for (; i + 4 <= end; i += 4) {
@@ -46,8 +65,8 @@ final class Reductions {
         return (s0 + s1) + (s2 + s3);
     }
 
-    /** Sum of g[i] * (x[i] - mean). */
-    static float dotDeviation(float[] g, float[] x, int off, int len, float mean) {
+    /** {@link #dotDeviation} in four scalar partial sums. */
+    static float scalarDotDeviation(float[] g, float[] x, int off, int len, float mean) {
         float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
         int i = off, end = off + len;
         for (; i + 4 <= end; i += 4) {
