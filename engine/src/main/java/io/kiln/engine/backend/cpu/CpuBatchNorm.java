@@ -1,7 +1,7 @@
 package io.kiln.engine.backend.cpu;
 
-import static io.kiln.engine.backend.cpu.Reductions.dotDeviation;
 import static io.kiln.engine.backend.cpu.Reductions.sum;
+import static io.kiln.engine.backend.cpu.Reductions.sumAndDotDeviation;
 import static io.kiln.engine.backend.cpu.Reductions.sumSquaredDeviation;
 
 import io.kiln.engine.backend.ArgumentChecks.Channels;
@@ -72,13 +72,14 @@ record CpuBatchNorm(ParallelLoops loops) {
         int n = s.n(), c = s.c(), spatial = s.spatial();
         long count = (long) n * spatial;
         loops.parallel(c, 4L * xd.length, (ci, from, to) -> {
+            float[] sums = new float[2];
             for (int ch = from; ch < to; ch++) {
                 float mean = sm[ch], inv = si[ch];
                 double sumDy = 0, sumDyXhat = 0;
                 for (int i = 0; i < n; i++) {
-                    int o = (i * c + ch) * spatial;
-                    sumDy += sum(dyd, o, spatial);
-                    sumDyXhat += dotDeviation(dyd, xd, o, spatial, mean);
+                    sumAndDotDeviation(dyd, xd, (i * c + ch) * spatial, spatial, mean, sums);
+                    sumDy += sums[0];
+                    sumDyXhat += sums[1];
                 }
                 sumDyXhat *= inv;
                 dbd[ch] = (float) sumDy;

@@ -22,9 +22,18 @@ final class Reductions {
                 : scalarSumSquaredDeviation(a, off, len, mean);
     }
 
-    /** Sum of g[i] * (x[i] - mean). */
-    static float dotDeviation(float[] g, float[] x, int off, int len, float mean) {
-        return VECTOR ? VectorReductions.dotDeviation(g, x, off, len, mean) : scalarDotDeviation(g, x, off, len, mean);
+    /**
+     * sums[0] = the sum of g[i], sums[1] = the sum of g[i] * (x[i] - mean), over [off, off + len): on the Vector
+     * API in one pass over g (batch norm's backward reads dy once, not twice), else as {@link #scalarSum} and
+     * {@link #scalarDotDeviation}.
+     */
+    static void sumAndDotDeviation(float[] g, float[] x, int off, int len, float mean, float[] sums) {
+        if (VECTOR) {
+            VectorReductions.sumAndDotDeviation(g, x, off, len, mean, sums);
+        } else {
+            sums[0] = scalarSum(g, off, len);
+            sums[1] = scalarDotDeviation(g, x, off, len, mean);
+        }
     }
 
     /** {@link #sum} in eight scalar partial sums. */
@@ -65,7 +74,7 @@ final class Reductions {
         return (s0 + s1) + (s2 + s3);
     }
 
-    /** {@link #dotDeviation} in four scalar partial sums. */
+    /** The sum of g[i] * (x[i] - mean) in four scalar partial sums. */
     static float scalarDotDeviation(float[] g, float[] x, int off, int len, float mean) {
         float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
         int i = off, end = off + len;

@@ -47,19 +47,26 @@ final class VectorReductions {
         return s;
     }
 
-    static float dotDeviation(float[] g, float[] x, int off, int len, float mean) {
+    /** {@link Reductions#sumAndDotDeviation}: g read once for both sums. */
+    static void sumAndDotDeviation(float[] g, float[] x, int off, int len, float mean, float[] sums) {
         FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S), m = FloatVector.broadcast(S, mean);
+        FloatVector d0 = FloatVector.zero(S), d1 = FloatVector.zero(S);
         int i = off, end = off + len;
         for (; i + STEP <= end; i += STEP) {
             int j = i + VectorConvolution.LANES;
-            s0 = FloatVector.fromArray(S, g, i).fma(FloatVector.fromArray(S, x, i).sub(m), s0);
-            s1 = FloatVector.fromArray(S, g, j).fma(FloatVector.fromArray(S, x, j).sub(m), s1);
+            FloatVector g0 = FloatVector.fromArray(S, g, i), g1 = FloatVector.fromArray(S, g, j);
+            s0 = s0.add(g0);
+            s1 = s1.add(g1);
+            d0 = g0.fma(FloatVector.fromArray(S, x, i).sub(m), d0);
+            d1 = g1.fma(FloatVector.fromArray(S, x, j).sub(m), d1);
         }
-        float s = lanes(s0.add(s1));
+        float s = lanes(s0.add(s1)), d = lanes(d0.add(d1));
         for (; i < end; i++) {
-            s += g[i] * (x[i] - mean);
+            s += g[i];
+            d += g[i] * (x[i] - mean);
         }
-        return s;
+        sums[0] = s;
+        sums[1] = d;
     }
 
     /** The 8 lanes added pairwise in lane order. */

@@ -17,8 +17,13 @@ class ReductionsTest {
     private static final Way SCALAR = (g, x, off, len, mean) -> new float[] {Reductions.scalarSum(g, off, len),
         Reductions.scalarSumSquaredDeviation(x, off, len, mean), Reductions.scalarDotDeviation(g, x, off, len, mean)};
 
-    private static final Way VECTOR = (g, x, off, len, mean) -> new float[] {VectorReductions.sum(g, off, len),
-        VectorReductions.sumSquaredDeviation(x, off, len, mean), VectorReductions.dotDeviation(g, x, off, len, mean)};
+    /** The vector sums, the sum and the dot from one pass, and the sum again on its own, which must agree. */
+    private static final Way VECTOR = (g, x, off, len, mean) -> {
+        float[] sums = new float[2];
+        VectorReductions.sumAndDotDeviation(g, x, off, len, mean, sums);
+        assertEquals(VectorReductions.sum(g, off, len), sums[0], "the one-pass sum is the sum");
+        return new float[] {sums[0], VectorReductions.sumSquaredDeviation(x, off, len, mean), sums[1]};
+    };
 
     @Test
     void scalarPartialSumsMatchDoubleSums() {
