@@ -44,25 +44,8 @@ public interface JobExecutor {
      */
     void stop(Run run, String why);
 
-    /**
-     * Whether runs go on while the service is down (a batch system's do, and are recovered after the restart);
-     * otherwise the service stops them when it stops, and they resume from their checkpoints when a server runs
-     * them again.
-     */
-    boolean runsOutliveTheService();
-
-    /**
-     * Whether kiln.max-job-duration is handed to the system that runs the jobs (a batch job's time limit), which
-     * then stops a run at it; otherwise the scheduler stops a run that goes past it.
-     */
-    boolean stopsAtTimeLimit();
-
-    /**
-     * Whether runs use this machine's memory (its GPUs, its RAM): then a submission is refused when its estimate
-     * does not fit them ({@code jobs.MemoryCheck}). A batch system's compute nodes differ from the service's
-     * machine: it is given the estimate instead (SLURM's {@code --mem}) and places the job where it fits.
-     */
-    boolean runsOnThisMachine();
+    /** What this executor's runs are like: whether they outlive the service, keep a time limit, use this machine. */
+    RunTraits traits();
 
     /**
      * Why a job asking for this device ({@code auto}, {@code cpu}, {@code cuda}, {@code cuda:N}) could never run

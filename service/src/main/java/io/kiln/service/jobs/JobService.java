@@ -140,7 +140,7 @@ public class JobService {
             ModelPlan plan = ModelPlan.of(spec, data.sampleShape(), data.classes());
             // Not this machine's GPUs, heap or RAM for a job a batch system runs on its own nodes: SLURM gets the
             // estimate as --mem and places (or refuses) the job itself.
-            if (limits.memoryCheck() && executor.runsOnThisMachine()) {
+            if (limits.memoryCheck() && executor.traits().runsOnThisMachine()) {
                 memory.check(spec, MemoryEstimate.of(plan, new Optimizer(null, spec.optimizer()).stateSlots()), data);
             }
         }

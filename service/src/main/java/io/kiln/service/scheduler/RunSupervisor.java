@@ -97,7 +97,7 @@ class RunSupervisor {
             }
         }
         Duration limit = config.maxJobDuration();
-        if (limit == null || executor.stopsAtTimeLimit()) {
+        if (limit == null || executor.traits().stopsAtTimeLimit()) {
             return;
         }
         for (Supervised s : runs.values()) {
@@ -123,7 +123,7 @@ class RunSupervisor {
      */
     void stopAll() {
         stopping = true;
-        if (executor.runsOutliveTheService()) {
+        if (executor.traits().runsOutliveTheService()) {
             return;
         }
         for (Supervised s : runs.values()) {
@@ -155,7 +155,7 @@ class RunSupervisor {
         s.ended().set(new Ended(outcome, error, at));
         if (stopping) {
             runs.remove(s.job().id());
-            if (!executor.runsOutliveTheService()) {
+            if (!executor.traits().runsOutliveTheService()) {
                 // The server is going down: the job resumes from its checkpoint when a server runs it again.
                 transitions.requeueAtShutdown(s.job().id(), seconds(s, s.job(), at));
             }

@@ -11,6 +11,7 @@ import io.kiln.service.executor.Outcome;
 import io.kiln.service.executor.Placement;
 import io.kiln.service.executor.Run;
 import io.kiln.service.executor.RunListener;
+import io.kiln.service.executor.RunTraits;
 import io.kiln.service.executor.WorkerJvm;
 import io.kiln.service.jobs.JobLog;
 import io.kiln.service.store.JobRow;
@@ -143,18 +144,8 @@ public class LocalExecutor implements JobExecutor {
     }
 
     @Override
-    public boolean runsOutliveTheService() {
-        return false;
-    }
-
-    @Override
-    public boolean runsOnThisMachine() {
-        return true;
-    }
-
-    @Override
-    public boolean stopsAtTimeLimit() {
-        return false;
+    public RunTraits traits() {
+        return RunTraits.WORKER_PROCESSES;
     }
 
     /** A GPU request on a server without GPUs, or for a GPU it does not have. */

@@ -14,6 +14,7 @@ import io.kiln.service.executor.Outcome;
 import io.kiln.service.executor.Placement;
 import io.kiln.service.executor.Run;
 import io.kiln.service.executor.RunListener;
+import io.kiln.service.executor.RunTraits;
 import io.kiln.service.executor.WorkerJvm;
 import io.kiln.service.jobs.DatasetFacts;
 import io.kiln.service.jobs.JobLog;
@@ -240,20 +241,10 @@ public class SlurmExecutor implements JobExecutor {
         monitor.pollSoon();
     }
 
-    @Override
-    public boolean runsOutliveTheService() {
-        return true;
-    }
-
-    @Override
-    public boolean runsOnThisMachine() {
-        return false;
-    }
-
     /** kiln.max-job-duration is the batch job's --time. */
     @Override
-    public boolean stopsAtTimeLimit() {
-        return true;
+    public RunTraits traits() {
+        return RunTraits.BATCH_JOBS;
     }
 
     @Override
