@@ -3,6 +3,7 @@ package io.kiln.service.executor;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kiln.service.store.MetricStore;
+import io.micronaut.core.annotation.Nullable;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,7 +13,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Reads the engine's JSON lines (its stdout, or the events file it appends to) into calls on a
  * {@link RunListener}, holding step points back to hand them over in batches: one store write per 200 points or
- * per second, not one per step.
+ * per second, not one per step. Output that may repeat what the store has (a batch job's, read again) is read
+ * with the {@link KnownPoints}, and a point it knows is passed over with its progress event.
  */
 public final class EngineOutput {
     private static final Logger LOG = LoggerFactory.getLogger(EngineOutput.class);
@@ -22,6 +24,9 @@ public final class EngineOutput {
 
     private final long jobId;
     private final RunListener listener;
+    /** The points not to hand on again; null where the output cannot repeat them (a worker's own stdout). */
+    @Nullable
+    private final KnownPoints known;
     private List<MetricStore.StepPoint> steps = new ArrayList<>();
     private long lastFlush = System.nanoTime();
     private int stepsPerEpoch;
@@ -29,8 +34,13 @@ public final class EngineOutput {
     private volatile String errorMessage;
 
     public EngineOutput(long jobId, RunListener listener) {
+        this(jobId, listener, null);
+    }
+
+    public EngineOutput(long jobId, RunListener listener, @Nullable KnownPoints known) {
         this.jobId = jobId;
         this.listener = listener;
+        this.known = known;
     }
 
     /** Whether the engine reported {@code done}. */
@@ -62,16 +72,25 @@ public final class EngineOutput {
                     listener.progress(e);
                 }
                 case "step" -> {
-                    steps.add(stepPoint(e, stepsPerEpoch));
+                    MetricStore.StepPoint point = stepPoint(e, stepsPerEpoch);
+                    if (known != null && !known.firstStep(point.globalStep())) {
+                        return;
+                    }
+                    steps.add(point);
                     if (steps.size() >= FLUSH_POINTS || System.nanoTime() - lastFlush > FLUSH_NANOS) {
                         flush(List.of());
                     }
                     listener.progress(e);
                 }
                 case "epoch" -> {
-                    // An epoch's figures are stored before its checkpoint is announced.
-                    flush(List.of(epochPoint(e)));
-                    listener.progress(e);
+                    // An epoch's figures are stored before its checkpoint is announced; so are the new step points
+                    // held back at an epoch the store has.
+                    if (known == null || known.firstEpoch(e.path("epoch").asInt())) {
+                        flush(List.of(epochPoint(e)));
+                        listener.progress(e);
+                    } else if (!steps.isEmpty()) {
+                        flush(List.of());
+                    }
                 }
                 case "checkpoint" -> listener.checkpoint(e.path("epoch").asInt());
                 // a captioning job's BLEU-4 and sampled captions: the latest metrics carry them to the job page

@@ -9,6 +9,7 @@ import io.kiln.engine.spec.JobSpec;
 import io.kiln.engine.spec.SpecParser;
 import io.kiln.service.config.KilnConfig;
 import io.kiln.service.executor.JobExecutor;
+import io.kiln.service.executor.KnownPoints;
 import io.kiln.service.executor.Launch;
 import io.kiln.service.executor.Outcome;
 import io.kiln.service.executor.Placement;
@@ -173,9 +174,9 @@ public class SlurmExecutor implements JobExecutor {
     }
 
     private SlurmRun follow(long jobId, String batchJob, long copiedLogLines, RunListener listener) throws IOException {
-        RunListener once = new KnownPoints(listener, metrics.steps(jobId), metrics.epochs(jobId));
+        KnownPoints stored = new KnownPoints(metrics.steps(jobId), metrics.epochs(jobId));
         SlurmRun run = new SlurmRun(jobId, batchJob, "slurm:" + partition, paths.jobDir(jobId), paths.events(jobId),
-                eventsFrom(jobId, batchJob), copiedLogLines, once);
+                eventsFrom(jobId, batchJob), copiedLogLines, listener, stored);
         monitor.add(run);
         return run;
     }

@@ -3,6 +3,7 @@ package io.kiln.service.executor.slurm;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kiln.service.executor.EngineOutput;
+import io.kiln.service.executor.KnownPoints;
 import io.kiln.service.executor.Outcome;
 import io.kiln.service.executor.Run;
 import io.kiln.service.executor.RunListener;
@@ -54,15 +55,16 @@ final class SlurmRun implements Run {
 
     /**
      * Follows batch job {@code batchJob}, whose events begin at byte {@code eventsFrom} of {@code eventsPath} and
-     * whose first {@code copiedLines} log lines are in the job's log already.
+     * whose first {@code copiedLines} log lines are in the job's log already; of its metric points, those
+     * {@code stored} knows are not handed on again.
      */
     SlurmRun(long jobId, String batchJob, String placement, Path jobDir, Path eventsPath, long eventsFrom,
-             long copiedLines, RunListener listener) {
+             long copiedLines, RunListener listener, KnownPoints stored) {
         this.jobId = jobId;
         this.batchJob = batchJob;
         this.placement = placement;
         this.listener = listener;
-        this.events = new EngineOutput(jobId, listener);
+        this.events = new EngineOutput(jobId, listener, stored);
         this.eventsFile = new OutputFile(eventsPath, eventsFrom);
         this.out = jobDir.resolve("slurm-" + batchJob + ".out");
         this.err = new OutputFile(logFile(jobDir, batchJob), 0);

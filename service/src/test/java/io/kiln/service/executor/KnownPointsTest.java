@@ -1,10 +1,8 @@
-package io.kiln.service.executor.slurm;
+package io.kiln.service.executor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.kiln.service.executor.EngineOutput;
-import io.kiln.service.executor.RunListener;
 import io.kiln.service.store.MetricStore;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,8 +49,8 @@ class KnownPointsTest {
         return lines;
     }
 
-    static void feed(RunListener listener, List<String> lines) {
-        EngineOutput out = new EngineOutput(1, listener);
+    static void feed(RunListener listener, KnownPoints known, List<String> lines) {
+        EngineOutput out = new EngineOutput(1, listener, known);
         lines.forEach(out::line);
         out.close();
     }
@@ -62,7 +60,7 @@ class KnownPointsTest {
         Recorded r = new Recorded();
         List<MetricStore.StepPoint> stored = List.of(new MetricStore.StepPoint(1, 1, 1, 0.5), new MetricStore.StepPoint(1, 2, 2, 0.5));
         List<MetricStore.EpochPoint> storedEpochs = List.of(new MetricStore.EpochPoint(1, 0.5, null, null, null, null, null, null));
-        feed(new KnownPoints(r, stored, storedEpochs), run(1, 3));
+        feed(r, new KnownPoints(stored, storedEpochs), run(1, 3));
         assertEquals(List.of(3L, 4L, 5L, 6L), r.steps);
         assertEquals(List.of(2, 3), r.epochs);
         assertEquals(List.of("start0.0", "step2.1", "step2.2", "epoch2.0", "step3.1", "step3.2", "epoch3.0"), r.progress,
@@ -74,7 +72,7 @@ class KnownPointsTest {
         Recorded r = new Recorded();
         List<String> lines = new ArrayList<>(run(1, 2));
         lines.addAll(run(2, 3)); // resumed after epoch 1's checkpoint, in the same output
-        feed(new KnownPoints(r, List.of(), List.of()), lines);
+        feed(r, new KnownPoints(List.of(), List.of()), lines);
         assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L), r.steps);
         assertEquals(List.of(1, 2, 3), r.epochs);
     }
