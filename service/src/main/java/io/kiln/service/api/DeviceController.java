@@ -1,6 +1,5 @@
 package io.kiln.service.api;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.kiln.service.executor.JobExecutor;
 import io.micronaut.http.annotation.Controller;
@@ -13,7 +12,6 @@ import io.swagger.v3.oas.annotations.Operation;
 @Secured(SecurityRule.IS_AUTHENTICATED)
 @ApiDocs.SignedIn
 public class DeviceController {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private final JobExecutor executor;
 
     public DeviceController(JobExecutor executor) {
@@ -24,6 +22,6 @@ public class DeviceController {
             + "with the SLURM executor, the partition's nodes with their CPUs, memory and GPUs")
     @Get
     public ArrayNode list() {
-        return executor.devices(JSON);
+        return executor.devices();
     }
 }

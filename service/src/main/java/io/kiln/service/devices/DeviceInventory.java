@@ -1,7 +1,7 @@
 package io.kiln.service.devices;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kiln.engine.backend.cuda.CudaDevices;
 import io.kiln.service.config.KilnConfig;
@@ -92,8 +92,8 @@ public class DeviceInventory {
     }
 
     /** GET /devices: each GPU (name, memory, compute capability, job) and the CPU. */
-    public ArrayNode describe(ObjectMapper json) {
-        ArrayNode out = json.createArrayNode();
+    public ArrayNode describe() {
+        ArrayNode out = JsonNodeFactory.instance.arrayNode();
         List<CudaDevices.Gpu> fresh = gpus.isEmpty() ? gpus : discovery.discover(true).gpus();
         for (CudaDevices.Gpu g : fresh) {
             ObjectNode n = out.addObject();

@@ -1,6 +1,5 @@
 package io.kiln.service.executor;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.kiln.service.store.JobRow;
 import java.io.IOException;
@@ -54,5 +53,5 @@ public interface JobExecutor {
     Optional<String> refusal(String requestedDevice);
 
     /** {@code GET /devices}: where jobs run (this server's GPUs and CPU, or the batch partition's nodes). */
-    ArrayNode devices(ObjectMapper json);
+    ArrayNode devices();
 }

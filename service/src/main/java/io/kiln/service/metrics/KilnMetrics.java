@@ -1,7 +1,6 @@
 package io.kiln.service.metrics;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kiln.service.devices.DeviceInventory;
 import io.kiln.service.store.JobRepository;
 import io.kiln.service.store.JobState;
@@ -16,7 +15,6 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 @Context
 public class KilnMetrics {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private final JobRepository jobs;
     private final DeviceInventory devices;
     private final AtomicReference<JsonNode> deviceCache = new AtomicReference<>();
@@ -70,7 +68,7 @@ public class KilnMetrics {
     private double memory(String device, String kind) {
         long now = System.nanoTime();
         if (deviceCache.get() == null || now - deviceCacheAt > 5_000_000_000L) {
-            deviceCache.set(devices.describe(JSON));
+            deviceCache.set(devices.describe());
             deviceCacheAt = now;
         }
         for (JsonNode d : deviceCache.get()) {

@@ -1,6 +1,5 @@
 package io.kiln.service.executor.local;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.kiln.service.config.KilnConfig;
 import io.kiln.service.config.KilnPaths;
@@ -162,7 +161,7 @@ public class LocalExecutor implements JobExecutor {
     }
 
     @Override
-    public ArrayNode devices(ObjectMapper json) {
-        return devices.describe(json);
+    public ArrayNode devices() {
+        return devices.describe();
     }
 }

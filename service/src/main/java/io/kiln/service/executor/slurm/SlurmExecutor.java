@@ -1,7 +1,7 @@
 package io.kiln.service.executor.slurm;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kiln.engine.nn.MemoryEstimate;
 import io.kiln.engine.spec.CaptioningOptions;
@@ -262,8 +262,8 @@ public class SlurmExecutor implements JobExecutor {
 
     /** The partition's nodes: CPUs, memory and GPUs, each total and allocated, and the Kiln jobs running there. */
     @Override
-    public ArrayNode devices(ObjectMapper json) {
-        ArrayNode out = json.createArrayNode();
+    public ArrayNode devices() {
+        ArrayNode out = JsonNodeFactory.instance.arrayNode();
         for (Slurm.Node n : nodes(NODES_SHOWN_FRESH)) {
             ObjectNode d = out.addObject();
             d.put("name", n.name());

@@ -256,7 +256,7 @@ class SlurmExecutorWithFakeSlurmTest {
 
     @Test
     void devicesAreThePartitionsNodesWithTheirGpus() {
-        JsonNode nodes = executor.devices(new com.fasterxml.jackson.databind.ObjectMapper());
+        JsonNode nodes = executor.devices();
         assertEquals(1, nodes.size());
         JsonNode n = nodes.get(0);
         assertEquals("node1", n.get("name").asText());
