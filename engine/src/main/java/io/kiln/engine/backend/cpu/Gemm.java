@@ -150,7 +150,7 @@ final class Gemm {
             return taps = taps.length < size ? new int[size] : taps;
         }
 
-        /** A reusable array of at least {@code size} vector positions ({@link VectorConvolution#positions}). */
+        /** A reusable array of at least {@code size} pixel positions ({@link VectorConvolution#pixelPositions}). */
         int[] positions(int size) {
             return positions = positions.length < size ? new int[size] : positions;
         }
