@@ -5,7 +5,7 @@ package io.kiln.engine.backend;
  * filters {@code [k, c, kernelH, kernelW]}, output {@code [n, k, outH, outW]}.
  */
 public record ConvGeometry(int n, int c, int h, int w, int k, int kernelH, int kernelW,
-                           int strideH, int strideW, int padH, int padW) {
+                           int strideH, int strideW, int padH, int padW) implements SlidingWindow {
 
     public ConvGeometry {
         if (n <= 0 || c <= 0 || h <= 0 || w <= 0 || k <= 0 || kernelH <= 0 || kernelW <= 0
@@ -22,16 +22,15 @@ public record ConvGeometry(int n, int c, int h, int w, int k, int kernelH, int k
         return new ConvGeometry(n, c, h, w, k, kernel, kernel, stride, stride, pad, pad);
     }
 
-    public int outH() {
-        return (h + 2 * padH - kernelH) / strideH + 1;
+    /** The filter's height, {@link #kernelH}: the window it slides. */
+    @Override
+    public int windowH() {
+        return kernelH;
     }
 
-    public int outW() {
-        return (w + 2 * padW - kernelW) / strideW + 1;
-    }
-
-    public int[] inputShape() {
-        return new int[] {n, c, h, w};
+    @Override
+    public int windowW() {
+        return kernelW;
     }
 
     public int[] filterShape() {

@@ -6,7 +6,7 @@ package io.kiln.engine.backend;
  * COUNT_INCLUDE_PADDING, PyTorch's default).
  */
 public record PoolGeometry(int n, int c, int h, int w, int windowH, int windowW,
-                           int strideH, int strideW, int padH, int padW) {
+                           int strideH, int strideW, int padH, int padW) implements SlidingWindow {
 
     public PoolGeometry {
         if (n <= 0 || c <= 0 || h <= 0 || w <= 0 || windowH <= 0 || windowW <= 0
@@ -23,18 +23,6 @@ public record PoolGeometry(int n, int c, int h, int w, int windowH, int windowW,
 
     public static PoolGeometry square(int n, int c, int h, int w, int window, int stride, int pad) {
         return new PoolGeometry(n, c, h, w, window, window, stride, stride, pad, pad);
-    }
-
-    public int outH() {
-        return (h + 2 * padH - windowH) / strideH + 1;
-    }
-
-    public int outW() {
-        return (w + 2 * padW - windowW) / strideW + 1;
-    }
-
-    public int[] inputShape() {
-        return new int[] {n, c, h, w};
     }
 
     public int[] outputShape() {

@@ -3,15 +3,15 @@ package io.kiln.engine.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kiln.engine.backend.Backend;
 import io.kiln.engine.backend.Backends;
-import io.kiln.engine.backend.Precision;
 import io.kiln.engine.bench.Bench;
 import io.kiln.engine.bench.BenchModels;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code bench [--device D] [--models LIST] [--seconds S]}. */
+/** {@code bench [--device D] [--models LIST] [--seconds S] [--precision P]}. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Training-step throughput of the built-in models with the data already on the device; "
                 + "prints one JSON object per model.")
@@ -23,11 +23,11 @@ final class BenchCommand implements Callable<Integer> {
             description = "comma-separated, from: mlp, mlp512, cnn, vgg11, resnet20 (default: all)")
     List<String> models;
 
-    @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32", description = "fp32 or tf32")
-    String precision;
-
     @Option(names = "--seconds", paramLabel = "S", defaultValue = "10", description = "measured time per model")
     double seconds;
+
+    @Mixin
+    PrecisionOption precision;
 
     @Override
     public Integer call() {
@@ -42,7 +42,7 @@ final class BenchCommand implements Callable<Integer> {
             System.err.println("--seconds must be > 0");
             return TrainCommand.EXIT_BAD_INPUT;
         }
-        try (Backend backend = Backends.create(device, Precision.parse(precision))) {
+        try (Backend backend = Backends.create(device, precision.parse())) {
             for (String m : models) {
                 Bench.Result r = Bench.run(backend, BenchModels.get(m), seconds);
                 ObjectNode n = events.event("bench");

@@ -10,6 +10,7 @@ import io.kiln.engine.backend.cuda.GpuCheck;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code gpu-check}: compares every GPU operation with the CPU reference. */
@@ -21,15 +22,15 @@ final class GpuCheckCommand implements Callable<Integer> {
     @Option(names = "--device", paramLabel = "D", defaultValue = "cuda:0", description = "cuda or cuda:N (default cuda:0)")
     String device;
 
-    @Option(names = "--precision", paramLabel = "P", defaultValue = "fp32", description = "fp32 (default) or tf32")
-    String precision;
+    @Mixin
+    PrecisionOption precision;
 
     @Override
     public Integer call() {
         Precision p;
         int ordinal;
         try {
-            p = Precision.parse(precision);
+            p = precision.parse();
             ordinal = device.equals("cuda") ? 0 : Integer.parseInt(device.substring(device.indexOf(':') + 1));
             if (!device.startsWith("cuda")) {
                 throw new IllegalArgumentException("--device must be cuda or cuda:N");

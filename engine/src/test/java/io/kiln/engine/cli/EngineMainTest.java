@@ -23,6 +23,8 @@ import java.util.function.IntSupplier;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The engine's command line end to end on a small generated dataset (CONTRACT.md's JSON lines and exit codes). */
 class EngineMainTest {
@@ -254,5 +256,24 @@ class EngineMainTest {
         assertEquals("mlp", r.events().get(0).get("model").asText());
         assertEquals(100, r.events().get(0).get("batch").asInt());
         assertTrue(r.events().get(1).get("img_per_s").asDouble() > 0);
+    }
+
+    /** bench and gpu-check share --precision: a bad value is bad input (exit 2) for both, named before any work. */
+    @ParameterizedTest
+    @ValueSource(strings = {"bench", "gpu-check"})
+    void anUnknownPrecisionExitsTwoNamingTheChoices(String command) throws IOException {
+        PrintStream old = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        Run r;
+        try (PrintStream capture = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+            System.setErr(capture);
+            r = run(command, "--device", command.equals("bench") ? "cpu" : "cuda", "--precision", "fp16");
+        } finally {
+            System.setErr(old);
+        }
+        assertEquals(2, r.exit());
+        assertEquals(List.of(), r.events());
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("unknown precision \"fp16\"; use fp32 or tf32"),
+                err.toString(StandardCharsets.UTF_8));
     }
 }

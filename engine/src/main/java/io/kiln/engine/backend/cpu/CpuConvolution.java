@@ -69,6 +69,24 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector, On
             }
         }
     }
+    /** A matrix inside an array: a group's images in place, or gathered into scratch. */
+    private record Slab(float[] data, int offset) {
+    }
+
+    /**
+     * Images [i0, i0 + cnt) of an [n, k, ohw] array as one [k, cnt*ohw] matrix: a single image is one already,
+     * in place; several are gathered side by side into the scratch's output buffer.
+     */
+    private static Slab outputs(ConvGeometry g, float[] src, int i0, int cnt, Gemm.Scratch s) {
+        int outSize = g.k() * g.outH() * g.outW();
+        if (cnt == 1) {
+            return new Slab(src, i0 * outSize);
+        }
+        float[] dst = s.out(outSize * cnt);
+        gatherOutputs(g, src, i0, cnt, dst);
+        return new Slab(dst, 0);
+    }
+
     private static boolean isPointwise(ConvGeometry g) {
         return g.kernelH() == 1 && g.kernelW() == 1 && g.strideH() == 1 && g.strideW() == 1
                 && g.padH() == 0 && g.padW() == 0;
@@ -212,13 +230,8 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector, On
                 }
                 Gemm.Scratch s = gemm.scratch();
                 float[] dcol = s.col(crs * cols);
-                if (cnt == 1) {
-                    gemm.gemm(true, false, crs, ohw, k, 1f, wd, 0, dyd, i0 * outSize, 0f, dcol, 0, !groups.parallel());
-                } else {
-                    float[] dyGroup = s.out(k * cols);
-                    gatherOutputs(g, dyd, i0, cnt, dyGroup);
-                    gemm.gemm(true, false, crs, cols, k, 1f, wd, 0, dyGroup, 0, 0f, dcol, 0, !groups.parallel());
-                }
+                Slab dy = outputs(g, dyd, i0, cnt, s);
+                gemm.gemm(true, false, crs, cols, k, 1f, wd, 0, dy.data(), dy.offset(), 0f, dcol, 0, !groups.parallel());
                 for (int i = 0; i < cnt; i++) {
                     Im2col.col2im(g, dcol, i * ohw, cols, dxd, (i0 + i) * inSize);
                 }
@@ -408,8 +421,7 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector, On
             return;
         }
         int k = g.k(), crs = g.c() * g.kernelH() * g.kernelW(), ohw = g.outH() * g.outW();
-        int inSize = g.c() * g.h() * g.w(), outSize = k * ohw;
-        int filterSize = k * crs;
+        int inSize = g.c() * g.h() * g.w(), filterSize = k * crs;
         boolean pointwise = isPointwise(g);
         // few filter taps (a first layer): make the filters the long side, dw^T [crs, k] = columns * dy^T
         boolean swapped = crs < k && crs < 64;
@@ -430,29 +442,21 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector, On
                 int i0 = grp * groups.size(), cnt = Math.min(groups.size(), g.n() - i0), cols = cnt * ohw;
                 float beta = grp == from ? 0f : 1f;
                 Gemm.Scratch s = gemm.scratch();
-                float[] col, dy;
-                int colOff, dyOff;
+                Slab col;
                 if (cnt == 1 && pointwise) {
-                    col = xd;
-                    colOff = i0 * inSize;
+                    col = new Slab(xd, i0 * inSize); // a 1x1 convolution's column matrix is its image
                 } else {
-                    col = s.col(crs * cols);
-                    colOff = 0;
-                    im2colGroup(g, xd, i0, cnt, col);
+                    col = new Slab(s.col(crs * cols), 0);
+                    im2colGroup(g, xd, i0, cnt, col.data());
                 }
-                if (cnt == 1) {
-                    dy = dyd;
-                    dyOff = i0 * outSize;
-                } else {
-                    dy = s.out(k * cols);
-                    dyOff = 0;
-                    gatherOutputs(g, dyd, i0, cnt, dy);
-                }
+                Slab dy = outputs(g, dyd, i0, cnt, s);
                 if (swapped) {
-                    gemm.gemm(false, true, crs, k, cols, 1f, col, colOff, dy, dyOff, beta, acc, 0, !groups.parallel());
+                    gemm.gemm(false, true, crs, k, cols, 1f, col.data(), col.offset(), dy.data(), dy.offset(), beta,
+                            acc, 0, !groups.parallel());
                 } else {
                     // dw [k, crs] (+)= dy [k, pixels] * col^T [pixels, crs]
-                    gemm.gemm(false, true, k, crs, cols, 1f, dy, dyOff, col, colOff, beta, acc, 0, !groups.parallel());
+                    gemm.gemm(false, true, k, crs, cols, 1f, dy.data(), dy.offset(), col.data(), col.offset(), beta,
+                            acc, 0, !groups.parallel());
                 }
             }
         });

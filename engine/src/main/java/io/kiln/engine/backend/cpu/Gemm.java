@@ -282,7 +282,8 @@ final class Gemm {
                 System.arraycopy(b, bOff + (pb + pp) * n + jb, panel[pp], 0, ncb);
             }
         } else {
-            // B is stored [n, k]: read along k (contiguous), eight then four panel rows at a time
+            // B is stored [n, k]: read along k (contiguous), eight panel rows at a time; the few rows left over
+            // (kcb % 8, at most 7 of a block of hundreds) one at a time
             int pp = 0;
             for (; pp + 8 <= kcb; pp += 8) {
                 float[] r0 = panel[pp], r1 = panel[pp + 1], r2 = panel[pp + 2], r3 = panel[pp + 3];
@@ -298,17 +299,6 @@ final class Gemm {
                     r5[jj] = b[o + 5];
                     r6[jj] = b[o + 6];
                     r7[jj] = b[o + 7];
-                }
-            }
-            for (; pp + 4 <= kcb; pp += 4) {
-                float[] r0 = panel[pp], r1 = panel[pp + 1], r2 = panel[pp + 2], r3 = panel[pp + 3];
-                int base = bOff + jb * k + pb + pp;
-                for (int jj = 0; jj < ncb; jj++) {
-                    int o = base + jj * k;
-                    r0[jj] = b[o];
-                    r1[jj] = b[o + 1];
-                    r2[jj] = b[o + 2];
-                    r3[jj] = b[o + 3];
                 }
             }
             for (; pp < kcb; pp++) {

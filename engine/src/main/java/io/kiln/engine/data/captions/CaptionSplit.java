@@ -8,8 +8,9 @@ import java.util.Map;
 /**
  * One part (training or validation) of a captioning data set: captions of {@code length} word indices, each
  * starting with {@code <START>} and padded with {@code <NULL>} after its {@code <END>}, and the image feature
- * vector of each caption. Only the images the captions refer to are kept: {@code featureRow(i)} is caption i's row
- * of {@link #features()}, {@code imageIndex(i)} its image's index in the original feature file (and URL list).
+ * vector of each caption. Only the images the captions refer to are kept, each once: {@link #copyFeatures} reads
+ * caption i's row of them, and {@link #imageIndex} gives its image's index in the original feature file (and URL
+ * list).
  */
 public final class CaptionSplit {
     private final String name;
