@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kiln.engine.data.SyntheticData;
+import io.kiln.service.store.JobClaims;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -109,17 +110,28 @@ class SlurmExecutorTest {
     }
 
     /**
-     * SIGKILL, then a new service on the same store: the batch job goes on meanwhile and is taken back running. Its
-     * SLURM time limit is lifted first (the service's one minute is for the last test), so that a slow restart on a
-     * loaded machine cannot turn this into a job that ended while the service was down.
+     * Submits a job whose batch job is then given 10 minutes instead of the service's one, which is for the last test
+     * alone: on a loaded machine (a load of 9 on two cores has been seen) a test's job can take over a minute to reach
+     * the point it waits for, and SLURM would stop it there. Lifted as soon as the batch job exists, queued or running.
+     */
+    String submitWithoutTheTimeLimit(String spec) throws Exception {
+        String id = kiln.submit(spec);
+        String batch = batchJob(kiln.await(id, j -> j.has("batchJob")));
+        TestSlurm.run("scontrol", "update", "JobId=" + batch, "TimeLimit=10");
+        return id;
+    }
+
+    /**
+     * SIGKILL, then a new service on the same store: the batch job goes on meanwhile and is taken back running. (Its
+     * time limit lifted, a slow restart on a loaded machine cannot turn this into a job that ended while the service
+     * was down.)
      */
     @Test
     @Order(1)
     void aServiceKilledAndRestartedTakesItsRunningBatchJobsBackSubmittingNoneTwice() throws Exception {
-        String id = kiln.submit(endless("through-a-crash"));
+        String id = submitWithoutTheTimeLimit(endless("through-a-crash"));
         JsonNode before = kiln.await(id, KilnServer.runningWithEpoch(3));
         String batch = batchJob(before);
-        TestSlurm.run("scontrol", "update", "JobId=" + batch, "TimeLimit=10");
         kiln.kill();
         int epochAtKill = lastEpochWritten(id);
         kiln = start();
@@ -157,7 +169,7 @@ class SlurmExecutorTest {
     @Test
     @Order(2)
     void aJobSlurmRequeuesWaitsQueuedThenRunsAgainFromItsCheckpointKeepingEachPointOnce() throws Exception {
-        String id = kiln.submit(endless("requeued"));
+        String id = submitWithoutTheTimeLimit(endless("requeued"));
         String batch = batchJob(kiln.await(id, KilnServer.runningWithEpoch(3)));
         long requeuedAt = System.nanoTime();
         TestSlurm.requeue(batch);
@@ -201,7 +213,7 @@ class SlurmExecutorTest {
     @Test
     @Order(3)
     void aJobCancelledInSlurmIsReportedCancelled() throws Exception {
-        String id = kiln.submit(endless("cancelled-outside"));
+        String id = submitWithoutTheTimeLimit(endless("cancelled-outside"));
         JsonNode running = kiln.await(id, KilnServer.runningWithEpoch(1));
         TestSlurm.cancel(batchJob(running));
         JsonNode cancelled = kiln.awaitState(id, "CANCELLED");
@@ -212,8 +224,8 @@ class SlurmExecutorTest {
     @Test
     @Order(4)
     void twoJobsRunAsSlurmJobsToTheEndWhileAThirdWaitsForAGpuAndIsCancelledThere() throws Exception {
-        String first = kiln.submit(TestData.spec("first", "tiny", OVERLAP_EPOCHS));
-        String second = kiln.submit(TestData.spec("second", "tiny", OVERLAP_EPOCHS));
+        String first = submitWithoutTheTimeLimit(TestData.spec("first", "tiny", OVERLAP_EPOCHS));
+        String second = submitWithoutTheTimeLimit(TestData.spec("second", "tiny", OVERLAP_EPOCHS));
         String third = kiln.submit(TestData.spec("third", "tiny", TINY_EPOCHS));
         JsonNode running = kiln.await(first, j -> j.path("state").asText().equals("RUNNING"));
         // Two of the time-limited job (if it still runs), the first and the second hold both GPUs; the third waits
@@ -260,8 +272,9 @@ class SlurmExecutorTest {
 
     /**
      * Waits for a moment when the node shows both GPUs allocated, to exactly the jobs among {@code mayRun} that Kiln
-     * shows running, and the last of {@code mayWait} is queued with a reason (asked again until one answer holds it
-     * all: the time-limited job may end in between).
+     * shows running, the last of {@code mayWait} is queued, and every queued one has SLURM's own reason (asked again
+     * until one answer holds it all: the time-limited job may end in between, and a job shows Kiln's "being
+     * submitted" until sbatch has answered, or "not yet scheduled" until SLURM's scheduler has looked at it).
      */
     Waiting awaitWaiting(List<String> mayRun, List<String> mayWait) throws Exception {
         long end = System.nanoTime() + ServiceProcess.TIMEOUT.toNanos();
@@ -279,15 +292,23 @@ class SlurmExecutorTest {
                 }
             });
             JsonNode lastWaiting = jobs.get(mayWait.get(mayWait.size() - 1));
+            boolean slurmsReasons = mayWait.stream().map(jobs::get)
+                    .filter(j -> j.path("state").asText().equals("QUEUED")).allMatch(SlurmExecutorTest::slurmsReason);
             if (n.path("gpusAllocated").asInt() == 2 && runningNow.size() == 2
-                    && Set.copyOf(ids(n.get("jobs"))).equals(runningNow) && lastWaiting.has("reason")
-                    && !lastWaiting.path("reason").asText().equals("not yet scheduled")) {
+                    && Set.copyOf(ids(n.get("jobs"))).equals(runningNow)
+                    && lastWaiting.path("state").asText().equals("QUEUED") && slurmsReasons) {
                 return new Waiting(jobs, n);
             }
             last = "running " + runningNow + ", node " + n + ", waiting " + lastWaiting;
             Thread.sleep(200);
         }
         throw new AssertionError("never both GPUs taken and a job waiting: " + last);
+    }
+
+    /** Whether a queued job's reason is SLURM's (Resources, Priority, ...), not Kiln's while it waits for sbatch or SLURM. */
+    static boolean slurmsReason(JsonNode job) {
+        String reason = job.path("reason").asText("");
+        return !reason.isEmpty() && !reason.equals(JobClaims.SUBMITTING) && !reason.equals("not yet scheduled");
     }
 
     @Test
