@@ -330,6 +330,28 @@ class SlurmExecutorTest {
     }
 
     /**
+     * No check of this machine's memory for a job that SLURM places on its nodes (the local executor refuses this one
+     * for its worker heap, {@code MemoryCheckTest}): it is accepted and handed to sbatch with its estimate as --mem.
+     * No node has that (4 GiB here): sbatch takes the held job all the same and SLURM would keep it pending for ever
+     * (BadConstraints), so Kiln cancels it and the job fails saying why.
+     */
+    @Test
+    @Order(6)
+    void aJobNoNodeCanHoldIsLeftToSlurmAndFailsWhenSlurmCannotPlaceIt() throws Exception {
+        KilnServer.Answer a = kiln.post("/api/v1/jobs", TestData.tooLargeForHere("for-slurm-to-place"));
+        assertEquals(201, a.status(), "not refused for this machine's memory: " + a.body());
+        String id = a.json().get("id").asText();
+        JsonNode failed = kiln.awaitState(id, "FAILED");
+        String error = failed.path("error").asText();
+        assertTrue(error.startsWith("SLURM cannot place batch job ") && error.contains(": BadConstraints ("), error);
+        String batch = kiln.get("/api/v1/jobs/" + id + "/log").body().lines()
+                .filter(l -> l.startsWith("kiln: submitted to SLURM as batch job ")).findFirst().orElseThrow();
+        assertTrue(batch.matches(".*--mem=[0-9]{5,}M.*"), "its estimate as --mem, over 10 GB: " + batch);
+        assertEquals("CANCELLED", TestSlurm.state(batch.replaceFirst("kiln: submitted to SLURM as batch job ([0-9]+).*", "$1")),
+                "not left in SLURM's queue");
+    }
+
+    /**
      * The store's points are exactly those in the job's events file: none lost, none twice, the same values. (A run
      * that SLURM requeued reports the steps after its checkpoint again, with the same values: each counts once.)
      */

@@ -26,6 +26,16 @@ public final class TestData {
     }
 
     /**
+     * A CPU job for the tiny data whose training memory (two 30,000-unit layers: 3.6 GB of weights, as much again of
+     * gradients and of momentum) no test machine's worker gets: refused at submission where jobs run on this machine,
+     * left to the batch system's placement where they do not.
+     */
+    public static String tooLargeForHere(String name) {
+        return spec(name, "tiny", 1).replace("{\"type\":\"dense\",\"units\":16}",
+                "{\"type\":\"dense\",\"units\":30000},{\"type\":\"relu\"},{\"type\":\"dense\",\"units\":30000}");
+    }
+
+    /**
      * A file of the engine's PyTorch fixtures (engine/src/test/resources/pytorch, made by make_fixtures.py there):
      * {@code resnet18_w4.pt} and {@code .safetensors} (a width-4 ResNet-18 for 5 classes of 3x48x48), {@code mlp_bn.pt}.
      */

@@ -162,6 +162,17 @@ class KilnConfigTest {
         assertEquals(Duration.ofSeconds(30), s.commandTimeout());
         assertEquals("kiln", s.jobNamePrefix());
         assertEquals(java.util.List.of(), s.sbatchOptions());
+        assertEquals(SlurmSettings.UNPLACEABLE_BY_DEFAULT, s.unplaceableReasons());
+        assertEquals(java.util.List.of("BadConstraints", "PartitionConfig", "PartitionTimeLimit"), s.unplaceableReasons());
+    }
+
+    /** A lab may keep such jobs waiting (an empty list), or name reasons of its own, as application.yml says. */
+    @Test
+    void theUnplaceableReasonsAreTheLabsToChoose() {
+        assertEquals(java.util.List.of(), bind(Map.of("kiln.slurm.unplaceable-reasons", java.util.List.of()),
+                SlurmSettings.class).unplaceableReasons());
+        assertEquals(java.util.List.of("BadConstraints", "InvalidQOS"), bind(Map.of("kiln.slurm.unplaceable-reasons",
+                "BadConstraints,InvalidQOS"), SlurmSettings.class).unplaceableReasons());
     }
 
     @ParameterizedTest(name = "{0}={1}")

@@ -88,6 +88,18 @@ class MemoryCheckTest {
         kiln.post("/api/v1/jobs/" + queued.json().path("id").asText() + "/cancel", KilnServer.ADMIN, null);
     }
 
+    /** On the CPU the tensors live in the worker's heap: a job whose estimate exceeds kiln.worker-heap is refused. */
+    @Test
+    void aCpuJobLargerThanTheWorkerHeapIsRefusedAtSubmissionNamingTheHeap() {
+        String spec = TestData.tooLargeForHere("over-the-heap");
+        KilnServer.Answer a = kiln.post("/api/v1/jobs", KilnServer.ADMIN, spec);
+        assertEquals(400, a.status(), a.body());
+        assertEquals("training.batchSize", a.json().path("field").asText(), a.body());
+        String message = a.json().path("message").asText();
+        assertTrue(message.contains("of worker memory on the CPU") && message.contains("(kiln.worker-heap = 256m)")
+                && message.contains("raise kiln.worker-heap"), message);
+    }
+
     @Test
     void cpuJobsStillRunWhenTheServerHasGpus() {
         JsonNode devices = kiln.get("/api/v1/devices", KilnServer.ADMIN).json();

@@ -289,6 +289,14 @@ public class SlurmExecutor implements JobExecutor {
         SlurmRun r = e.run();
         String job = "batch job " + r.batchJob();
         BatchState meaning = e.meaning();
+        if (meaning == BatchState.WAITING) {
+            String reason = e.end().map(Slurm.BatchEnd::reason).orElse("?");
+            return new Outcome(-1, false, null, "", Outcome.Ending.STOPPED_BY_SYSTEM, "SLURM cannot place " + job
+                    + " in partition " + partition + ": " + reason + " (what it asks for, in the job's log: --mem, "
+                    + "--cpus-per-task, --gres, --time, is more than the partition's nodes or limits allow), so it was "
+                    + "cancelled rather than left waiting; lower training.batchSize or use a smaller model, or change "
+                    + "kiln.slurm's partition or requests");
+        }
         if (meaning == null) {
             // SLURM no longer shows it: the accounting database, else the job's output, says how it ended.
             if (e.end().isPresent()) {

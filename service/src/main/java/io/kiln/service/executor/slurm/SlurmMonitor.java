@@ -36,7 +36,10 @@ final class SlurmMonitor implements AutoCloseable {
     private volatile boolean pollSoon;
     private volatile boolean reachable = true;
 
-    /** A batch job's end as SLURM (or, without it, its output) tells it. */
+    /**
+     * A batch job's end as SLURM (or, without it, its output) tells it; {@code meaning} WAITING: a pending job this
+     * monitor cancelled because SLURM's reason ({@code end}'s) says it can never be placed.
+     */
     record Ended(SlurmRun run, BatchState meaning, Optional<Slurm.BatchEnd> end) {
     }
 
@@ -122,7 +125,12 @@ final class SlurmMonitor implements AutoCloseable {
                 }
                 BatchState meaning = BatchState.of(b.state());
                 r.observe(b, meaning);
-                if (meaning.ended()) {
+                if (meaning == BatchState.WAITING && settings.unplaceableReasons().contains(b.reason())) {
+                    // It would wait for ever: sbatch takes a held job without checking that it can be placed.
+                    slurm.cancel(r.batchJob());
+                    r.endAs(outcomes.apply(new Ended(r, meaning, Optional.of(new Slurm.BatchEnd(b.state(), b.reason(),
+                            0, 0)))), now);
+                } else if (meaning.ended()) {
                     r.endAs(outcomes.apply(new Ended(r, meaning, slurm.end(r.batchJob()))), now);
                 }
             } catch (IOException e) {

@@ -34,6 +34,9 @@ import java.util.List;
  * @param java the java command on the compute nodes; this service's own when blank
  * @param classPath the engine's class path on the compute nodes; this service's own when blank
  * @param sbatchOptions more sbatch options for every job (a constraint, a reservation, ...)
+ * @param unplaceableReasons SLURM's reasons for a pending job that mean no node of the partition can ever give what
+ *     it asks for (its memory, CPUs, GRES or time): such a batch job is cancelled and its job fails saying why,
+ *     rather than waiting for ever (sbatch takes a held job without checking it can be placed)
  */
 @ConfigurationProperties("kiln.slurm")
 public record SlurmSettings(
@@ -85,10 +88,16 @@ public record SlurmSettings(
         String jobNamePrefix,
         @Nullable String java,
         @Nullable String classPath,
-        @Nullable List<String> sbatchOptions) {
+        @Nullable List<String> sbatchOptions,
+        @Nullable List<String> unplaceableReasons) {
+
+    /** SLURM's reasons that a request exceeds what the partition's nodes or its limits allow (job_reason_codes). */
+    public static final List<String> UNPLACEABLE_BY_DEFAULT = List.of("BadConstraints", "PartitionConfig",
+            "PartitionTimeLimit");
 
     public SlurmSettings {
         sbatchOptions = sbatchOptions == null ? List.of() : List.copyOf(sbatchOptions);
+        unplaceableReasons = unplaceableReasons == null ? UNPLACEABLE_BY_DEFAULT : List.copyOf(unplaceableReasons);
         for (String o : sbatchOptions) {
             if (!o.startsWith("--")) {
                 throw new IllegalArgumentException("kiln.slurm.sbatch-options: each must be a long option such as "

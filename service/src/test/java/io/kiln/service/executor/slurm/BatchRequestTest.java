@@ -26,7 +26,7 @@ class BatchRequestTest {
     static SlurmSettings settings(String cpuGres, int niceBase, List<String> extra) {
         return new SlurmSettings("gpu", "lab", "normal", 4, "1g", "gpu:a100:1", cpuGres, niceBase, 200,
                 Duration.ofSeconds(5), Duration.ofSeconds(1), Duration.ofSeconds(10), Duration.ofSeconds(30), "kiln",
-                null, null, extra);
+                null, null, extra, null);
     }
 
     static Launch launch(Path dir, int priority, boolean resume) {

@@ -61,7 +61,7 @@ class SlurmExecutorWithFakeSlurmTest {
                 Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(60), 3, Duration.ofMinutes(30));
         SlurmSettings settings = new SlurmSettings(null, null, null, 2, "512m", "gpu:1", null, 0, 3,
                 Duration.ofMillis(200), Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofSeconds(5), "kiln",
-                "/usr/bin/java", "/opt/kiln/kiln-service.jar", null);
+                "/usr/bin/java", "/opt/kiln/kiln-service.jar", null, null);
         MetricStore noPoints = new MetricStore(null) {
             @Override
             public List<StepPoint> steps(long jobId) {
@@ -217,6 +217,28 @@ class SlurmExecutorWithFakeSlurmTest {
                 "started again after the requeue, on the same node: " + heard.calls);
         slurm.set("64", "kiln-7", "COMPLETED", "None");
         outcome(run, executor);
+    }
+
+    /**
+     * A pending job whose reason says no node can ever give what it asks for is cancelled and fails saying so; a job
+     * waiting for Resources (busy nodes) goes on waiting.
+     */
+    @Test
+    void aBatchJobSlurmCannotPlaceIsCancelledAndFailsSayingWhy() throws Exception {
+        Heard heard = new Heard();
+        Run run = executor.start(launch(), heard);
+        slurm.set("100", "kiln-7", "PENDING", "Resources");
+        awaitHeard(heard, "waiting Resources");
+        assertFalse(slurm.calls.contains("cancel 100"), "waiting for busy nodes is waiting: " + slurm.calls);
+        slurm.set("100", "kiln-7", "PENDING", "BadConstraints");
+        Outcome o = outcome(run, executor);
+        assertEquals(Outcome.Ending.STOPPED_BY_SYSTEM, o.ending());
+        assertTrue(o.reason().startsWith("SLURM cannot place batch job 100 in partition batch: BadConstraints (what it "
+                + "asks for, in the job's log: --mem"), o.reason());
+        assertTrue(o.reason().endsWith("lower training.batchSize or use a smaller model, or change kiln.slurm's "
+                + "partition or requests"), o.reason());
+        assertTrue(slurm.calls.contains("cancel 100"), "not left in SLURM's queue: " + slurm.calls);
+        assertFalse(o.succeeded());
     }
 
     @Test
