@@ -163,7 +163,7 @@ class KilnConfigTest {
         assertEquals("kiln", s.jobNamePrefix());
         assertEquals(java.util.List.of(), s.sbatchOptions());
         assertEquals(SlurmSettings.UNPLACEABLE_BY_DEFAULT, s.unplaceableReasons());
-        assertEquals(java.util.List.of("BadConstraints", "PartitionConfig", "PartitionTimeLimit"), s.unplaceableReasons());
+        assertEquals(java.util.List.of("BadConstraints", "PartitionTimeLimit"), s.unplaceableReasons());
     }
 
     /** A lab may keep such jobs waiting (an empty list), or name reasons of its own, as application.yml says. */

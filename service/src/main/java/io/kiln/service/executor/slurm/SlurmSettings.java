@@ -91,9 +91,12 @@ public record SlurmSettings(
         @Nullable List<String> sbatchOptions,
         @Nullable List<String> unplaceableReasons) {
 
-    /** SLURM's reasons that a request exceeds what the partition's nodes or its limits allow (job_reason_codes). */
-    public static final List<String> UNPLACEABLE_BY_DEFAULT = List.of("BadConstraints", "PartitionConfig",
-            "PartitionTimeLimit");
+    /**
+     * SLURM's reasons (man squeue, JOB REASON CODES) that a request exceeds what the partition's nodes or its limits
+     * allow: "the job's constraints can not be satisfied", "the job's time limit exceeds its partition's current time
+     * limit". Not PartitionNodeLimit, which also means nodes down or drained for a while.
+     */
+    public static final List<String> UNPLACEABLE_BY_DEFAULT = List.of("BadConstraints", "PartitionTimeLimit");
 
     public SlurmSettings {
         sbatchOptions = sbatchOptions == null ? List.of() : List.copyOf(sbatchOptions);
