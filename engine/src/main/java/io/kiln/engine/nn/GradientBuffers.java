@@ -29,7 +29,12 @@ public final class GradientBuffers implements AutoCloseable {
         this.backend = backend;
     }
 
-    /** A tensor of {@code [batch, shape...]}, holding whatever it held when last given back. */
+    /**
+     * A tensor of {@code [batch, shape...]}, holding whatever it held when last given back. When one has to be
+     * allocated, the free tensors of other batch sizes are freed first: an epoch's smaller last batch (and the
+     * next epoch's first) replaces the previous batch size's tensors rather than keeping a second set beside
+     * them, which a device sized for one batch might not hold.
+     */
     public Tensor take(int batch, int[] shape) {
         int[] full = new int[shape.length + 1];
         full[0] = batch;
@@ -42,6 +47,13 @@ public final class GradientBuffers implements AutoCloseable {
                 return t;
             }
         }
+        free.removeIf(t -> {
+            boolean otherBatch = t.dim(0) != batch;
+            if (otherBatch) {
+                t.close();
+            }
+            return otherBatch;
+        });
         Tensor t = backend.allocate(full);
         lent.add(t);
         return t;

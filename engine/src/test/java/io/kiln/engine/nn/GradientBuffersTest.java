@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kiln.engine.backend.cpu.CpuBackend;
+import io.kiln.engine.backend.cpu.CpuTensor;
 import io.kiln.engine.tensor.Tensor;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -52,6 +53,42 @@ class GradientBuffersTest {
         }
     }
 
+    /**
+     * An epoch's smaller last batch must not leave a second set of tensors behind: the full batch's are freed
+     * when the smaller ones are taken (as each layer's own input gradient was reallocated before), so a GPU job
+     * sized for one batch does not run out of memory at the end of its first epoch.
+     */
+    @Test
+    void aSmallerLastBatchReplacesTheFullBatchTensorsInsteadOfAddingToThem() {
+        int heldForSmallBatch;
+        try (Model alone = new Model(backend, ModelTest.layers(NET), INPUT, 5)) {
+            step(alone, new SplittableRandom(1), BATCH - 1);
+            heldForSmallBatch = alone.gradients().tensorCount();
+        }
+        try (Model m = new Model(backend, ModelTest.layers(NET), INPUT, 5)) {
+            step(m, new SplittableRandom(1), BATCH);
+            step(m, new SplittableRandom(2), BATCH - 1);
+            assertEquals(0, m.gradients().lentCount());
+            assertEquals(heldForSmallBatch, m.gradients().tensorCount(),
+                    "tensors of the full batch kept beside those of the smaller last batch");
+            step(m, new SplittableRandom(3), BATCH);
+            assertEquals(0, m.gradients().lentCount());
+        }
+    }
+
+    @Test
+    void aFreeTensorOfAnotherBatchIsClosedWhenANewBatchIsTaken() {
+        try (GradientBuffers g = new GradientBuffers(backend)) {
+            Tensor full = g.take(4, new int[] {3});
+            g.giveBack(full);
+            Tensor small = g.take(2, new int[] {3});
+            assertEquals(1, g.tensorCount(), "the batch-4 tensor is still held");
+            assertTrue(((CpuTensor) full).isClosed(), "the batch-4 tensor was not freed");
+            g.giveBack(small);
+            assertEquals(small, g.take(2, new int[] {3}), "a free tensor of the same shape is reused");
+        }
+    }
+
     @Test
     void sharedTensorsGiveTheSameGradientsAsFreshOnes() {
         try (Model shared = new Model(backend, ModelTest.layers(NET), INPUT, 5);
@@ -74,9 +111,13 @@ class GradientBuffersTest {
     }
 
     private static void step(Model m, SplittableRandom rng) {
+        step(m, rng, BATCH);
+    }
+
+    private static void step(Model m, SplittableRandom rng, int batch) {
         int[] out = m.outputShape();
-        try (Tensor x = backend.fromHost(values(rng, BATCH * Tensor.sizeOf(INPUT)), GradientCheck.shape(BATCH, INPUT));
-             Tensor dy = backend.fromHost(values(rng, BATCH * Tensor.sizeOf(out)), GradientCheck.shape(BATCH, out))) {
+        try (Tensor x = backend.fromHost(values(rng, batch * Tensor.sizeOf(INPUT)), GradientCheck.shape(batch, INPUT));
+             Tensor dy = backend.fromHost(values(rng, batch * Tensor.sizeOf(out)), GradientCheck.shape(batch, out))) {
             m.forward(x, true);
             m.backward(dy);
         }
