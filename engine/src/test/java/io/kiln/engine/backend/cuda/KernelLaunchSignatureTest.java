@@ -181,6 +181,28 @@ class KernelLaunchSignatureTest {
         assertEquals(new TreeSet<>(ptx.keySet()), launched, "kernels of kernels.ptx against the kernels launched");
     }
 
+    /**
+     * The block reductions (kiln_block_sum, kiln_bias_partials) index their shared arrays by threadIdx.x and halve
+     * a stride from blockDim.x / 2: the block every launch uses must be a power of two and the arrays' size.
+     */
+    @Test
+    void sharedReductionArraysHoldOneSlotPerThreadOfAPowerOfTwoBlock() throws IOException {
+        int block = KernelLauncher.BLOCK;
+        assertEquals(0, block & (block - 1), "KernelLauncher.BLOCK " + block + " is not a power of two");
+        Pattern shared = Pattern.compile("__shared__\\s+\\w+\\s+(\\w+)\\[(\\d+)\\]");
+        int arrays = 0;
+        try (var files = Files.list(root().resolve("cuda-kernels/src/main/cuda"))) {
+            for (Path f : files.filter(p -> p.toString().matches(".*\\.cuh?$")).sorted().toList()) {
+                Matcher m = shared.matcher(Files.readString(f));
+                while (m.find()) {
+                    assertEquals(block, Integer.parseInt(m.group(2)), f.getFileName() + ": " + m.group(1));
+                    arrays++;
+                }
+            }
+        }
+        assertTrue(arrays >= 5, arrays + " shared arrays found");
+    }
+
     @Test
     void kindsAreReadFromDeclarationsAndExpressions() {
         Map<String, String> declared = Map.of("x", "CudaTensor", "lr", "float", "n", "int", "seed", "long",
