@@ -89,6 +89,16 @@ abstract class SideBySide {
         return new Both(new float[Tensor.sizeOf(shape)], shape);
     }
 
+    /**
+     * What an operation left in tensors that are not a {@link Both}'s (a layer's own, one per backend): each
+     * side's values, read back from its backend.
+     */
+    Both results(Tensor onCpu, Tensor onDevice) {
+        Both b = of(cpu.toHost(onCpu), onCpu.shape());
+        dev.upload(dev.toHost(onDevice), b.g);
+        return b;
+    }
+
     Both nans(int... shape) {
         float[] a = new float[Tensor.sizeOf(shape)];
         java.util.Arrays.fill(a, Float.NaN);

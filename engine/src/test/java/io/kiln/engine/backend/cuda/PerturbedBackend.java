@@ -6,6 +6,7 @@ import io.kiln.engine.backend.InterceptedBackend;
 import io.kiln.engine.tensor.Tensor;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.SplittableRandom;
 
 /**
  * A stand-in for a device backend that is wrong by a known amount. An element v becomes v + r * (1 + |v|),
@@ -16,7 +17,9 @@ import java.util.Map;
  * <p>{@link Where#RESULTS}: the values are changed as they are read back (download), by the r of the
  * operation that last wrote the tensor: the device's results are off by exactly that, however many steps
  * made them. {@link Where#OUTPUTS}: every output is changed right after the operation, so later operations
- * compute with the wrong values, as with a device whose operation is wrong.
+ * compute with the wrong values, as with a device whose operation is wrong. {@link Where#NOISE}: every output
+ * element is multiplied right after the operation by 1 + r u, u uniform in [-1, 1] from a fixed seed: relative,
+ * zero-mean differences of the size r, as a device that sums in another order (or with TF32) makes them.
  */
 final class PerturbedBackend {
     /** The relative error r to give what an operation wrote; 0 leaves it as it is. */
@@ -25,7 +28,7 @@ final class PerturbedBackend {
         double of(String op, Activation activation);
     }
 
-    enum Where { RESULTS, OUTPUTS }
+    enum Where { RESULTS, OUTPUTS, NOISE }
 
     /** Which arguments of each Backend operation it writes. */
     static final Map<String, int[]> OUTPUTS = Map.ofEntries(
@@ -57,9 +60,16 @@ final class PerturbedBackend {
         }
     }
 
+    private static void noise(float[] v, double r, SplittableRandom rng) {
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (v[i] * (1 + r * (2 * rng.nextDouble() - 1)));
+        }
+    }
+
     /** The CPU backend {@code inner}, made wrong as {@code perturbation} says. */
     static Backend of(Backend inner, Where where, Perturbation perturbation) {
         Map<Tensor, Writer> lastWriter = new IdentityHashMap<>();
+        SplittableRandom rng = new SplittableRandom(17);
         return InterceptedBackend.of(inner, call -> {
             Object result = call.proceed();
             Object[] a = call.args();
@@ -79,7 +89,11 @@ final class PerturbedBackend {
                         lastWriter.put(t, new Writer(call.op(), f));
                     } else if (r != 0) {
                         float[] v = inner.toHost(t);
-                        perturb(v, r);
+                        if (where == Where.NOISE) {
+                            noise(v, r, rng);
+                        } else {
+                            perturb(v, r);
+                        }
                         inner.upload(v, t);
                     }
                 }
