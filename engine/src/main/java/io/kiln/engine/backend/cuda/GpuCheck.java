@@ -354,13 +354,16 @@ public final class GpuCheck extends SideBySide {
     }
 
     /**
-     * A small network with every plain layer type (conv, batch norm, ReLU, max pool, sigmoid, average pool, dense,
-     * dropout, tanh) trained for three steps on both backends from the same initial weights, then evaluated: the
+     * Small networks trained for three steps on both backends from the same initial weights, then evaluated: the
      * layers' plumbing end to end (views, shapes, scratch tensors, the input gradients the layers share,
-     * activations written over their input). SGD with momentum, not Adam: Adam's first steps are lr times the
-     * sign of each gradient, so a gradient that is zero but for rounding became +lr on one backend and -lr on the
-     * other; for the same reason the convolution before batch norm has no bias (its gradient is zero but for
-     * rounding). Looser tolerance: differences accumulate over the steps, ten times more with TF32's products.
+     * activations written over their input). The first has every plain layer type (conv, batch norm, ReLU, max
+     * pool, sigmoid, average pool, dense, dropout, tanh); the second two residual blocks (an identity and a
+     * projection shortcut) with ReLU in place after a batch norm, each block and a dense layer, and a smaller last
+     * batch (new convolution plans and gradient tensors in the middle of a run, as at the end of an epoch); then
+     * the recurrent layers through time ({@link SequenceChecks#recurrentLayers}). SGD with momentum, not Adam:
+     * Adam's first steps are lr times the sign of each gradient, so a gradient that is zero but for rounding
+     * became +lr on one backend and -lr on the other; for the same reason no convolution before batch norm has a
+     * bias. Looser tolerance: differences accumulate over the steps, ten times more with TF32's products.
      */
     private void trainingSteps() {
         trainingSteps("conv/bn/relu/maxpool/sigmoid/avgpool/dense/dropout/tanh, sgd nesterov x3", """
@@ -370,6 +373,23 @@ public final class GpuCheck extends SideBySide {
                  {"type": "flatten"}, {"type": "dense", "units": 16}, {"type": "dropout", "rate": 0.25},
                  {"type": "tanh"}, {"type": "dense", "units": 5}]""",
                 "{\"type\": \"sgd\", \"lr\": 0.01, \"momentum\": 0.9, \"nesterov\": true, \"weightDecay\": 0.001}", new int[] {2, 12, 12}, new int[] {8, 8, 8});
+        trainingSteps("residual blocks, relu in place, sgd momentum x3, last batch smaller", """
+                [{"type": "conv2d", "filters": 4, "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm"},
+                 {"type": "relu"},
+                 {"type": "residual", "layers": [
+                   {"type": "conv2d", "filters": 4, "kernel": 3, "padding": 1, "bias": false}, {"type": "batchnorm"},
+                   {"type": "relu"}, {"type": "conv2d", "filters": 4, "kernel": 3, "padding": 1, "bias": false},
+                   {"type": "batchnorm"}]},
+                 {"type": "relu"},
+                 {"type": "residual", "layers": [
+                   {"type": "conv2d", "filters": 6, "kernel": 3, "stride": 2, "padding": 1}, {"type": "relu"},
+                   {"type": "conv2d", "filters": 6, "kernel": 3, "padding": 1}],
+                  "shortcut": [{"type": "conv2d", "filters": 6, "kernel": 1, "stride": 2, "bias": false},
+                               {"type": "batchnorm"}]},
+                 {"type": "relu"}, {"type": "flatten"}, {"type": "dense", "units": 12}, {"type": "relu"},
+                 {"type": "dense", "units": 5}]""",
+                "{\"type\": \"sgd\", \"lr\": 0.01, \"momentum\": 0.9}", new int[] {3, 8, 8}, new int[] {8, 8, 5});
+        new SequenceChecks(this).recurrentLayers(trainingTolerance());
     }
 
     private double trainingTolerance() {

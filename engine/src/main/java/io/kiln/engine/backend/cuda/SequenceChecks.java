@@ -1,12 +1,21 @@
 package io.kiln.engine.backend.cuda;
 
+import io.kiln.engine.backend.Backend;
 import io.kiln.engine.backend.cuda.SideBySide.Both;
+import io.kiln.engine.nn.Param;
+import io.kiln.engine.nn.seq.Lstm;
+import io.kiln.engine.nn.seq.RecurrentLayer;
+import io.kiln.engine.nn.seq.VanillaRnn;
+import io.kiln.engine.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
 
 /**
  * gpu-check's comparisons of the sequence models' operations (word embeddings, the LSTM cell, argmax), run by
  * {@link GpuCheck} with its own comparison. Tolerances: the embedding lookup and argmax are bit for bit; the
  * scatter-add adds in the CPU's order (1e-6); the LSTM cell's sigmoid and tanh 1e-5. The temporal softmax loss
- * is among GpuCheck's losses; the recurrent layers end to end are in its training steps.
+ * is among GpuCheck's losses; the recurrent layers end to end ({@link #recurrentLayers}) train through time.
  */
 final class SequenceChecks {
     static final double EXACT = 1e-6;
@@ -71,5 +80,49 @@ final class SequenceChecks {
             s.both((be, side) -> be.argmax(scores.on(side), idx.on(side)));
             return new Both[] {idx};
         });
+    }
+
+    /**
+     * The recurrent layers end to end, from the same initial weights on both backends: T steps forward from h0,
+     * then back through time (the step slots of {@link RecurrentLayer}, the LSTM's gates written over their
+     * pre-activations and dc carried back in place, the weights' gradients accumulated over the steps). Compared:
+     * every h_t and dx_t, dh0 and the weights' gradients. {@code tolerance} is the training steps'.
+     */
+    void recurrentLayers(double tolerance) {
+        int n = 5, in = 7, hidden = 6, steps = 4;
+        for (String cell : List.of("lstm", "rnn")) {
+            s.check("training steps: " + cell + " forward and back through time, T=" + steps, tolerance, tolerance, () -> {
+                Both h0 = s.rand(n, hidden);
+                List<Both> xs = new ArrayList<>(), dhs = new ArrayList<>();
+                for (int t = 0; t < steps; t++) {
+                    xs.add(s.rand(n, in));
+                    dhs.add(s.rand(n, hidden));
+                }
+                List<Both> outs = new ArrayList<>();
+                try (RecurrentLayer c = layer(cell, s.cpu, in, hidden); RecurrentLayer g = layer(cell, s.dev, in, hidden)) {
+                    List<Tensor> hc = c.forward(h0.c, xs.stream().map(b -> b.c).toList());
+                    List<Tensor> hg = g.forward(h0.g, xs.stream().map(b -> b.g).toList());
+                    for (int t = 0; t < steps; t++) {
+                        outs.add(s.results(hc.get(t), hg.get(t)));
+                    }
+                    RecurrentLayer.Gradients gc = c.backward(dhs.stream().map(b -> b.c).toList());
+                    RecurrentLayer.Gradients gg = g.backward(dhs.stream().map(b -> b.g).toList());
+                    for (int t = 0; t < steps; t++) {
+                        outs.add(s.results(gc.dx().get(t), gg.dx().get(t)));
+                    }
+                    outs.add(s.results(gc.dh0(), gg.dh0()));
+                    List<Param> pc = c.params(), pg = g.params();
+                    for (int i = 0; i < pc.size(); i++) {
+                        outs.add(s.results(pc.get(i).grad(), pg.get(i).grad()));
+                    }
+                }
+                return outs.toArray(new Both[0]);
+            });
+        }
+    }
+
+    private static RecurrentLayer layer(String cell, Backend backend, int in, int hidden) {
+        SplittableRandom rng = new SplittableRandom(11);
+        return cell.equals("lstm") ? new Lstm(backend, cell, in, hidden, rng) : new VanillaRnn(backend, cell, in, hidden, rng);
     }
 }
