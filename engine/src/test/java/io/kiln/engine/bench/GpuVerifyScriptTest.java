@@ -42,6 +42,24 @@ class GpuVerifyScriptTest {
         return smi;
     }
 
+    /**
+     * The Java runtime bench/gpu-bundle.sh packs holds what the service needs to start and answer (gpu-verify's last
+     * step trains a job over REST): jdk.zipfs (Micronaut reads its service lists out of the jar), jdk.jfr (Micronaut's
+     * HTTP server records flight-recorder events; without it every request failed with NoClassDefFoundError
+     * jdk/jfr/Event), java.desktop (the service's beans load the report's image classes), java.sql (the store).
+     */
+    @Test
+    void theBundlesRuntimeHoldsTheModulesTheServiceNeeds() throws IOException {
+        String bundleScript = Files.readString(SCRIPT.resolveSibling("gpu-bundle.sh"));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("jre_modules=\\$\\{KILN_BUNDLE_JRE_MODULES:-([^}]+)}")
+                .matcher(bundleScript);
+        assertTrue(m.find(), "gpu-bundle.sh sets jre_modules");
+        List<String> modules = List.of(m.group(1).split(","));
+        for (String needed : List.of("java.base", "java.sql", "java.desktop", "java.management", "jdk.zipfs", "jdk.jfr")) {
+            assertTrue(modules.contains(needed), needed + " is missing from the bundle's runtime: " + modules);
+        }
+    }
+
     @Test
     void withoutNvidiaSmiItSaysSoAndExits3(@TempDir Path tmp) throws Exception {
         Path b = bundle(tmp);
