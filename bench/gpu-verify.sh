@@ -143,14 +143,17 @@ service() {
     "$java" -jar "$jar" > "$home/service.log" 2>&1 &
   pid=$!
   python3 - "$port" "$token" "$bundle/kiln/fashion-mlp.json" <<'PY'
-import json, sys, time, urllib.request
+import json, sys, time, urllib.error, urllib.request
 port, token, spec_file = sys.argv[1], sys.argv[2], sys.argv[3]
 base = f"http://127.0.0.1:{port}"
 def call(method, path, body=None):
     req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode(),
                                  headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=20) as r:
-        return json.loads(r.read() or b"null")
+    try:
+        with urllib.request.urlopen(req, timeout=20) as r:
+            return json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:  # the service's own words, not a traceback
+        sys.exit(f"{method} {path}: HTTP {e.code}: {e.read().decode(errors='replace')}")
 for _ in range(120):
     try:
         urllib.request.urlopen(base + "/health", timeout=2); break
