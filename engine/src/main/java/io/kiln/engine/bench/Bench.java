@@ -34,9 +34,7 @@ public final class Bench {
         for (int i = 0; i < y.length; i++) {
             y[i] = rng.nextInt(m.classes());
         }
-        int[] shape = new int[m.input().length + 1];
-        shape[0] = m.batch();
-        System.arraycopy(m.input(), 0, shape, 1, m.input().length);
+        int[] shape = Tensor.batchShape(m.batch(), m.input());
         try (Model model = new Model(backend, layers, m.input(), 0);
              Tensor xt = backend.fromHost(x, shape);
              Tensor yt = backend.fromHost(y, m.batch());

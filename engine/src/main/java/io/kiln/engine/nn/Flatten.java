@@ -21,9 +21,6 @@ public final class Flatten extends Layer {
         if (!needInputGrad) {
             return null;
         }
-        int[] full = new int[inShape.length + 1];
-        full[0] = dy.dim(0);
-        System.arraycopy(inShape, 0, full, 1, inShape.length);
-        return dy.reshape(full);
+        return dy.reshape(Tensor.batchShape(dy.dim(0), inShape));
     }
 }

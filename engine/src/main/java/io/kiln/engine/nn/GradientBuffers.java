@@ -36,9 +36,7 @@ public final class GradientBuffers implements AutoCloseable {
      * them, which a device sized for one batch might not hold.
      */
     public Tensor take(int batch, int[] shape) {
-        int[] full = new int[shape.length + 1];
-        full[0] = batch;
-        System.arraycopy(shape, 0, full, 1, shape.length);
+        int[] full = Tensor.batchShape(batch, shape);
         for (int i = 0; i < free.size(); i++) {
             Tensor t = free.get(i);
             if (Arrays.equals(t.shape(), full)) {

@@ -137,9 +137,7 @@ public abstract class Layer implements AutoCloseable {
 
     /** A tensor of {@code [batch, shape...]}, reusing {@code current} when it already has that shape. */
     protected final Tensor ensure(Tensor current, int batch, int[] shape) {
-        int[] full = new int[shape.length + 1];
-        full[0] = batch;
-        System.arraycopy(shape, 0, full, 1, shape.length);
+        int[] full = Tensor.batchShape(batch, shape);
         if (current != null && Arrays.equals(current.shape(), full)) {
             return current;
         }

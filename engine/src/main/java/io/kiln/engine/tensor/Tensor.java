@@ -33,6 +33,14 @@ public abstract class Tensor implements AutoCloseable {
         return (int) n;
     }
 
+    /** {@code [batch, sample...]}: the shape of {@code batch} items of shape {@code sample}. */
+    public static int[] batchShape(int batch, int... sample) {
+        int[] shape = new int[sample.length + 1];
+        shape[0] = batch;
+        System.arraycopy(sample, 0, shape, 1, sample.length);
+        return shape;
+    }
+
     public final int[] shape() {
         return shape.clone();
     }

@@ -36,10 +36,7 @@ final class Batcher implements AutoCloseable {
             this.n = n;
             hostX = new float[n * sampleSize];
             hostY = new float[n];
-            int[] shape = new int[sampleShape.length + 1];
-            shape[0] = n;
-            System.arraycopy(sampleShape, 0, shape, 1, sampleShape.length);
-            x = backend.allocate(shape);
+            x = backend.allocate(Tensor.batchShape(n, sampleShape));
             y = backend.allocate(n);
         }
 

@@ -113,9 +113,6 @@ public final class GradientCheck {
     }
 
     static int[] shape(int batch, int[] sample) {
-        int[] s = new int[sample.length + 1];
-        s[0] = batch;
-        System.arraycopy(sample, 0, s, 1, sample.length);
-        return s;
+        return Tensor.batchShape(batch, sample);
     }
 }

@@ -105,10 +105,7 @@ class MemoryEstimateCoverageTest {
         for (int i = 0; i < n; i++) {
             y[i] = rng.nextInt(classes);
         }
-        int[] shape = new int[sample.length + 1];
-        shape[0] = n;
-        System.arraycopy(sample, 0, shape, 1, sample.length);
-        try (Tensor xt = b.fromHost(x, shape); Tensor yt = b.fromHost(y, n); Tensor grad = b.allocate(n, classes);
+        try (Tensor xt = b.fromHost(x, Tensor.batchShape(n, sample)); Tensor yt = b.fromHost(y, n); Tensor grad = b.allocate(n, classes);
              Tensor stats = b.allocate(2)) {
             Tensor out = m.forward(xt, true);
             b.loss(LossKind.SOFTMAX_CROSS_ENTROPY, out, yt, grad, stats, 0);

@@ -98,9 +98,7 @@ class OnnxExportTest {
 
     private static void compare(Model m, LossKind kind, OrtSession session, int[] shape, int batch, String what)
             throws OrtException {
-        int[] full = new int[shape.length + 1];
-        full[0] = batch;
-        System.arraycopy(shape, 0, full, 1, shape.length);
+        int[] full = Tensor.batchShape(batch, shape);
         float[] x = new float[Tensor.sizeOf(full)];
         SplittableRandom rng = new SplittableRandom(batch);
         for (int i = 0; i < x.length; i++) {

@@ -100,10 +100,7 @@ public final class PyTorchFixtures {
 
     /** The model's evaluation-mode output for the fixture's inputs. */
     public static float[] kilnLogits(Backend backend, Model model, Fixture f) throws IOException {
-        int[] shape = new int[4];
-        shape[0] = f.batch();
-        System.arraycopy(f.input(), 0, shape, 1, 3);
-        try (Tensor x = backend.fromHost(f.inputs(), shape)) {
+        try (Tensor x = backend.fromHost(f.inputs(), Tensor.batchShape(f.batch(), f.input()))) {
             return backend.toHost(model.forward(x, false));
         }
     }

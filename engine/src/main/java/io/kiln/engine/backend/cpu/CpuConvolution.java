@@ -69,6 +69,7 @@ record CpuConvolution(ParallelLoops loops, ParallelGemm gemm, boolean vector, On
             }
         }
     }
+
     /** A matrix inside an array: a group's images in place, or gathered into scratch. */
     private record Slab(float[] data, int offset) {
     }

@@ -283,7 +283,7 @@ final class Gemm {
             }
         } else {
             // B is stored [n, k]: read along k (contiguous), eight panel rows at a time; the few rows left over
-            // (kcb % 8, at most 7 of a block of hundreds) one at a time
+            // (kcb % 8, at most 7 of a block of up to KC_MAX) one at a time
             int pp = 0;
             for (; pp + 8 <= kcb; pp += 8) {
                 float[] r0 = panel[pp], r1 = panel[pp + 1], r2 = panel[pp + 2], r3 = panel[pp + 3];

@@ -415,7 +415,7 @@ public final class GpuCheck extends SideBySide {
                 og.initState(mg.params());
                 float lr = (float) job.optimizer().lr();
                 for (int batch : batches) {
-                    Both x = of(random(batch * Tensor.sizeOf(input), 1.0), batchShape(batch, input));
+                    Both x = of(random(batch * Tensor.sizeOf(input), 1.0), Tensor.batchShape(batch, input));
                     Both y = of(labels(batch, classes), batch), grad = zeros(batch, classes);
                     Tensor outC = mc.forward(x.c, true), outG = mg.forward(x.g, true);
                     cpu.loss(LossKind.SOFTMAX_CROSS_ENTROPY, outC, y.c, grad.c, stats.c, 0);
@@ -429,18 +429,11 @@ public final class GpuCheck extends SideBySide {
                 for (int i = 0; i < pc.size(); i++) {
                     outs.add(results(pc.get(i).value(), pg.get(i).value()));
                 }
-                Both x = of(random(batches[0] * Tensor.sizeOf(input), 1.0), batchShape(batches[0], input));
+                Both x = of(random(batches[0] * Tensor.sizeOf(input), 1.0), Tensor.batchShape(batches[0], input));
                 outs.add(results(mc.forward(x.c, false), mg.forward(x.g, false)));
             }
             outs.add(stats);
             return outs.toArray(new Both[0]);
         });
-    }
-
-    private static int[] batchShape(int batch, int[] sample) {
-        int[] shape = new int[sample.length + 1];
-        shape[0] = batch;
-        System.arraycopy(sample, 0, shape, 1, sample.length);
-        return shape;
     }
 }
